@@ -1,0 +1,187 @@
+"""The command line: a thin click layer over the pipeline, the graph and the analyses."""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import io
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from kg import __version__
+
+PREFIXES = """PREFIX kgo: <https://w3id.org/kgae/ontology#>
+PREFIX kgr: <https://w3id.org/kgae/id/>
+PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
+"""
+
+
+@click.group()
+@click.version_option(__version__)
+def main() -> None:
+    """kg: a knowledge graph of actors, groups and events from news, every fact with its evidence."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="Graph file; format from the extension: .ttl .nt .trig .nq .jsonld")
+def build(paths: tuple[str, ...], out: str) -> None:
+    """Read documents (files or folders) and write the whole graph to OUT."""
+    from kg.graph import write
+    from kg.pipeline import build as run_build
+
+    result = run_build(paths)
+    for error in result.errors:
+        click.echo(f"warning: {error}", err=True)
+    if not result.corpus.documents:
+        raise click.ClickException("no documents could be read; nothing written")
+    write(result.dataset, out)
+    c = result.corpus
+    click.echo(f"{len(c.documents)} documents, {len(c.entities)} entities, {len(c.events)} events, "
+               f"{len(c.facts)} statements, {len(c.claims)} casualty claims -> {out}", err=True)
+    if result.errors:
+        sys.exit(3)
+
+
+def run_query(source: str, query: str):
+    from kg.graph import load
+
+    if query.startswith("@"):
+        query = Path(query[1:]).read_text(encoding="utf-8")
+    graph = load(source)
+    return graph.query(PREFIXES + query if "PREFIX kgo:" not in query else query)
+
+
+def python_value(term) -> object:
+    if term is None:
+        return ""
+    return term.toPython() if hasattr(term, "toPython") else str(term)
+
+
+@main.command()
+@click.argument("source")
+@click.argument("query")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json"]), default="table")
+def query(source: str, query: str, fmt: str) -> None:
+    """Run a SPARQL 1.1 QUERY (a string, or @file.rq) over SOURCE and print the answers."""
+    try:
+        result = run_query(source, query)
+    except Exception as exc:
+        raise click.ClickException(f"{source}: {exc}") from exc
+    names = [str(v) for v in result.vars]
+    rows = [[str(python_value(row[i])) for i in range(len(names))] for row in result]
+    click.echo(format_rows(names, rows, fmt), nl=False)
+
+
+def format_rows(names: list[str], rows: list[list[str]], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps([dict(zip(names, r, strict=True)) for r in rows], ensure_ascii=False, indent=1) + "\n"
+    if fmt in ("csv", "tsv"):
+        buf = io.StringIO()
+        writer = csv.writer(buf, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
+        writer.writerow(names)
+        writer.writerows(rows)
+        return buf.getvalue()
+    widths = [min(60, max([len(n)] + [len(r[i]) for r in rows])) for i, n in enumerate(names)]
+    lines = [" | ".join(n.ljust(w) for n, w in zip(names, widths, strict=True))]
+    lines.append("-+-".join("-" * w for w in widths))
+    for r in rows:
+        lines.append(" | ".join(c[:w].ljust(w) for c, w in zip(r, widths, strict=True)))
+    lines.append(f"({len(rows)} rows)")
+    return "\n".join(lines) + "\n"
+
+
+EXPLAIN = """
+SELECT ?dir ?pred ?other ?modality ?quote ?rule ?doc WHERE {
+  ?e rdfs:label|skos:altLabel ?n . FILTER(LCASE(STR(?n)) = LCASE(?name))
+  { ?st rdf:subject ?e ; rdf:predicate ?pred ; rdf:object ?o . BIND("->" AS ?dir) }
+  UNION { ?st rdf:object ?e ; rdf:predicate ?pred ; rdf:subject ?o . BIND("<-" AS ?dir) }
+  ?st kgo:modality ?m ; prov:wasDerivedFrom ?ev .
+  OPTIONAL { ?ev kgo:quote ?quote ; kgo:rule ?rule ; kgo:document/dcterms:title ?doc }
+  OPTIONAL { ?o rdfs:label ?ol }
+  BIND(COALESCE(?ol, STR(?o)) AS ?other)
+  BIND(STRAFTER(STR(?m), "#") AS ?modality)
+} ORDER BY ?pred ?other
+"""
+EXPLAIN_CLAIMS = """
+SELECT ?claim ?quote ?rule ?doc ?verified WHERE {
+  ?e rdfs:label|skos:altLabel ?n . FILTER(LCASE(STR(?n)) = LCASE(?name))
+  ?c kgo:aboutEvent ?e ; rdfs:label ?claim ; prov:wasDerivedFrom ?ev .
+  OPTIONAL { ?c kgo:verified ?verified }
+  ?ev kgo:quote ?quote ; kgo:rule ?rule ; kgo:document/dcterms:title ?doc .
+} ORDER BY ?claim
+"""
+
+
+@main.command()
+@click.argument("source")
+@click.argument("name")
+def explain(source: str, name: str) -> None:
+    """Every fact about the entity or event NAME, with the quote and the rule that gave it."""
+    from rdflib import Literal
+
+    from kg.graph import load
+
+    graph = load(source)
+    rows = list(graph.query(PREFIXES + EXPLAIN, initBindings={"name": Literal(name)}))
+    claims = list(graph.query(PREFIXES + EXPLAIN_CLAIMS, initBindings={"name": Literal(name)}))
+    if not rows and not claims:
+        raise click.ClickException(f"nothing in {source} is called {name!r}")
+    pred_name = lambda p: str(p).rsplit("#", 1)[-1].rsplit("/", 1)[-1]  # noqa: E731
+    for r in rows:
+        click.echo(f"{r.dir} {pred_name(r.pred)} {r.other}  [{r.modality}]")
+        if r.quote:
+            click.echo(f"     \"{str(r.quote)[:300]}\"")
+            click.echo(f"     rule {r.rule} · {r.doc}")
+    for c in claims:
+        flag = " (unverified)" if c.verified is not None and not c.verified.toPython() else ""
+        click.echo(f"figure: {c.claim}{flag}")
+        click.echo(f"     \"{str(c.quote)[:300]}\"")
+        click.echo(f"     rule {c.rule} · {c.doc}")
+
+
+@main.command()
+@click.argument("source")
+def validate(source: str) -> None:
+    """Validate SOURCE against the SHACL shapes in ontology/shapes.ttl."""
+    from kg.validate import validate_graph
+
+    conforms, report = validate_graph(source)
+    click.echo(report)
+    if not conforms:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("source")
+def stats(source: str) -> None:
+    """Counts of what SOURCE holds: documents, entities by type, relations, claims."""
+    from kg.graph import load
+
+    graph = load(source)
+    q = PREFIXES + """SELECT ?t (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?t . FILTER(STRSTARTS(STR(?t), STR(kgo:))) }
+    GROUP BY ?t ORDER BY DESC(?n)"""
+    click.echo(f"triples: {len(graph)}")
+    for row in graph.query(q):
+        click.echo(f"{str(row.t).rsplit('#', 1)[-1]:28} {row.n}")
+    q = PREFIXES + """SELECT ?p (COUNT(*) AS ?n) WHERE { ?st a rdf:Statement ; rdf:predicate ?p } GROUP BY ?p ORDER BY DESC(?n)"""
+    for row in graph.query(q):
+        click.echo(f"statements {str(row.p).rsplit('#', 1)[-1]:17} {row.n}")
+
+
+# Commands of other stages register themselves here when their module is present.
+for _module in ("kg.cli_analysis", "kg.cli_store", "kg.cli_rules"):
+    try:
+        importlib.import_module(_module).register(main)
+    except ModuleNotFoundError as _exc:
+        if _exc.name != _module:
+            raise

@@ -1,0 +1,286 @@
+"""Document + rules → entities, relation facts, events and claims, each with its evidence.
+
+Stages inside one document: find names (dictionary, then name patterns), mask each
+sentence, run relation patterns over the masked sentences, then hand over to the event
+reader (kg.events).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from kg.ingest import Document
+from kg.match import Masked, Matcher, Mention, mask, select_longest, slugify
+from kg.model import DocResult, Entity, Evidence, Fact
+from kg.rules import Entry, Pattern, RuleSet, load_rules, mention_indices
+from kg.text import Sentence, normalise, split_sentences
+
+HEDGE = re.compile(r"\b(?:could|may|might|would|possibly|reportedly|allegedly|likely to|plans? to)\b", re.I)
+NEGATION = re.compile(r"\b(?:not|never|no longer|denied|denies|deny|rejected|rejects)\b|n't\b", re.I)
+
+
+@dataclass
+class Context:
+    """What one document's readers share: its text, sentences, names and the rules."""
+
+    doc: Document
+    text: str  # normalised, same length as doc.text
+    sentences: list[Sentence]
+    mentions: list[Mention]
+    rules: RuleSet
+    result: DocResult
+    masks: dict[int, Masked] = field(default_factory=dict)
+
+    def masked(self, index: int) -> Masked:
+        if index not in self.masks:
+            s = self.sentences[index]
+            self.masks[index] = mask(self.text[s.start : s.end], s.start, self.mentions)
+        return self.masks[index]
+
+    def evidence(self, sentence: Sentence, rule: str, resolved: bool = False) -> Evidence:
+        return Evidence(self.doc.id, sentence.start, sentence.end, self.doc.text[sentence.start : sentence.end],
+                        rule, resolved)
+
+    def fired(self, rule: str) -> None:
+        self.result.fired[rule] = self.result.fired.get(rule, 0) + 1
+
+    # ------------------------------------------------------------ entity helpers
+    def entity_for(self, mention: Mention) -> str:
+        """The entity a mention stands for: capitals stand for their country in actor slots."""
+        return mention.entity
+
+    def focus_country(self) -> str | None:
+        """The country the document is about: named at least 3 times and twice as often as any other."""
+        counts = Counter(
+            m.entity for m in self.mentions
+            if m.type in ("Country", "Demonym") or (m.entity in self.rules.entries and self.rules.entries[m.entity].type == "Country")
+        )
+        ranked = counts.most_common(2)
+        if not ranked or ranked[0][1] < 3 or (len(ranked) > 1 and ranked[0][1] < 2 * ranked[1][1]):
+            return None
+        return ranked[0][0]
+
+    def institution(self, place: str, role: str) -> str:
+        """The state body with `role` for a country or province, minted by name if no entry has it."""
+        for entry in self.rules.entries.values():
+            if entry.role == role and place in (entry.country, entry.province):
+                self.ensure(entry.id)
+                return entry.id
+        place_entry = self.rules.entries.get(place)
+        name = place_entry.name if place_entry else place
+        label = f"Government of {name}" if role == "government" else f"Armed forces of {name}"
+        eid = slugify(label)
+        if eid not in self.result.entities:
+            self.result.entities[eid] = Entity(eid, label, "StateBody")
+        return eid
+
+    def ensure(self, eid: str) -> None:
+        if eid not in self.result.entities and eid in self.rules.entries:
+            entry = self.rules.entries[eid]
+            self.result.entities[eid] = Entity(eid, entry.name, entry.type, entry=f"{entry.file}#{entry.id}")
+
+
+# ---------------------------------------------------------------- names
+def minted_names(ctx: Context, dict_mentions: list[Mention]) -> dict[str, tuple[str, str, str, set[str], Evidence]]:
+    """People and organisations found by name patterns: name → (id, type, rule, aliases, evidence)."""
+    names = ctx.rules.names
+    stop = set(names.get("not_name_words", []))
+    strip = re.compile(r"^(?:" + names["macros"]["HONORIFIC"] + "|" + names["macros"]["OFFICE"] + r")\s+")
+    found: dict[str, tuple[str, str, str, set[str], Evidence]] = {}
+    for index, sentence in enumerate(ctx.sentences):
+        masked = mask(ctx.text[sentence.start : sentence.end], sentence.start, dict_mentions)
+        for kind, patterns in (("Person", names["person_patterns"]), (None, names["org_patterns"])):
+            for pattern in patterns:
+                for match in pattern.regex.finditer(masked.text):
+                    raw = match.group("name")
+                    aliases = {raw}
+                    while kind and strip.match(raw):
+                        raw = strip.sub("", raw, count=1)
+                    tokens = raw.split()
+                    if len(tokens) < 2 or any(t in stop for t in (tokens if kind else tokens[:1])):
+                        continue
+                    if kind and any(t in stop for t in tokens):
+                        continue
+                    if "alias" in match.groupdict() and match.group("alias"):
+                        aliases.add(match.group("alias"))
+                    etype = kind or pattern.get("type")
+                    if raw not in found:
+                        found[raw] = (slugify(raw), etype, pattern.id, aliases, ctx.evidence(sentence, pattern.id))
+                        ctx.fired(pattern.id)
+                    else:
+                        found[raw][3].update(aliases)
+        del index
+    return found
+
+
+def find_mentions(ctx: Context, matcher: Matcher) -> list[Mention]:
+    """Dictionary names, then minted names and their unambiguous surnames, then 'Name (ACR)' merged."""
+    dict_mentions = matcher.scan(ctx.text)
+    minted = minted_names(ctx, dict_mentions)
+    common = set(ctx.rules.names.get("common_surnames", []))
+    local: dict[str, Entry] = {}
+    surnames = Counter(name.split()[-1] for name, v in minted.items() if v[1] == "Person")
+    for name, (eid, etype, rule, aliases, evidence) in minted.items():
+        extra = [a for a in aliases if a != name]
+        last = name.split()[-1]
+        if etype == "Person" and surnames[last] == 1 and last not in common and last.casefold() not in matcher_names(matcher):
+            extra.append(last)
+        local[eid] = Entry(eid, name, etype, tuple(extra), source=rule)
+        entity = ctx.result.entities.setdefault(eid, Entity(eid, name, etype))
+        entity.evidence.append(evidence)
+        entity.aliases.update(a for a in aliases if a != name)
+    local_matcher = Matcher(local) if local else None
+    found = dict_mentions + (local_matcher.scan(ctx.text, "name") if local_matcher else [])
+    mentions = select_longest(found)
+    return merge_parentheticals(ctx.text, mentions)
+
+
+_names_cache: dict[int, set[str]] = {}
+
+
+def matcher_names(matcher: Matcher) -> set[str]:
+    key = id(matcher)
+    if key not in _names_cache:
+        _names_cache[key] = {k for k in matcher.automaton.keys()} if not matcher.empty else set()
+    return _names_cache[key]
+
+
+def merge_parentheticals(text: str, mentions: list[Mention]) -> list[Mention]:
+    """'Tehreek-e-Taliban Pakistan (TTP)' is one mention of one entity."""
+    merged: list[Mention] = []
+    for m in mentions:
+        if merged:
+            prev = merged[-1]
+            between = text[prev.end : m.start]
+            if prev.entity == m.entity and between.strip() == "(" and text[m.end : m.end + 1] == ")":
+                merged[-1] = Mention(prev.start, m.end + 1, prev.entity, prev.type, prev.surface,
+                                     prev.rule, prev.capital_of)
+                continue
+        merged.append(m)
+    return merged
+
+
+# ---------------------------------------------------------------- relations
+def modality_of(masked_text: str, start: int, end: int) -> str:
+    window = masked_text[max(0, start - 40) : end]
+    if NEGATION.search(window):
+        return "Denied"
+    if HEDGE.search(window):
+        return "Hypothetical"
+    return "Asserted"
+
+
+def slot_mentions(masked: Masked, match: re.Match, slot: str) -> list[Mention]:
+    """Mentions in slot `slot` and its numbered twins (obj, obj2, ...)."""
+    found = []
+    for name, text in match.groupdict().items():
+        if text and (name == slot or (name[:-1] == slot and name[-1].isdigit())):
+            found.extend(masked.mentions[i] for i in mention_indices(text))
+    return found
+
+
+def as_actor(ctx: Context, mention: Mention) -> str:
+    """A capital city in an actor slot stands for its country; a demonym for its country."""
+    if mention.capital_of:
+        ctx.ensure(mention.capital_of)
+        return mention.capital_of
+    return mention.entity
+
+
+def previous_org(ctx: Context, index: int) -> str | None:
+    """The one organisation named in the previous sentence, for 'Its presence ...'."""
+    if index == 0:
+        return None
+    orgs = {m.entity for m in ctx.masked(index - 1).mentions if "Organization" in m.tags.split(",")}
+    return orgs.pop() if len(orgs) == 1 else None
+
+
+def apply_relation(ctx: Context, pattern: Pattern, index: int, masked: Masked, match: re.Match) -> None:
+    sentence = ctx.sentences[index]
+    resolved = bool(pattern.get("resolved"))
+    subjects = [as_actor(ctx, m) for m in slot_mentions(masked, match, "subj")]
+    if not subjects and pattern.get("subject_default") == "previous_org":
+        subject = previous_org(ctx, index)
+        subjects = [subject] if subject else []
+    objects = [as_actor(ctx, m) for m in slot_mentions(masked, match, "obj")]
+    if pattern.get("object_via") == "government":
+        objects = [ctx.institution(o, "government") for o in objects]
+        resolved = True
+    if not objects and pattern.get("object_default") == "focus_government":
+        country = ctx.focus_country()
+        objects = [ctx.institution(country, "government")] if country else []
+    if not subjects or not objects:
+        return
+    modality = pattern.get("modality", "Asserted")
+    if pattern.get("modality_check", True):
+        found = modality_of(masked.text, match.start(), match.end())
+        modality = found if found != "Asserted" else modality
+    evidence = ctx.evidence(sentence, pattern.id, resolved)
+    for subject in subjects:
+        for obj in objects:
+            if subject != obj:
+                ctx.result.facts.append(Fact(subject, pattern.get("relation"), obj, evidence, modality))
+                ctx.fired(pattern.id)
+    allegation = pattern.get("allegation")
+    if allegation:
+        add_allegation(ctx, allegation, masked, match, subjects, evidence)
+
+
+def add_allegation(ctx: Context, spec: dict, masked: Masked, match: re.Match, claimants: list[str],
+                   evidence: Evidence) -> None:
+    """An allegation is reported, never asserted: an rdf:Statement with its claimant and denier."""
+    about = [as_actor(ctx, m) for m in slot_mentions(masked, match, spec["object"])]
+    alleged = [as_actor(ctx, m) for m in slot_mentions(masked, match, spec["subject"])]
+    deniers = [as_actor(ctx, m) for m in slot_mentions(masked, match, spec.get("denied_by", ""))]
+    for subject in alleged:
+        for obj in about:
+            for claimant in claimants:
+                ctx.result.facts.append(Fact(subject, spec["predicate"], obj, evidence, "Alleged", claimant,
+                                             deniers[0] if deniers else None))
+
+
+def read_relations(ctx: Context) -> None:
+    for index, sentence in enumerate(ctx.sentences):
+        lowered = sentence.text.lower()
+        masked = None
+        for pattern in ctx.rules.relations:
+            if pattern.requires and not any(w in lowered for w in pattern.requires):
+                continue
+            masked = masked or ctx.masked(index)
+            for match in pattern.regex.finditer(masked.text):
+                apply_relation(ctx, pattern, index, masked, match)
+
+
+# ---------------------------------------------------------------- the document
+_matchers: dict[int, Matcher] = {}
+
+
+def matcher_for(rules: RuleSet) -> Matcher:
+    key = id(rules)
+    if key not in _matchers:
+        _matchers[key] = Matcher(rules.entries)
+    return _matchers[key]
+
+
+def extract(doc: Document, rules: RuleSet | None = None) -> DocResult:
+    """Everything one document says, as records with evidence."""
+    from kg import events
+
+    rules = rules or load_rules()
+    text = normalise(doc.text)
+    ctx = Context(doc, text, split_sentences(text), [], rules, DocResult(doc))
+    ctx.mentions = find_mentions(ctx, matcher_for(rules))
+    for m in ctx.mentions:
+        ctx.ensure(m.entity)
+        if m.type == "Demonym":
+            continue
+        entity = ctx.result.entities.get(m.entity)
+        if entity:
+            entity.mentions += 1
+            if m.surface != entity.label:
+                entity.aliases.add(doc.text[m.start : m.end])
+    read_relations(ctx)
+    events.read_events(ctx)
+    return ctx.result

@@ -1,0 +1,90 @@
+"""Plain records passed between the pipeline stages: what was found, and where it was said."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One span of one document that supports a statement, and the rule that read it."""
+
+    doc: str
+    start: int
+    end: int
+    quote: str
+    rule: str
+    resolved: bool = False
+
+
+@dataclass
+class Entity:
+    """An actor, place or facility; `id` is the IRI slug."""
+
+    id: str
+    label: str
+    type: str
+    aliases: set[str] = field(default_factory=set)
+    entry: str | None = None  # the dictionary file and entry it comes from, if any
+    evidence: list[Evidence] = field(default_factory=list)  # where a minted name was found
+    mentions: int = 0
+
+
+@dataclass(frozen=True)
+class Fact:
+    """subject predicate object, with how it is put and where it is said."""
+
+    subject: str
+    predicate: str
+    object: str
+    evidence: Evidence
+    modality: str = "Asserted"
+    claimant: str | None = None
+    denied_by: str | None = None
+    literal: bool = False  # object is a literal (dates), not an entity or event id
+
+
+@dataclass(eq=False)
+class Event:
+    """An event as one document reports it; resolution merges them across documents."""
+
+    id: str  # document-local until resolved
+    doc: str
+    type: str
+    names: list[str] = field(default_factory=list)
+    date: str | None = None
+    date_evidence: Evidence | None = None
+    description: str = ""
+    evidence: list[Evidence] = field(default_factory=list)
+    targets: set[str] = field(default_factory=set)
+    locations: set[str] = field(default_factory=set)
+    perpetrators: set[str] = field(default_factory=set)
+    participants: set[str] = field(default_factory=set)
+    responds_to: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One side's figure for one outcome of one event."""
+
+    event: str
+    outcome: str
+    category: str
+    count: int
+    qualifier: str
+    evidence: Evidence
+    claimant: str | None = None
+    verified: bool | None = None
+    claimant_resolved: bool = False
+
+
+@dataclass
+class DocResult:
+    """Everything extracted from one document."""
+
+    doc: object
+    entities: dict[str, Entity] = field(default_factory=dict)
+    facts: list[Fact] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
+    fired: dict[str, int] = field(default_factory=dict)

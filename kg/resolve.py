@@ -1,0 +1,214 @@
+"""Across documents: one node per real entity, one event per real event, one claim per
+side's figure. Merges are decided here and applied to the records; nothing is re-read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from kg.events import compatible, family
+from kg.match import slugify
+from kg.model import Claim, DocResult, Entity, Event, Evidence, Fact
+from kg.vocab import ancestors
+
+FUZZY_MIN = 92  # rapidfuzz ratio for a minted name to join a known one of the same type
+
+
+@dataclass
+class Corpus:
+    """The merged result of a whole build."""
+
+    documents: list = field(default_factory=list)
+    entities: dict[str, Entity] = field(default_factory=dict)
+    events: dict[str, Event] = field(default_factory=dict)
+    facts: dict[tuple, list[Evidence]] = field(default_factory=dict)  # (s, p, o, modality, claimant, denier, literal)
+    claims: dict[tuple, list[Evidence]] = field(default_factory=dict)
+    unverified: set[tuple] = field(default_factory=set)
+    resolved_claimants: set[tuple] = field(default_factory=set)
+    fired: dict[str, int] = field(default_factory=dict)
+
+
+class UnionFind:
+    def __init__(self):
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def merge_entities(results: list[DocResult]) -> tuple[dict[str, Entity], dict[str, str]]:
+    """Union the per-document entities; minted names close to a known name of the same type join it."""
+    merged: dict[str, Entity] = {}
+    for result in results:
+        for e in result.entities.values():
+            target = merged.setdefault(e.id, Entity(e.id, e.label, e.type, set(), e.entry))
+            target.aliases |= e.aliases
+            target.mentions += e.mentions
+            target.evidence.extend(e.evidence)
+    mapping: dict[str, str] = {}
+    known = [e for e in merged.values() if e.entry]
+    minted = sorted((e for e in merged.values() if not e.entry), key=lambda e: e.id)
+    for e in minted:
+        best = max(
+            (k for k in [*known, *[m for m in minted if m.id < e.id and m.id not in mapping]]
+             if k.type == e.type and k.id != e.id and same_initials(k.label, e.label)),
+            key=lambda k: fuzz.ratio(k.label.lower(), e.label.lower()),
+            default=None,
+        )
+        if best and fuzz.ratio(best.label.lower(), e.label.lower()) >= FUZZY_MIN:
+            mapping[e.id] = best.id
+            best.aliases |= e.aliases | {e.label}
+            best.mentions += e.mentions
+            best.evidence.extend(e.evidence)
+    for old in mapping:
+        merged.pop(old, None)
+    return merged, mapping
+
+
+def same_initials(a: str, b: str) -> bool:
+    ta, tb = a.split(), b.split()
+    return len(ta) == len(tb) and all(x[0].lower() == y[0].lower() for x, y in zip(ta, tb, strict=True))
+
+
+def cluster_events(events: list[Event], entity_type) -> dict[str, str]:
+    """Local event id → cluster representative. Conservative: same family and a shared name,
+    a shared facility target, or the same day with a shared perpetrator or place."""
+    uf = UnionFind()
+    for e in events:
+        uf.find(e.id)
+    for i, a in enumerate(events):
+        for b in events[i + 1 :]:
+            if a.doc == b.doc or family(a.type) != family(b.type):
+                continue
+            if same_event(a, b, entity_type):
+                uf.union(a.id, b.id)
+    # operations answering the same event, on compatible dates, are one operation
+    for i, a in enumerate(events):
+        for b in events[i + 1 :]:
+            if a.doc == b.doc or a.type != "SecurityOperation" or b.type != "SecurityOperation":
+                continue
+            if a.names or b.names or not compatible(a.date, b.date):
+                continue
+            ra = {uf.find(x) for x in a.responds_to}
+            rb = {uf.find(x) for x in b.responds_to}
+            if ra & rb:
+                uf.union(a.id, b.id)
+    return {e.id: uf.find(e.id) for e in events}
+
+
+def same_event(a: Event, b: Event, entity_type) -> bool:
+    if a.names and b.names:
+        return bool(set(n.lower() for n in a.names) & set(n.lower() for n in b.names))
+    if not compatible(a.date, b.date):
+        return False
+    facilities = {t for t in a.targets & b.targets if entity_type(t) == "Facility"}
+    if facilities:
+        return True
+    if a.date and b.date and len(a.date) == 10 and a.date == b.date:
+        return bool(a.perpetrators & b.perpetrators or a.locations & b.locations)
+    return False
+
+
+def event_label(members: list[Event], labels: dict[str, str]) -> tuple[str, list[str]]:
+    names = [n for e in members for n in e.names]
+    best_type = most_specific([e.type for e in members])
+    date = max((e.date for e in members if e.date), key=len, default=None)
+    aliases = list(dict.fromkeys(names[1:]))
+    if names:
+        return names[0], aliases
+    targets = sorted({labels.get(t, t) for e in members for t in e.targets})
+    places = sorted({labels.get(p, p) for e in members for p in e.locations})
+    desc = next((e.description for e in members if e.description), "")
+    noun = {"SecurityOperation": "Security operation"}.get(best_type, best_type)
+    if targets:
+        text = f"{noun} on {', '.join(targets[:2])}" if best_type != "Meeting" else f"Meeting of {targets[0]}"
+    elif desc:
+        text = f"{noun} on {desc}" + (f" in {places[0]}" if places else "")
+    elif best_type == "Meeting" and any(e.participants for e in members):
+        text = "Meeting of " + ", ".join(sorted({labels.get(p, p) for e in members for p in e.participants}))
+    elif places:
+        text = f"{noun} in {', '.join(places[:3])}"
+    else:
+        text = noun
+    return (f"{text} ({date})" if date else text), aliases
+
+
+def most_specific(types: list[str]) -> str:
+    return max(types, key=lambda t: len(ancestors(t)))
+
+
+def resolve(results: list[DocResult]) -> Corpus:
+    corpus = Corpus(documents=[r.doc for r in results])
+    corpus.entities, entity_map = merge_entities(results)
+    for r in results:
+        for rule, n in r.fired.items():
+            corpus.fired[rule] = corpus.fired.get(rule, 0) + n
+    local_events = [e for r in results for e in r.events]
+    types = {eid: e.type for eid, e in corpus.entities.items()}
+    clusters = cluster_events([remap_event(e, entity_map) for e in local_events], types.get)
+    labels = {eid: e.label for eid, e in corpus.entities.items()}
+    members: dict[str, list[Event]] = {}
+    for e in local_events:
+        members.setdefault(clusters[e.id], []).append(e)
+    event_ids: dict[str, str] = {}
+    for rep, group in members.items():
+        label, aliases = event_label(group, labels)
+        digest = hashlib.sha256("|".join(sorted(e.id for e in group)).encode()).hexdigest()[:8]
+        gid = f"event-{slugify(label)[:60]}-{digest}"
+        merged = Event(gid, "", most_specific([e.type for e in group]), [label, *aliases])
+        for e in group:
+            event_ids[e.id] = gid
+            merged.evidence.extend(e.evidence)
+            if e.date and (not merged.date or len(e.date) > len(merged.date)):
+                merged.date, merged.date_evidence = e.date, e.date_evidence
+            merged.description = merged.description or e.description
+        corpus.events[gid] = merged
+    ids = {**entity_map, **event_ids}
+    for r in results:
+        for f in r.facts:
+            key = (ids.get(f.subject, f.subject), f.predicate, ids.get(f.object, f.object), f.modality,
+                   ids.get(f.claimant, f.claimant), ids.get(f.denied_by, f.denied_by), f.literal)
+            if key[0] == key[2]:
+                continue
+            corpus.facts.setdefault(key, [])
+            if f.evidence not in corpus.facts[key]:
+                corpus.facts[key].append(f.evidence)
+        for c in r.claims:
+            add_claim(corpus, c, ids)
+    for gid, e in corpus.events.items():
+        if e.date:
+            corpus.facts.setdefault((gid, "date", e.date, "Asserted", None, None, True), []).append(e.date_evidence)
+    return corpus
+
+
+def add_claim(corpus: Corpus, c: Claim, ids: dict[str, str]) -> None:
+    key = (ids.get(c.event, c.event), ids.get(c.claimant, c.claimant), c.outcome, c.category, c.count, c.qualifier)
+    corpus.claims.setdefault(key, [])
+    if c.evidence not in corpus.claims[key]:
+        corpus.claims[key].append(c.evidence)
+    if c.verified is False:
+        corpus.unverified.add(key)
+    if c.claimant_resolved:
+        corpus.resolved_claimants.add(key)
+
+
+def remap_event(e: Event, entity_map: dict[str, str]) -> Event:
+    for attr in ("targets", "locations", "perpetrators", "participants"):
+        setattr(e, attr, {entity_map.get(x, x) for x in getattr(e, attr)})
+    return e
+
+
+def fact_ok(fact: Fact) -> bool:
+    return fact.subject != fact.object

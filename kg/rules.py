@@ -1,0 +1,244 @@
+"""Load and validate the rule files: dictionaries, name patterns, relation and event patterns.
+
+Rules are data (YAML under kg/rules/); this module turns them into plain objects and
+refuses a bad file with a message that names the file, the rule and the fix.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from kg.vocab import ENTITY_CLASSES, EVENT_CLASSES, descendants
+
+RULES_DIR = Path(__file__).resolve().parent / "rules"
+PLACE_TYPES = {"Country", "Province", "District", "City", "Region"}
+
+
+class RuleError(ValueError):
+    """A rule file that cannot be used; the message says where and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One dictionary or gazetteer entry."""
+
+    id: str
+    name: str
+    type: str
+    aliases: tuple[str, ...] = ()
+    nocase: tuple[str, ...] = ()
+    parent: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    demonyms: tuple[str, ...] = ()
+    capital_of: str | None = None
+    country: str | None = None
+    province: str | None = None
+    role: str | None = None
+    source: str = ""
+    file: str = ""
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A regular expression over a masked sentence, with typed entity slots."""
+
+    id: str
+    regex: re.Pattern
+    spec: dict = field(hash=False, compare=False)
+    requires: tuple[str, ...] = ()  # lower-case words one of which must be in the sentence
+
+    def get(self, key: str, default=None):
+        return self.spec.get(key, default)
+
+
+@dataclass
+class RuleSet:
+    entries: dict[str, Entry]
+    names: dict
+    relations: list[Pattern]
+    events: dict
+    files: list[str]
+
+
+# ---------------------------------------------------------------- slots and macros
+# A mention in a masked sentence is written OPEN index SEP types CLOSE.
+OPEN, SEP, CLOSE = "\ue000", "\ue001", "\ue002"
+_SLOT = re.compile(r"\{(?P<types>[A-Za-z|@]+)(?P<plus>\+)?(?::(?P<name>[a-z_][a-z0-9_]*))?\}")
+_GAP = re.compile(r"\{gap(?::(\d+))?\}")
+EXTRA_TAGS = {"Demonym", "Capital", "Any", "Entity"}
+
+
+def slot_regex(types: str, name: str | None, plus: bool) -> str:
+    """`{Organization:obj}` → a regex matching one masked mention of that class or below."""
+    wanted: set[str] = set()
+    for t in types.split("|"):
+        if t in EXTRA_TAGS:
+            wanted.add(t)
+        elif t in ENTITY_CLASSES or t in ("Actor", "Location") or t in EVENT_CLASSES:
+            wanted |= descendants(t) | {t}
+        else:
+            raise RuleError(f"unknown slot type {t!r}: use a contract class or one of {sorted(EXTRA_TAGS)}")
+    tag = "|".join(sorted(wanted)) if "Any" not in wanted else r"[A-Za-z]+"
+    one = rf"{OPEN}\d+{SEP}[A-Za-z,]*\b(?:{tag})\b[A-Za-z,]*{CLOSE}"
+    if plus:
+        sep = r"(?:\s*,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+|\s*&\s*)"
+        body = rf"{one}(?:{sep}{one})*"
+    else:
+        body = one
+    return f"(?P<{name}>{body})" if name else f"(?:{body})"
+
+
+def compile_pattern(text: str, macros: dict[str, str]) -> re.Pattern:
+    """Expand {Type:name} slots, {gap:N} and {MACRO} words, then compile."""
+
+    def expand_macro(match: re.Match) -> str:
+        return macros[match.group(1)]
+
+    for _ in range(3):
+        text = re.sub(r"\{([A-Z][A-Z_]+)\}", expand_macro, text)
+    text = _GAP.sub(lambda m: rf"[^{OPEN}.;:!?]{{0,{m.group(1) or 60}}}?", text)
+    text = _SLOT.sub(lambda m: slot_regex(m["types"], m["name"], bool(m["plus"])), text)
+    return re.compile(text)
+
+
+def mention_indices(group_text: str) -> list[int]:
+    """The mention indices inside a matched slot (several for a list slot)."""
+    return [int(i) for i in re.findall(rf"{OPEN}(\d+){SEP}", group_text)]
+
+
+# ---------------------------------------------------------------- loading
+def _load_yaml(path: Path) -> object:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise RuleError(f"{path}: cannot be read as YAML: {exc}") from exc
+
+
+def _as_tuple(value, where: str, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise RuleError(f"{where}: '{key}' must be a list of strings")
+    return tuple(str(v) for v in value)
+
+
+def load_entries(path: Path) -> list[Entry]:
+    data = _load_yaml(path)
+    items = data.get("entries") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise RuleError(f"{path}: expected a top-level 'entries:' list")
+    entries = []
+    for number, item in enumerate(items, 1):
+        where = f"{path.name} entry {number} ({item.get('id') if isinstance(item, dict) else '?'})"
+        if not isinstance(item, dict) or not item.get("id") or not item.get("name") or not item.get("type"):
+            raise RuleError(f"{where}: every entry needs id, name and type")
+        if item["type"] not in ENTITY_CLASSES:
+            raise RuleError(f"{where}: type {item['type']!r} is not a contract class; use one of {ENTITY_CLASSES}")
+        aliases, nocase = [], []
+        for alias in item.get("aliases") or []:
+            if isinstance(alias, dict):
+                (nocase if alias.get("case") == "any" else aliases).append(str(alias["name"]))
+            else:
+                aliases.append(str(alias))
+        entries.append(
+            Entry(
+                id=str(item["id"]), name=str(item["name"]), type=item["type"],
+                aliases=tuple(aliases), nocase=tuple(nocase), parent=item.get("parent"),
+                lat=item.get("lat"), lon=item.get("lon"),
+                demonyms=_as_tuple(item.get("demonyms"), where, "demonyms"),
+                capital_of=item.get("capital_of"), country=item.get("country"),
+                province=item.get("province"), role=item.get("role"),
+                source=str(item.get("source", "")), file=path.name,
+            )
+        )
+    return entries
+
+
+def validate_entries(entries: list[Entry]) -> dict[str, Entry]:
+    """Unique ids, existing parents, and no name shared by two entries (the fix is named)."""
+    by_id: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.id in by_id:
+            raise RuleError(f"{entry.file}: id {entry.id!r} is used twice; give one entry another id")
+        by_id[entry.id] = entry
+    owner: dict[str, str] = {}
+    for entry in entries:
+        for ref in (entry.parent, entry.capital_of, entry.country, entry.province):
+            if ref and ref not in by_id:
+                raise RuleError(f"{entry.file}: {entry.id} refers to {ref!r}, which no entry defines")
+        for name in {entry.name, *entry.aliases, *entry.nocase}:
+            key = name.casefold()
+            if key in owner and owner[key] != entry.id:
+                raise RuleError(
+                    f"{entry.file}: alias {name!r} of {entry.id} clashes with {owner[key]}; "
+                    "remove it from one of them or make it more specific"
+                )
+            owner[key] = entry.id
+    return by_id
+
+
+def load_patterns(path: Path, section: str, macros: dict[str, str]) -> list[Pattern]:
+    data = _load_yaml(path)
+    items = data.get(section) if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise RuleError(f"{path}: expected a top-level '{section}:' list")
+    patterns, seen = [], set()
+    for number, item in enumerate(items, 1):
+        rid = item.get("id") if isinstance(item, dict) else None
+        if not rid or not isinstance(item.get("pattern"), str):
+            raise RuleError(f"{path.name} {section} item {number}: needs an id and a pattern string")
+        if rid in seen:
+            raise RuleError(f"{path.name}: rule id {rid!r} is used twice; rule ids must be unique")
+        seen.add(rid)
+        try:
+            regex = compile_pattern(item["pattern"], macros)
+        except (re.error, KeyError) as exc:
+            raise RuleError(f"{path.name} rule {rid}: pattern does not compile: {exc}") from exc
+        patterns.append(Pattern(rid, regex, item, tuple(w.lower() for w in item.get("requires", []))))
+    return patterns
+
+
+def macros_of(data: dict, path: Path) -> dict[str, str]:
+    macros = data.get("macros", {}) if isinstance(data, dict) else {}
+    if not isinstance(macros, dict):
+        raise RuleError(f"{path}: 'macros' must map NAME to a regex")
+    return {str(k): str(v) for k, v in macros.items()}
+
+
+@cache
+def load_rules(rules_dir: Path = RULES_DIR) -> RuleSet:
+    """Every rule file, validated. Cached: rules are loaded once per process."""
+    entries = []
+    for name in ("places.yaml", "actors.yaml"):
+        entries.extend(load_entries(rules_dir / name))
+    by_id = validate_entries(entries)
+    names_path = rules_dir / "names.yaml"
+    names = _load_yaml(names_path)
+    macros = macros_of(names, names_path)
+    names["person_patterns"] = load_patterns(names_path, "person_patterns", macros)
+    names["org_patterns"] = load_patterns(names_path, "org_patterns", macros)
+    rel_path = rules_dir / "relations.yaml"
+    rel_data = _load_yaml(rel_path)
+    relations = load_patterns(rel_path, "relations", {**macros, **macros_of(rel_data, rel_path)})
+    ev_path = rules_dir / "events.yaml"
+    ev_data = _load_yaml(ev_path)
+    ev_macros = {**macros, **macros_of(ev_data, ev_path)}
+    events = dict(ev_data)
+    for section in ("triggers", "attributes", "claims", "attributions"):
+        events[section] = load_patterns(ev_path, section, ev_macros)
+    files = [str(rules_dir / n) for n in ("places.yaml", "actors.yaml", "names.yaml", "relations.yaml", "events.yaml")]
+    return RuleSet(by_id, names, relations, events, files)
+
+
+def entity_types(entry: Entry) -> list[str]:
+    return [entry.type]
+
+
+def is_place(entry: Entry) -> bool:
+    return entry.type in PLACE_TYPES

@@ -1,0 +1,63 @@
+"""Sentences with exact character offsets, and the text normalisation matching relies on."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ABBREVIATIONS = {
+    "dr", "mr", "mrs", "ms", "gen", "lt", "col", "maj", "capt", "brig", "sgt", "st", "prof",
+    "sen", "rep", "gov", "no", "vs", "etc", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
+    "sep", "sept", "oct", "nov", "dec", "approx", "inc", "ltd", "co", "jr", "sr", "fig",
+}
+_BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+_LINE = re.compile(r"[^\n]+")
+
+# Same-length replacements, so offsets in the normalised text are offsets in the original.
+_NORMALISE = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-",
+                            "\u2011": "-", "\u00a0": " "})
+
+
+def normalise(text: str) -> str:
+    """Quotes, dashes and no-break spaces folded to ASCII, one character for one."""
+    return text.translate(_NORMALISE)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int
+    end: int
+    text: str
+    paragraph: int  # index of the line it sits on, for discourse (the previous sentence, the heading)
+
+
+def _ends_with_abbreviation(text: str, dot: int) -> bool:
+    word = re.search(r"([A-Za-z.]+)$", text[:dot])
+    if not word:
+        return False
+    token = word.group(1).rstrip(".").lower()
+    return token in ABBREVIATIONS or len(token) == 1 or "." in token
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Split each line into sentences; a line break always ends a sentence."""
+    sentences = []
+    for number, line in enumerate(_LINE.finditer(text)):
+        offset, body = line.start(), line.group()
+        cut = 0
+        for match in _BOUNDARY.finditer(body):
+            if body[match.start()] == "." and _ends_with_abbreviation(body, match.start()):
+                continue
+            sentences.extend(_piece(text, offset + cut, offset + match.end(), number))
+            cut = match.end()
+        sentences.extend(_piece(text, offset + cut, offset + len(body), number))
+    return sentences
+
+
+def _piece(text: str, start: int, end: int, paragraph: int) -> list[Sentence]:
+    """Trim white space at both ends; drop pieces with nothing in them."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return [Sentence(start, end, text[start:end], paragraph)] if end > start else []
