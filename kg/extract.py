@@ -87,6 +87,7 @@ def minted_names(ctx: Context, dict_mentions: list[Mention]) -> dict[str, tuple[
     """People and organisations found by name patterns: name → (id, type, rule, aliases, evidence)."""
     names = ctx.rules.names
     stop = set(names.get("not_name_words", []))
+    not_first = set(names.get("not_first_name_words", []))
     strip = re.compile(r"^(?:" + names["macros"]["HONORIFIC"] + "|" + names["macros"]["OFFICE"] + r")\s+")
     found: dict[str, tuple[str, str, str, set[str], Evidence]] = {}
     for index, sentence in enumerate(ctx.sentences):
@@ -99,7 +100,7 @@ def minted_names(ctx: Context, dict_mentions: list[Mention]) -> dict[str, tuple[
                     while kind and strip.match(raw):
                         raw = strip.sub("", raw, count=1)
                     tokens = raw.split()
-                    if len(tokens) < 2 or any(t in stop for t in (tokens if kind else tokens[:1])):
+                    if len(tokens) < 2 or tokens[0] in not_first or any(t in stop for t in (tokens if kind else tokens[:1])):
                         continue
                     if kind and any(t in stop for t in tokens):
                         continue
@@ -164,7 +165,8 @@ def merge_parentheticals(text: str, mentions: list[Mention]) -> list[Mention]:
 
 # ---------------------------------------------------------------- relations
 def modality_of(masked_text: str, start: int, end: int) -> str:
-    window = masked_text[max(0, start - 40) : end]
+    """Negation or hedging just before the match or near its end (where the predicate is)."""
+    window = masked_text[max(0, start - 40) : start] + " " + masked_text[max(start, end - 80) : end]
     if NEGATION.search(window):
         return "Denied"
     if HEDGE.search(window):
