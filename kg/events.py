@@ -233,7 +233,7 @@ class EventReader:
         if em.names:
             found = next((e for e in candidates if set(e.names) & set(em.names)), None)
             focus = self.state.in_focus(fam, index)
-            if not found and focus and not focus.names and compatible(focus.date, em.date):
+            if not found and focus and not focus.names and focus.date and compatible(focus.date, em.date):
                 found = focus
         if not found and em.targets & {t for t in em.targets if self.is_facility(t)}:
             found = next((e for e in candidates if e.targets & em.targets and compatible(e.date, em.date)), None)
@@ -243,6 +243,12 @@ class EventReader:
             focus = self.state.in_focus(fam, index)
             if focus and (em.pattern.get("definite") or not em.has_attributes):
                 found = focus
+            elif em.pattern.get("definite") or not em.has_attributes:
+                # "the attacks" presupposes an event the document already reported
+                earlier = self.state.recent(fam, 1)
+                found = earlier[0] if earlier else None
+                if not found and em.pattern.get("definite"):
+                    return []
         if found:
             self.merge_into(found, em, evidence)
             return [found]

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from rdflib import Dataset
 
-from kg.extract import extract
 from kg.graph import GraphWriter
 from kg.ingest import IngestError, read_corpus
+from kg.parallel import Progress, extract_all
 from kg.resolve import Corpus, resolve
 from kg.rules import load_rules
 
@@ -21,14 +21,13 @@ class Build:
     errors: list[IngestError]
 
 
-def build(paths: Iterable[str]) -> Build:
+def build(paths: Iterable[str], workers: int = 1, dask: object = None,
+          progress: Progress | None = None) -> Build:
+    """`workers` > 1 extracts documents in that many processes, `dask` (a scheduler address or
+    Client) on a cluster; resolution runs here after, so the graph is the same either way."""
     rules = load_rules()
     documents, errors = read_corpus(paths)
-    results = []
-    for doc in documents:
-        try:
-            results.append(extract(doc, rules))
-        except Exception as exc:  # one bad document must not sink the corpus
-            errors.append(IngestError(doc.source, f"extraction failed: {exc.__class__.__name__}: {exc}"))
+    results, failed = extract_all(documents, workers, dask, progress)
+    errors.extend(failed)
     corpus = resolve(results)
     return Build(corpus, GraphWriter(corpus, rules).build(), errors)

@@ -136,6 +136,8 @@ def event_label(members: list[Event], labels: dict[str, str]) -> tuple[str, list
         text = f"{noun} on {', '.join(targets[:2])}" if best_type != "Meeting" else f"Meeting of {targets[0]}"
     elif desc:
         text = f"{noun} on {desc}" + (f" in {places[0]}" if places else "")
+    elif any(e.perpetrators for e in members) and best_type == "Protest":
+        text = "Protest by " + ", ".join(sorted({labels.get(p, p) for e in members for p in e.perpetrators}))
     elif best_type == "Meeting" and any(e.participants for e in members):
         text = "Meeting of " + ", ".join(sorted({labels.get(p, p) for e in members for p in e.participants}))
     elif places:
@@ -187,10 +189,20 @@ def resolve(results: list[DocResult]) -> Corpus:
                 corpus.facts[key].append(f.evidence)
         for c in r.claims:
             add_claim(corpus, c, ids)
+    name_responses(corpus)
     for gid, e in corpus.events.items():
         if e.date:
             corpus.facts.setdefault((gid, "date", e.date, "Asserted", None, None, True), []).append(e.date_evidence)
     return corpus
+
+
+def name_responses(corpus: Corpus) -> None:
+    """'Security operation' alone says little: name it after the event it answered."""
+    answered = {s: o for (s, p, o, *_rest) in corpus.facts if p == "respondsTo"}
+    for gid, e in corpus.events.items():
+        label = e.names[0]
+        if gid in answered and answered[gid] in corpus.events and label in ("Security operation", "Attack"):
+            e.names[0] = f"{label} after {corpus.events[answered[gid]].names[0]}"
 
 
 def add_claim(corpus: Corpus, c: Claim, ids: dict[str, str]) -> None:

@@ -88,7 +88,7 @@ def slot_regex(types: str, name: str | None, plus: bool) -> str:
     one = rf"{OPEN}\d+{SEP}[A-Za-z,]*\b(?:{tag})\b[A-Za-z,]*{CLOSE}"
     if plus:
         sep = r"(?:\s*,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+|\s*&\s*)"
-        body = rf"{one}(?:{sep}{one})*"
+        body = rf"{one}(?:{sep}{one}(?!'s))*"
     else:
         body = one
     return f"(?P<{name}>{body})" if name else f"(?:{body})"
