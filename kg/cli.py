@@ -34,12 +34,17 @@ def main() -> None:
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
               help="Graph file; format from the extension: .ttl .nt .trig .nq .jsonld")
-def build(paths: tuple[str, ...], out: str) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Extract documents in N processes; the graph is the same for any N.")
+@click.option("--dask", "dask", metavar="SCHEDULER_ADDRESS", default=None,
+              help="Extract documents on a Dask cluster (e.g. tcp://host:8786) instead.")
+def build(paths: tuple[str, ...], out: str, workers: int, dask: str | None) -> None:
     """Read documents (files or folders) and write the whole graph to OUT."""
     from kg.graph import write
+    from kg.parallel import stderr_progress
     from kg.pipeline import build as run_build
 
-    result = run_build(paths)
+    result = run_build(paths, workers=workers, dask=dask, progress=stderr_progress())
     for error in result.errors:
         click.echo(f"warning: {error}", err=True)
     if not result.corpus.documents:
