@@ -6,6 +6,7 @@ relation and event patterns run over.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import ahocorasick
@@ -81,12 +82,20 @@ class Matcher:
 
 
 def select_longest(mentions: list[Mention]) -> list[Mention]:
-    """Keep the longest of overlapping mentions, earliest first."""
+    """Keep the longest of overlapping mentions, earliest first.
+
+    The kept spans never overlap, so sorted by start they are sorted by end too: a new span
+    can only clash with the last kept span starting before its end (a bisect, not a scan).
+    """
     chosen: list[Mention] = []
+    starts: list[int] = []
     for m in sorted(mentions, key=lambda m: (-(m.end - m.start), m.start)):
-        if all(m.end <= c.start or m.start >= c.end for c in chosen):
-            chosen.append(m)
-    return sorted(chosen, key=lambda m: m.start)
+        i = bisect_left(starts, m.end)
+        if i and chosen[i - 1].end > m.start:
+            continue
+        starts.insert(i, m.start)
+        chosen.insert(i, m)
+    return chosen
 
 
 @dataclass
@@ -108,10 +117,17 @@ class Masked:
 
 
 def mask(sentence_text: str, sentence_start: int, mentions: list[Mention]) -> Masked:
+    """`mentions` sorted and not overlapping (as select_longest gives them): the sentence's
+    mentions are then one run found by bisection, not a scan of the whole document's."""
     parts: list[str] = []
     offsets: list[int] = []
     cursor = sentence_start
-    inside = [m for m in mentions if m.start >= sentence_start and m.end <= sentence_start + len(sentence_text)]
+    end = sentence_start + len(sentence_text)
+    inside = []
+    for m in mentions[bisect_left(mentions, sentence_start, key=lambda m: m.start) :]:
+        if m.end > end:
+            break
+        inside.append(m)
     for index, m in enumerate(inside):
         plain = sentence_text[cursor - sentence_start : m.start - sentence_start]
         parts.append(plain)
@@ -120,7 +136,6 @@ def mask(sentence_text: str, sentence_start: int, mentions: list[Mention]) -> Ma
         parts.append(token)
         offsets.extend([m.start] * len(token))
         cursor = m.end
-    end = sentence_start + len(sentence_text)
     parts.append(sentence_text[cursor - sentence_start :])
     offsets.extend(range(cursor, end))
     return Masked("".join(parts), inside, offsets)

@@ -6,11 +6,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kg.cli import main
 from kg.ingest import Document, read_corpus
+from kg.match import Mention, mask, select_longest
 from kg.parallel import batches, extract_all
 from kg.pipeline import build
+from kg.rules import OPEN, SEP
 
 SEEDS = str(Path(__file__).resolve().parent.parent / "seeds")
 
@@ -62,3 +66,28 @@ def test_cli_workers_same_file(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
     one, two = ((tmp_path / f"w{n}.nt").read_text().splitlines() for n in (1, 2))
     assert sorted(one) == sorted(two)
+
+
+def select_longest_by_scan(mentions: list) -> list:
+    """The quadratic reference the bisecting kg.match.select_longest must agree with."""
+    chosen: list = []
+    for m in sorted(mentions, key=lambda m: (-(m.end - m.start), m.start)):
+        if all(m.end <= c.start or m.start >= c.end for c in chosen):
+            chosen.append(m)
+    return sorted(chosen, key=lambda m: m.start)
+
+
+@given(st.lists(st.tuples(st.integers(0, 60), st.integers(1, 12)), max_size=40))
+def test_select_longest_same_as_scan(spans: list[tuple[int, int]]) -> None:
+    mentions = [Mention(s, s + n, f"e{i}", "City", "x" * n, "d") for i, (s, n) in enumerate(spans)]
+    assert select_longest(mentions) == select_longest_by_scan(mentions)
+
+
+def test_mask_takes_only_the_sentence_mentions() -> None:
+    text = "Quetta and Peshawar. Karachi is far."
+    found = [Mention(0, 6, "quetta", "City", "Quetta", "d"),
+             Mention(11, 19, "peshawar", "City", "Peshawar", "d"),
+             Mention(21, 28, "karachi", "City", "Karachi", "d")]
+    masked = mask(text[21:], 21, found)
+    assert masked.mentions == found[2:]
+    assert masked.text.startswith(OPEN + "0" + SEP) and masked.text.endswith(" is far.")
