@@ -124,10 +124,10 @@ def mask(sentence_text: str, sentence_start: int, mentions: list[Mention]) -> Ma
     cursor = sentence_start
     end = sentence_start + len(sentence_text)
     inside = []
-    for m in mentions[bisect_left(mentions, sentence_start, key=lambda m: m.start) :]:
-        if m.end > end:
-            break
-        inside.append(m)
+    i = bisect_left(mentions, sentence_start, key=lambda m: m.start)
+    while i < len(mentions) and mentions[i].end <= end:
+        inside.append(mentions[i])
+        i += 1
     for index, m in enumerate(inside):
         plain = sentence_text[cursor - sentence_start : m.start - sentence_start]
         parts.append(plain)
