@@ -211,6 +211,71 @@ def macros_of(data: dict, path: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in macros.items()}
 
 
+# ---------------------------------------------------------------- cross-file checks
+# Keys a rule may have, per section; a key not listed is almost always a typo ("relaton:").
+COMMON_KEYS = {"id", "pattern", "note", "tests", "not", "requires"}
+SECTION_KEYS = {
+    "person_patterns": set(),
+    "org_patterns": {"type"},
+    "relations": {"relation", "object_via", "object_default", "subject_default", "resolved",
+                  "modality", "modality_check", "allegation"},
+    "triggers": {"type", "definite", "refers", "responds_to_focus", "second", "require"},
+    "attributes": {"attribute", "reverse"},
+    "claims": set(),
+    "attributions": {"role"},
+}
+CONTRACT_RELATIONS = {"leads", "memberOf", "founded", "relativeOf", "partOf", "operatesIn",
+                      "claimedResponsibilityFor", "perpetrator", "target", "location", "date",
+                      "respondsTo", "accuses"}
+
+
+def check_rule_keys(patterns: list[Pattern], file: str, section: str) -> None:
+    """Refuse unknown keys: a misspelt key would otherwise be ignored without a word."""
+    allowed = COMMON_KEYS | SECTION_KEYS.get(section, set())
+    for pattern in patterns:
+        for key in set(pattern.spec) - allowed:
+            near = [k for k in sorted(allowed) if k[:3] == str(key)[:3]]
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            raise RuleError(f"{file} rule {pattern.id}: unknown key {key!r}; {hint}"
+                            f"a {section} rule may have {sorted(allowed)}")
+
+
+def check_relations(patterns: list[Pattern], file: str) -> None:
+    """Every relation rule states a contract property: its facts must land in the contract."""
+    for pattern in patterns:
+        relation = pattern.get("relation")
+        if relation is None and not pattern.get("allegation"):
+            raise RuleError(f"{file} rule {pattern.id}: no 'relation:'; "
+                            f"add one of {sorted(CONTRACT_RELATIONS)}")
+        if relation is not None and relation not in CONTRACT_RELATIONS:
+            raise RuleError(f"{file} rule {pattern.id}: relation {relation!r} is not a contract "
+                            f"property; use one of {sorted(CONTRACT_RELATIONS)}")
+
+
+def check_unique_ids(sections: list[tuple[str, list[Pattern]]]) -> None:
+    """Rule ids are unique across all files: evidence names its rule by id alone."""
+    seen: dict[str, str] = {}
+    for where, patterns in sections:
+        for pattern in patterns:
+            if pattern.id in seen:
+                raise RuleError(f"{where}: rule id {pattern.id!r} is also used in "
+                                f"{seen[pattern.id]}; rename one of them "
+                                "(ids must be unique across all rule files)")
+            seen[pattern.id] = where
+
+
+def check_rule_sections(names: dict, relations: list[Pattern], events: dict) -> None:
+    """The checks that need every rule file at once, or know the contract."""
+    sections = [(f"names.yaml {s}", s, names[s]) for s in ("person_patterns", "org_patterns")]
+    sections.append(("relations.yaml relations", "relations", relations))
+    event_sections = ("triggers", "attributes", "claims", "attributions")
+    sections += [(f"events.yaml {s}", s, events[s]) for s in event_sections]
+    for where, section, patterns in sections:
+        check_rule_keys(patterns, where.split()[0], section)
+    check_relations(relations, "relations.yaml")
+    check_unique_ids([(where, patterns) for where, _, patterns in sections])
+
+
 @cache
 def load_rules(rules_dir: Path = RULES_DIR) -> RuleSet:
     """Every rule file, validated. Cached: rules are loaded once per process."""
@@ -232,6 +297,7 @@ def load_rules(rules_dir: Path = RULES_DIR) -> RuleSet:
     events = dict(ev_data)
     for section in ("triggers", "attributes", "claims", "attributions"):
         events[section] = load_patterns(ev_path, section, ev_macros)
+    check_rule_sections(names, relations, events)
     files = [str(rules_dir / n) for n in ("places.yaml", "actors.yaml", "names.yaml", "relations.yaml", "events.yaml")]
     return RuleSet(by_id, names, relations, events, files)
 
