@@ -52,13 +52,16 @@ class Context:
         return mention.entity
 
     def focus_country(self) -> str | None:
-        """The country the document is about: named at least 3 times and twice as often as any other."""
+        """The country the document is about: the only one named (twice or more), or named at least
+        3 times and twice as often as any other."""
         counts = Counter(
             m.entity for m in self.mentions
             if m.type in ("Country", "Demonym") or (m.entity in self.rules.entries and self.rules.entries[m.entity].type == "Country")
         )
         ranked = counts.most_common(2)
-        if not ranked or ranked[0][1] < 3 or (len(ranked) > 1 and ranked[0][1] < 2 * ranked[1][1]):
+        if not ranked or ranked[0][1] < (2 if len(ranked) == 1 else 3):
+            return None
+        if len(ranked) > 1 and ranked[0][1] < 2 * ranked[1][1]:
             return None
         return ranked[0][0]
 
