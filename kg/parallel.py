@@ -32,8 +32,14 @@ def extract_one(doc: Document) -> Outcome:
 
 
 def extract_batch(docs: Sequence[Document]) -> list[Outcome]:
-    """A batch per task: pickling and scheduling cost per task, not per document."""
-    return [extract_one(doc) for doc in docs]
+    """A batch per task: pickling and scheduling cost per task, not per document.
+
+    The documents are not sent back (the parent has them): that halves what is pickled."""
+    outcomes = [extract_one(doc) for doc in docs]
+    for outcome in outcomes:
+        if isinstance(outcome, DocResult):
+            outcome.doc = None
+    return outcomes
 
 
 def _warm_worker() -> None:
@@ -81,8 +87,12 @@ def extract_all(docs: Sequence[Document], workers: int = 1, dask: object = None,
     done = 0
     for chunk in chunks:
         for outcome in chunk:
-            (errors if isinstance(outcome, IngestError) else results).append(outcome)
-        done += len(chunk)
+            if isinstance(outcome, IngestError):
+                errors.append(outcome)
+            else:
+                outcome.doc = outcome.doc or docs[done]
+                results.append(outcome)
+            done += 1
         if progress:
             progress(done, len(docs))
     return results, errors
