@@ -1,0 +1,560 @@
+"""RDF → NetworkX: the entity graph and the actor graph, and the analyses run on them
+(paths, centrality, communities, ego networks, the event timeline).
+
+Edges are read from the contract's `rdf:Statement` nodes, not from plain triples, so that
+every edge keeps its modality and its evidence (quote, document title, document date) and
+so that Alleged or Denied statements can be shown when asked for. Only IRI-to-IRI
+statements become edges: literals (dates, counts) never become nodes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import networkx as nx
+from rdflib import Graph, URIRef
+
+KGO_NS = "https://w3id.org/kgae/ontology#"
+PREFIXES = """PREFIX kgo: <https://w3id.org/kgae/ontology#>
+PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+"""
+
+# Relations of the contract that link two entities (plus kgo:sponsors, which the ontology
+# adds and which only ever appears as an allegation).
+RELATIONS = ("leads", "memberOf", "founded", "relativeOf", "partOf", "operatesIn",
+             "claimedResponsibilityFor", "perpetrator", "target", "location", "respondsTo",
+             "accuses", "participant", "sponsors")
+# Relations through which an actor takes part in an event (for the actor graph).
+EVENT_ROLES = ("claimedResponsibilityFor", "perpetrator", "target", "participant")
+ASSERTED = frozenset({"Asserted", "Claimed"})
+MODALITIES = ("Asserted", "Claimed", "Alleged", "Denied", "Hypothetical")
+KINDS = ("Event", "Actor", "Location", "Facility")
+
+# The contract's class tree, so that small graphs without the ontology still resolve
+# `--type Organization` to its sub-classes; the graph's own rdfs:subClassOf are added to it.
+CLASS_PARENTS: dict[str, tuple[str, ...]] = {
+    "Person": ("Actor",), "Organization": ("Actor",), "ArmedGroup": ("Organization",),
+    "PoliticalParty": ("Organization",), "StateBody": ("Organization",),
+    "CivilSocietyGroup": ("Organization",), "MediaOrganization": ("Organization",),
+    "InternationalOrganization": ("Organization",), "Country": ("Location", "Actor"),
+    "Province": ("Location",), "District": ("Location",), "City": ("Location",),
+    "Region": ("Location",), "Attack": ("Event",), "Hijacking": ("Attack",),
+    "SecurityOperation": ("Event",), "Meeting": ("Event",), "Protest": ("Event",),
+    "Crackdown": ("Event",),
+}
+
+EDGE_QUERY = PREFIXES + """
+SELECT ?s ?p ?o ?m ?q ?d ?title ?ddate WHERE {
+  ?st rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o .
+  FILTER(isIRI(?o) && ?p IN (%s))
+  OPTIONAL { ?st kgo:modality ?m }
+  OPTIONAL { ?st prov:wasDerivedFrom ?ev . ?ev kgo:quote ?q ; kgo:document ?d .
+             OPTIONAL { ?d dcterms:title ?title } OPTIONAL { ?d dcterms:date ?ddate } }
+}"""
+PLAIN_QUERY = PREFIXES + """
+SELECT ?s ?p ?o WHERE {
+  ?s ?p ?o . FILTER(isIRI(?o) && ?p IN (%s))
+  FILTER NOT EXISTS { ?st rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o }
+}"""
+NODE_QUERY = PREFIXES + """
+SELECT ?n ?t ?label ?date WHERE {
+  ?n a ?t . FILTER(STRSTARTS(STR(?t), STR(kgo:)))
+  OPTIONAL { ?n rdfs:label ?label } OPTIONAL { ?n kgo:date ?date }
+}"""
+ALIAS_QUERY = PREFIXES + "SELECT ?n ?alias WHERE { ?n skos:altLabel ?alias }"
+
+
+def load_graph(source: str) -> Graph:
+    """The one place a GRAPH argument becomes an rdflib graph: a file today; a store (an
+    endpoint or an Oxigraph directory) can be plugged in here without touching the rest."""
+    from kg.graph import load
+
+    return load(source)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What to keep when projecting. `types` keeps nodes of those classes or their
+    sub-classes (an induced sub-graph); dates compare an event's kgo:date at its own
+    precision (undated events are dropped once a range is given); `documents` keeps edges
+    with evidence in those documents (IRI, id, title or source); `min_support` drops edges
+    stated by fewer documents (gazetteer edges have none)."""
+
+    types: frozenset[str] = frozenset()
+    date_from: str | None = None
+    date_to: str | None = None
+    documents: frozenset[str] = frozenset()
+    modalities: frozenset[str] = ASSERTED
+    min_support: int = 0
+
+
+@dataclass
+class EdgeData:
+    relation: str
+    modalities: set[str] = field(default_factory=set)
+    evidence: dict[tuple[str, str], dict] = field(default_factory=dict)
+
+
+def local(term: object) -> str:
+    """kgo:ArmedGroup → 'ArmedGroup'; kgr:bla → 'bla'."""
+    text = str(term)
+    return text.rsplit("#", 1)[-1] if "#" in text else text.rsplit("/", 1)[-1]
+
+
+def class_ancestors(graph: Graph) -> dict[str, set[str]]:
+    """Every class with all its super-classes (itself included)."""
+    parents: dict[str, set[str]] = defaultdict(set)
+    for child, ps in CLASS_PARENTS.items():
+        parents[child] |= set(ps)
+    for child, parent in graph.subject_objects(URIRef("http://www.w3.org/2000/01/rdf-schema#subClassOf")):
+        if str(child).startswith(KGO_NS) and str(parent).startswith(KGO_NS):
+            parents[local(child)].add(local(parent))
+
+    def up(cls: str, seen: set[str]) -> set[str]:
+        for p in parents.get(cls, ()):
+            if p not in seen:
+                seen.add(p)
+                up(p, seen)
+        return seen
+
+    return {c: up(c, {c}) for c in set(parents) | set(KINDS)}
+
+
+def most_specific(types: set[str], ancestors: dict[str, set[str]]) -> str:
+    """The type no other type of the node is a sub-class of (ties broken by name)."""
+    candidates = [t for t in types
+                  if not any(t != o and t in ancestors.get(o, {o}) for o in types)]
+    return sorted(candidates)[0] if candidates else "Thing"
+
+
+def kind_of(types: set[str], ancestors: dict[str, set[str]]) -> str | None:
+    """Event, Actor, Location or Facility; Country counts as an Actor."""
+    closure = set().union(*(ancestors.get(t, {t}) for t in types)) if types else set()
+    return next((k for k in KINDS if k in closure), None)
+
+
+def _read_nodes(graph: Graph, ancestors: dict[str, set[str]]) -> dict[str, dict]:
+    types: dict[str, set[str]] = defaultdict(set)
+    labels: dict[str, str] = {}
+    dates: dict[str, str] = {}
+    for row in graph.query(NODE_QUERY):
+        n = str(row.n)
+        types[n].add(local(row.t))
+        if row.label is not None:
+            labels.setdefault(n, str(row.label))
+        if row.date is not None:
+            dates.setdefault(n, str(row.date))
+    aliases: dict[str, list[str]] = defaultdict(list)
+    for row in graph.query(ALIAS_QUERY):
+        aliases[str(row.n)].append(str(row.alias))
+    nodes = {}
+    for n, ts in types.items():
+        kind = kind_of(ts, ancestors)
+        if kind is None:
+            continue
+        closure = set().union(*(ancestors.get(t, {t}) for t in ts))
+        nodes[n] = {"label": labels.get(n, local(n)), "type": most_specific(ts, ancestors),
+                    "kind": kind, "classes": sorted(closure), "aliases": sorted(aliases[n]),
+                    "iri": n}
+        if n in dates:
+            nodes[n]["date"] = dates[n]
+    return nodes
+
+
+def _read_edges(graph: Graph) -> dict[tuple[str, str, str], EdgeData]:
+    preds = ", ".join(f"kgo:{r}" for r in RELATIONS)
+    edges: dict[tuple[str, str, str], EdgeData] = {}
+    for row in graph.query(EDGE_QUERY % preds):
+        key = (str(row.s), str(row.o), local(row.p))
+        data = edges.setdefault(key, EdgeData(key[2]))
+        data.modalities.add(local(row.m) if row.m is not None else "Asserted")
+        if row.q is not None:
+            ev = {"quote": str(row.q), "document": str(row.title or local(row.d)),
+                  "document_iri": str(row.d), "date": str(row.ddate or ""),
+                  "modality": local(row.m) if row.m is not None else "Asserted"}
+            data.evidence.setdefault((ev["document_iri"], ev["quote"]), ev)
+    for row in graph.query(PLAIN_QUERY % preds):
+        key = (str(row.s), str(row.o), local(row.p))
+        edges.setdefault(key, EdgeData(key[2], {"Asserted"}))
+    return edges
+
+
+def _interval(value: str) -> tuple[str, str]:
+    """'2025-03' → ('2025-03-01', '2025-03-31'): a date at its precision, as a range."""
+    start = value + "-01-01"[len(value) - 4:] if len(value) < 10 else value[:10]
+    end = value + "-12-31"[len(value) - 4:] if len(value) < 10 else value[:10]
+    return start, end
+
+
+def date_in_range(value: str | None, date_from: str | None, date_to: str | None) -> bool:
+    """Whether an event dated `value` (at year, month or day precision) may fall in range."""
+    if date_from is None and date_to is None:
+        return True
+    if not value:
+        return False
+    start, end = _interval(value)
+    return (date_from is None or end >= _interval(date_from)[0]) and (
+        date_to is None or start <= _interval(date_to)[1])
+
+
+def _document_matches(ev: dict, wanted: frozenset[str]) -> bool:
+    iri = ev["document_iri"]
+    names = {iri, local(iri), local(iri).removeprefix("doc-"), ev["document"]}
+    return bool(names & wanted)
+
+
+def _keep_node(data: dict, f: Filters) -> bool:
+    if f.types and not f.types & set(data["classes"]):
+        return False
+    if data["kind"] == "Event" and (f.date_from or f.date_to):
+        return date_in_range(data.get("date"), f.date_from, f.date_to)
+    return True
+
+
+def _edge_attrs(data: EdgeData, f: Filters) -> dict | None:
+    """The edge's attributes after the filters, or None when the filters drop it."""
+    modalities = data.modalities & f.modalities
+    if not modalities:
+        return None
+    evidence = [ev for ev in data.evidence.values() if ev["modality"] in modalities]
+    if f.documents:
+        evidence = [ev for ev in evidence if _document_matches(ev, f.documents)]
+        if not evidence:
+            return None
+    documents = sorted({ev["document"] for ev in evidence})
+    if len(documents) < f.min_support:
+        return None
+    evidence.sort(key=lambda ev: (ev["date"], ev["document"], ev["quote"]))
+    return {"relation": data.relation, "modality": sorted(modalities), "evidence": evidence,
+            "documents": documents, "support": len(documents)}
+
+
+def entity_graph(graph: Graph, filters: Filters | None = None) -> nx.MultiDiGraph:
+    """Actors, places, facilities and events as nodes; one edge per (subject, object,
+    relation), keyed by relation, carrying its evidence. Isolated entities are kept."""
+    f = filters or Filters()
+    ancestors = class_ancestors(graph)
+    G = nx.MultiDiGraph()
+    for n, data in _read_nodes(graph, ancestors).items():
+        if _keep_node(data, f):
+            G.add_node(n, **data)
+    for (s, o, rel), data in sorted(_read_edges(graph).items()):
+        if s not in G or o not in G:
+            continue
+        attrs = _edge_attrs(data, f)
+        if attrs is not None:
+            G.add_edge(s, o, key=rel, **attrs)
+    return G
+
+
+def _add_link(A: nx.Graph, u: str, v: str, relation: str, documents: Iterable[str],
+              event: str | None = None) -> None:
+    if u == v:
+        return
+    if not A.has_edge(u, v):
+        A.add_edge(u, v, relations=set(), events=set(), documents=set())
+    e = A.edges[u, v]
+    e["relations"].add(relation)
+    e["documents"] |= set(documents)
+    if event:
+        e["events"].add(event)
+    e["weight"] = len(e["documents"])
+
+
+def actor_graph(E: nx.MultiDiGraph) -> nx.Graph:
+    """Actors only, linked when related directly or through an event both took part in
+    (perpetrator, target, participant, claimed it); weight = number of supporting documents
+    (for a shared event: the documents of either actor's part in it)."""
+    A = nx.Graph()
+    A.add_nodes_from((n, d) for n, d in E.nodes(data=True) if d["kind"] == "Actor")
+    roles: dict[str, list[tuple[str, str, list[str]]]] = defaultdict(list)
+    for s, o, d in E.edges(data=True):
+        if s in A and o in A:
+            _add_link(A, s, o, d["relation"], d["documents"])
+        elif d["relation"] in EVENT_ROLES:
+            event, actor = (o, s) if E.nodes[o]["kind"] == "Event" else (s, o)
+            if actor in A and E.nodes[event]["kind"] == "Event":
+                roles[event].append((actor, d["relation"], d["documents"]))
+    for event, parts in roles.items():
+        label = E.nodes[event]["label"]
+        for (a, ra, da), (b, rb, db) in itertools.combinations(parts, 2):
+            _add_link(A, a, b, f"{ra}/{rb} same event", [*da, *db], label)
+    for _, _, e in A.edges(data=True):
+        for k in ("relations", "events", "documents"):
+            e[k] = sorted(e[k])
+    return A
+
+
+def undirected(G: nx.Graph) -> nx.Graph:
+    """A simple undirected view for centrality and paths (relations read both ways)."""
+    U = nx.Graph()
+    U.add_nodes_from(G.nodes(data=True))
+    U.add_edges_from((u, v) for u, v in G.edges() if u != v)
+    return U
+
+
+# --- names ---------------------------------------------------------------------------
+
+class UnknownName(LookupError):
+    """A name that matches no node, or several."""
+
+
+def resolve(G: nx.Graph, name: str) -> str:
+    """A node by IRI, slug, label or alias (case-insensitive); labels win over aliases,
+    and an ambiguous name is an error that lists the candidates."""
+    if name in G:
+        return name
+    key = name.casefold().strip()
+    by_label = [n for n, d in G.nodes(data=True) if d.get("label", "").casefold() == key]
+    by_alias = [n for n, d in G.nodes(data=True)
+                if key in {a.casefold() for a in d.get("aliases", ())}
+                or local(n).casefold() == key]
+    for found in (by_label, by_alias):
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            names = "; ".join(f"{G.nodes[n]['label']} <{n}>" for n in sorted(found))
+            raise UnknownName(f"{name!r} is ambiguous: {names}")
+    raise UnknownName(f"no entity named {name!r} in the graph")
+
+
+# --- paths ---------------------------------------------------------------------------
+
+@dataclass
+class Hop:
+    source: str
+    target: str
+    relation: str       # as stated: subject --relation--> object
+    forward: bool       # True when the statement reads source → target
+    quote: str
+    document: str
+
+
+def hops(E: nx.MultiDiGraph, path: list[str]) -> list[Hop]:
+    """Each step of a node path with the relation and best-supported quote that links it."""
+    out = []
+    for u, v in itertools.pairwise(path):
+        options = [(d, True) for d in E.get_edge_data(u, v, default={}).values()]
+        options += [(d, False) for d in E.get_edge_data(v, u, default={}).values()]
+        d, forward = max(options, key=lambda x: (x[0]["support"], x[1], x[0]["relation"]))
+        ev = d["evidence"][0] if d["evidence"] else {"quote": "", "document": "(gazetteer)"}
+        out.append(Hop(u, v, d["relation"], forward, ev["quote"], ev["document"]))
+    return out
+
+
+def paths(E: nx.MultiDiGraph, a: str, b: str, every: bool = False,
+          max_hops: int | None = None, limit: int = 20) -> list[list[str]]:
+    """The shortest path from a to b (relations read both ways); with `every`, all simple
+    paths of at most `max_hops` hops (default 4), shortest first, at most `limit`."""
+    U = undirected(E)
+    if not every:
+        try:
+            path = nx.shortest_path(U, a, b)
+        except nx.NetworkXNoPath:
+            return []
+        return [path] if max_hops is None or len(path) - 1 <= max_hops else []
+    cutoff = max_hops if max_hops is not None else 4
+    found = sorted(nx.all_simple_paths(U, a, b, cutoff=cutoff), key=lambda p: (len(p), p))
+    return found[:limit]
+
+
+# --- centrality ----------------------------------------------------------------------
+
+SAMPLE_ABOVE = 5000
+SAMPLE_K = 500
+
+
+@dataclass
+class Ranking:
+    scores: dict[str, dict[str, float]]
+    sampled_k: int | None = None   # set when betweenness was estimated from k pivots
+
+
+def _eigenvector(U: nx.Graph) -> dict[str, float]:
+    if U.number_of_edges() == 0:
+        return dict.fromkeys(U, 0.0)
+    try:
+        return nx.eigenvector_centrality(U, max_iter=1000, tol=1e-08)
+    except (nx.PowerIterationFailedConvergence, nx.NetworkXException):
+        return nx.eigenvector_centrality_numpy(U)
+
+
+def centrality(G: nx.Graph, seed: int = 0) -> Ranking:
+    """Degree, betweenness, PageRank and eigenvector centrality of every node, on the
+    undirected simple graph; above SAMPLE_ABOVE nodes betweenness is sampled (k pivots)."""
+    U = undirected(G)
+    if U.number_of_nodes() == 0:
+        return Ranking({})
+    k = min(SAMPLE_K, len(U)) if len(U) > SAMPLE_ABOVE else None
+    measures = {"degree": nx.degree_centrality(U),
+                "betweenness": nx.betweenness_centrality(U, k=k, seed=seed),
+                "pagerank": nx.pagerank(U), "eigenvector": _eigenvector(U)}
+    scores = {n: {m: float(v[n]) for m, v in measures.items()} for n in U}
+    return Ranking(scores, k)
+
+
+def rank_rows(G: nx.Graph, ranking: Ranking, types: Iterable[str] = (), top: int | None = None,
+              by: str = "pagerank") -> list[dict]:
+    """Rows for the ranking table, best first, keeping nodes of the given classes."""
+    wanted = set(types)
+    rows = []
+    for n, s in ranking.scores.items():
+        d = G.nodes[n]
+        if wanted and not wanted & set(d["classes"]):
+            continue
+        rows.append({"name": d["label"], "type": d["type"], "degree": G.degree(n), **s, "iri": n})
+    rows.sort(key=lambda r: (-r[by], r["name"]))
+    return rows[:top] if top else rows
+
+
+# --- communities and ego networks --------------------------------------------------------
+
+def communities(G: nx.Graph, seed: int = 42) -> list[list[str]]:
+    """Louvain communities (fixed seed: the same graph gives the same answer), largest
+    first, each sorted by label; weights are used where the graph has them."""
+    U = nx.Graph()
+    U.add_nodes_from(G.nodes(data=True))
+    for u, v, d in G.edges(data=True):
+        if u != v:
+            w = U.get_edge_data(u, v, {}).get("weight", 0) + d.get("weight", 1)
+            U.add_edge(u, v, weight=w)
+    groups = nx.community.louvain_communities(U, weight="weight", seed=seed)
+    label = lambda n: G.nodes[n]["label"].casefold()  # noqa: E731
+    ordered = [sorted(c, key=label) for c in groups]
+    return sorted(ordered, key=lambda c: (-len(c), label(c[0])))
+
+
+def ego(G: nx.Graph, center: str, hops: int = 2) -> nx.Graph:
+    """The nodes within `hops` of `center` (relations read both ways) and the edges among them."""
+    nodes = nx.single_source_shortest_path_length(undirected(G), center, cutoff=hops)
+    return G.subgraph(nodes).copy()
+
+
+# --- timeline ------------------------------------------------------------------------
+
+TIMELINE_QUERY = PREFIXES + """
+SELECT ?e ?label ?date ?type WHERE {
+  ?e a ?type ; rdfs:label ?label . ?type rdfs:subClassOf* kgo:Event .
+  OPTIONAL { ?e kgo:date ?date }
+}"""
+CLAIM_QUERY = PREFIXES + """
+SELECT ?c ?e ?who ?outcome ?cat ?count ?qual ?verified WHERE {
+  ?c a kgo:CasualtyClaim ; kgo:aboutEvent ?e ; kgo:outcome ?outcome ;
+     kgo:victimCategory ?cat ; kgo:count ?count .
+  OPTIONAL { ?c kgo:claimant ?cl . ?cl rdfs:label ?who }
+  OPTIONAL { ?c kgo:qualifier ?qual } OPTIONAL { ?c kgo:verified ?verified }
+}"""
+QUALIFIER_TEXT = {"Exactly": "", "AtLeast": "at least ", "MoreThan": "more than ",
+                  "Approximately": "about ", "UpTo": "up to "}
+PRECISION = {4: "year", 7: "month", 10: "day"}
+CLAIMS = ("claimedResponsibilityFor",)
+
+
+def _claim_text(row) -> str:
+    who = str(row.who) if row.who is not None else "unattributed"
+    qual = QUALIFIER_TEXT.get(local(row.qual), "") if row.qual is not None else ""
+    cat = {"SecurityPersonnel": "security personnel"}.get(local(row.cat), local(row.cat).lower())
+    out = {"TakenHostage": "taken hostage"}.get(local(row.outcome), local(row.outcome).lower())
+    unverified = " (unverified)" if row.verified is not None and not row.verified.toPython() else ""
+    return f"{who}: {qual}{row['count']} {cat} {out}{unverified}"
+
+
+def timeline(graph: Graph, filters: Filters | None = None) -> list[dict]:
+    """Events in date order (undated last), each with its date precision, perpetrators
+    (reported or claiming), places, and every side's casualty figures kept apart."""
+    f = filters or Filters()
+    E = entity_graph(graph, Filters(modalities=f.modalities, documents=f.documents))
+    ancestors = class_ancestors(graph)
+    events: dict[str, dict] = {}
+    for row in graph.query(TIMELINE_QUERY):
+        e = str(row.e)
+        item = events.setdefault(e, {"iri": e, "label": str(row.label), "types": set(),
+                                     "date": str(row.date) if row.date is not None else ""})
+        item["types"].add(local(row.type))
+    claims: dict[str, list[str]] = defaultdict(list)
+    for row in graph.query(CLAIM_QUERY):
+        claims[str(row.e)].append(_claim_text(row))
+    rows = []
+    for e, item in events.items():
+        if not date_in_range(item["date"], f.date_from, f.date_to):
+            continue
+        rows.append({"date": item["date"], "precision": PRECISION.get(len(item["date"]), ""),
+                     "event": item["label"], "type": most_specific(item["types"], ancestors),
+                     "perpetrators": _neighbours(E, e, ("perpetrator",), CLAIMS),
+                     "places": _neighbours(E, e, ("location",), ()),
+                     "figures": sorted(set(claims[e])), "iri": e})
+    rows.sort(key=lambda r: (not r["date"], _interval(r["date"] or "9999")[0], r["event"]))
+    return rows
+
+
+def _neighbours(E: nx.MultiDiGraph, node: str, out_rel: tuple[str, ...],
+                in_rel: tuple[str, ...]) -> list[str]:
+    if node not in E:
+        return []
+    names = {E.nodes[v]["label"] for _, v, r in E.out_edges(node, keys=True) if r in out_rel}
+    names |= {E.nodes[u]["label"] for u, _, r in E.in_edges(node, keys=True) if r in in_rel}
+    return sorted(names)
+
+
+# --- export --------------------------------------------------------------------------
+
+def _flat(value: object) -> str | int | float | bool:
+    if isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple | set):
+        return " | ".join(_quote_text(v) for v in value)
+    return str(value)
+
+
+def _quote_text(v: object) -> str:
+    if isinstance(v, dict):
+        return f"{v.get('quote', '')} [{v.get('document', '')}]"
+    return str(v)
+
+
+def for_export(E: nx.MultiDiGraph, dynamic: bool = False) -> nx.MultiDiGraph:
+    """A copy with flat attribute values (GraphML and GEXF hold scalars only); with
+    `dynamic`, events and their edges start at their date (padded to a day) for Gephi's
+    timeline, and the graph is marked dynamic."""
+    X = nx.MultiDiGraph()
+    for n, d in E.nodes(data=True):
+        attrs = {k: _flat(v) for k, v in d.items() if k != "date"}
+        attrs["date"] = d.get("date", "")
+        if dynamic and d.get("date"):
+            attrs["start"] = _interval(d["date"])[0]
+        X.add_node(n, **attrs)
+    for u, v, k, d in E.edges(keys=True, data=True):
+        attrs = {key: _flat(val) for key, val in d.items()}
+        date = E.nodes[u].get("date") or E.nodes[v].get("date")
+        if dynamic and date:
+            attrs["start"] = _interval(date)[0]
+        X.add_edge(u, v, key=k, **attrs)
+    if dynamic:
+        X.graph["mode"] = "dynamic"
+    return X
+
+
+def export(E: nx.MultiDiGraph, path: str) -> None:
+    """Write GraphML or GEXF (dynamic) by the file's extension."""
+    if path.lower().endswith(".graphml"):
+        nx.write_graphml(for_export(E), path)
+    elif path.lower().endswith(".gexf"):
+        nx.write_gexf(for_export(E, dynamic=True), path)
+    else:
+        raise ValueError(f"{path}: use a .graphml or .gexf file name")
+
+
+def iter_evidence(E: nx.MultiDiGraph, node: str) -> Iterator[tuple[str, dict]]:
+    """(relation, evidence) of every edge touching `node`, best supported first."""
+    edges = list(E.out_edges(node, data=True)) + list(E.in_edges(node, data=True))
+    edges.sort(key=lambda e: -e[2]["support"])
+    for _, _, d in edges:
+        for ev in d["evidence"]:
+            yield d["relation"], ev
