@@ -357,11 +357,31 @@ def _step(g, u: str, v: str) -> dict[str, str]:
     return {"source": label(v), "relation": ", ".join(g[v][u]), "target": label(u)}
 
 
-def rank(graph: Any, top: int | None = 10) -> pd.DataFrame:
+ACTOR_TYPES = frozenset(
+    {
+        "Person",
+        "Organization",
+        "ArmedGroup",
+        "PoliticalParty",
+        "StateBody",
+        "CivilSocietyGroup",
+        "MediaOrganization",
+        "InternationalOrganization",
+        "Country",
+        "Actor",
+    }
+)
+
+
+def rank(
+    graph: Any, top: int | None = 10, types: Iterable[str] | None = ACTOR_TYPES
+) -> pd.DataFrame:
     """Actors by how central they are: betweenness (how many shortest paths pass through
     them), degree (how many relations they take part in) and PageRank.
 
-    Sorted by betweenness, then degree; `top` rows (all with None).
+    Centrality is computed over the whole network (places and events carry paths too), then
+    only nodes of `types` are listed (all with None). Sorted by betweenness, then degree;
+    `top` rows (all with None).
     """
     import networkx as nx
 
@@ -379,6 +399,7 @@ def rank(graph: Any, top: int | None = 10) -> pd.DataFrame:
             "pagerank": round(pagerank.get(n, 0.0), 4),
         }
         for n, d in g.nodes(data=True)
+        if types is None or d.get("type") in set(types)
     ]
     columns = ["entity", "label", "type", "degree", "betweenness", "pagerank"]
     frame = pd.DataFrame(rows, columns=columns).sort_values(
