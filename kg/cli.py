@@ -105,12 +105,20 @@ def format_rows(names: list[str], rows: list[list[str]], fmt: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+FIND = """
+SELECT DISTINCT ?x ?label WHERE {
+  { ?x rdfs:label|skos:altLabel ?n . FILTER(LCASE(STR(?n)) = LCASE(?name)) }
+  UNION { ?t rdfs:label|skos:altLabel ?n . FILTER(LCASE(STR(?n)) = LCASE(?name)) ?x kgo:target ?t }
+  UNION { ?t rdfs:label|skos:altLabel ?n . FILTER(LCASE(STR(?n)) = LCASE(?name)) ?x kgo:respondsTo/kgo:target ?t }
+  ?x rdfs:label ?label .
+} ORDER BY ?label
+"""
 EXPLAIN = """
-SELECT ?dir ?pred ?other ?modality ?quote ?rule ?doc WHERE {
-  ?e rdfs:label|skos:altLabel ?n . FILTER(LCASE(STR(?n)) = LCASE(?name))
+SELECT ?dir ?pred ?other ?modality ?quote ?rule ?doc ?claimant WHERE {
   { ?st rdf:subject ?e ; rdf:predicate ?pred ; rdf:object ?o . BIND("->" AS ?dir) }
   UNION { ?st rdf:object ?e ; rdf:predicate ?pred ; rdf:subject ?o . BIND("<-" AS ?dir) }
   ?st kgo:modality ?m ; prov:wasDerivedFrom ?ev .
+  OPTIONAL { ?st kgo:claimant/rdfs:label ?claimant }
   OPTIONAL { ?ev kgo:quote ?quote ; kgo:rule ?rule ; kgo:document/dcterms:title ?doc }
   OPTIONAL { ?o rdfs:label ?ol }
   BIND(COALESCE(?ol, STR(?o)) AS ?other)
@@ -119,7 +127,6 @@ SELECT ?dir ?pred ?other ?modality ?quote ?rule ?doc WHERE {
 """
 EXPLAIN_CLAIMS = """
 SELECT ?claim ?quote ?rule ?doc ?verified WHERE {
-  ?e rdfs:label|skos:altLabel ?n . FILTER(LCASE(STR(?n)) = LCASE(?name))
   ?c kgo:aboutEvent ?e ; rdfs:label ?claim ; prov:wasDerivedFrom ?ev .
   OPTIONAL { ?c kgo:verified ?verified }
   ?ev kgo:quote ?quote ; kgo:rule ?rule ; kgo:document/dcterms:title ?doc .
@@ -127,31 +134,37 @@ SELECT ?claim ?quote ?rule ?doc ?verified WHERE {
 """
 
 
+def local_name(term) -> str:
+    return str(term).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
 @main.command()
 @click.argument("source")
 @click.argument("name")
 def explain(source: str, name: str) -> None:
-    """Every fact about the entity or event NAME, with the quote and the rule that gave it."""
+    """Every fact about the entity or event NAME (and the events aimed at it), each with the
+    quote and the rule that gave it, and every casualty figure with its claimant."""
     from rdflib import Literal
 
     from kg.graph import load
 
     graph = load(source)
-    rows = list(graph.query(PREFIXES + EXPLAIN, initBindings={"name": Literal(name)}))
-    claims = list(graph.query(PREFIXES + EXPLAIN_CLAIMS, initBindings={"name": Literal(name)}))
-    if not rows and not claims:
+    nodes = list(graph.query(PREFIXES + FIND, initBindings={"name": Literal(name)}))
+    if not nodes:
         raise click.ClickException(f"nothing in {source} is called {name!r}")
-    pred_name = lambda p: str(p).rsplit("#", 1)[-1].rsplit("/", 1)[-1]  # noqa: E731
-    for r in rows:
-        click.echo(f"{r.dir} {pred_name(r.pred)} {r.other}  [{r.modality}]")
-        if r.quote:
-            click.echo(f"     \"{str(r.quote)[:300]}\"")
-            click.echo(f"     rule {r.rule} · {r.doc}")
-    for c in claims:
-        flag = " (unverified)" if c.verified is not None and not c.verified.toPython() else ""
-        click.echo(f"figure: {c.claim}{flag}")
-        click.echo(f"     \"{str(c.quote)[:300]}\"")
-        click.echo(f"     rule {c.rule} · {c.doc}")
+    for node in nodes:
+        click.echo(f"== {node.label}")
+        for r in graph.query(PREFIXES + EXPLAIN, initBindings={"e": node.x}):
+            said = f", claimed by {r.claimant}" if r.claimant else ""
+            click.echo(f"{r.dir} {local_name(r.pred)} {r.other}  [{r.modality}{said}]")
+            if r.quote:
+                click.echo(f"     \"{str(r.quote)[:300]}\"")
+                click.echo(f"     rule {r.rule} · {r.doc}")
+        for c in graph.query(PREFIXES + EXPLAIN_CLAIMS, initBindings={"e": node.x}):
+            flag = " (unverified)" if c.verified is not None and not c.verified.toPython() else ""
+            click.echo(f"figure: {c.claim}{flag}")
+            click.echo(f"     \"{str(c.quote)[:300]}\"")
+            click.echo(f"     rule {c.rule} · {c.doc}")
 
 
 @main.command()

@@ -60,11 +60,34 @@ class GraphWriter:
         self.add_place_hierarchy()
         for event in self.corpus.events.values():
             self.add_event(event)
+        broader = self.broader_locations()
         for key, evidence in sorted(self.corpus.facts.items(), key=lambda kv: str(kv[0])):
+            if key[1] == "location" and (key[0], key[2]) in broader:
+                continue
             self.add_fact(key, evidence)
         for key, evidence in sorted(self.corpus.claims.items(), key=lambda kv: str(kv[0])):
             self.add_claim(key, evidence)
         return self.dataset
+
+    def ancestors(self, place: str) -> set[str]:
+        found, entry = set(), self.rules.entries.get(place)
+        while entry and entry.parent and entry.parent not in found:
+            found.add(entry.parent)
+            entry = self.rules.entries.get(entry.parent)
+        return found
+
+    def broader_locations(self) -> set[tuple[str, str]]:
+        """(event, place) pairs where the event also has a place inside that one: the contract
+        wants the most specific place, so 'Pakistan' goes when 'Sibi' is there. Districts and
+        towns all stay: 'Quetta, Gwadar, Pasni' are each a place the event hit."""
+        places: dict[str, set[str]] = {}
+        for subject, predicate, obj, *_ in self.corpus.facts:
+            if predicate == "location":
+                places.setdefault(subject, set()).add(obj)
+        wide = {"Country", "Province", "Region"}
+        return {(event, broad) for event, found in places.items() for narrow in found
+                for broad in self.ancestors(narrow)
+                if broad in found and self.rules.entries[broad].type in wide}
 
     def add_document(self, doc) -> None:
         g, node = self.doc_graph(doc.id), doc_iri(doc.id)

@@ -1,0 +1,132 @@
+"""The built seeds graph against the contract, the analysts' questions and the shapes."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rdflib import RDF, Graph
+from rdflib.compare import to_isomorphic
+
+from kg.cli import main
+from kg.graph import load, write
+from kg.pipeline import build
+from kg.validate import validate_graph
+from kg.vocab import KGO, ONTOLOGY_DIR
+from tests.conftest import ROOT, SEEDS
+
+SHARED_QA = ROOT.parent / "shared" / "qa"
+
+
+def run_yardstick(script: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SHARED_QA / script), *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_seeds_graph_passes_the_contract_check(seeds_ttl):
+    done = run_yardstick("check_graph.py", str(seeds_ttl), "--docs", str(SEEDS))
+    assert done.returncode == 0, done.stdout
+    assert "0 do not" in done.stdout
+
+
+def test_seeds_graph_answers_every_analyst_question(seeds_ttl):
+    done = run_yardstick("run_qa.py", str(seeds_ttl), str(SHARED_QA / "seeds.toml"))
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.strip().endswith("0 failed")
+
+
+def test_seeds_graph_conforms_to_the_shapes(seeds_graph):
+    conforms, report = validate_graph(seeds_graph)
+    assert conforms, report
+
+
+def test_shapes_catch_a_broken_graph(seeds_graph):
+    broken = Graph()
+    for t in seeds_graph:
+        broken.add(t)
+    claim = next(broken.subjects(RDF.type, KGO.CasualtyClaim))
+    broken.remove((claim, KGO.count, None))
+    person = next(broken.subjects(RDF.type, KGO.Person))
+    broken.add((person, KGO.leads, KGO.Killed))
+    conforms, report = validate_graph(broken)
+    assert not conforms
+    assert "count" in report and "leads points to an Organization or a Country" in report
+
+
+def test_every_quote_is_the_document_text_between_its_offsets(seeds_graph):
+    texts = {}
+    for doc in seeds_graph.subjects(RDF.type, KGO.Document):
+        source = str(seeds_graph.value(doc, Graph().namespace_manager.store.namespace("dcterms") or None) or "")
+        del source
+    for path in SEEDS.glob("*.txt"):
+        texts[path.name] = path.read_text(encoding="utf-8")
+    from rdflib.namespace import DCTERMS
+
+    checked = 0
+    for ev in seeds_graph.subjects(RDF.type, KGO.Evidence):
+        doc = seeds_graph.value(ev, KGO.document)
+        name = Path(str(seeds_graph.value(doc, DCTERMS.source))).name
+        start, end = int(seeds_graph.value(ev, KGO.start)), int(seeds_graph.value(ev, KGO.end))
+        assert texts[name][start:end] == str(seeds_graph.value(ev, KGO.quote))
+        checked += 1
+    assert checked > 50
+
+
+@pytest.mark.parametrize("suffix", [".ttl", ".nt", ".trig", ".nq", ".jsonld"])
+def test_every_output_format_parses_back_to_the_same_graph(seeds_build, seeds_graph, tmp_path, suffix):
+    path = tmp_path / f"seeds{suffix}"
+    write(seeds_build.dataset, path)
+    assert to_isomorphic(load(path)) == to_isomorphic(seeds_graph)
+
+
+def test_named_graph_per_document_in_trig(seeds_build, tmp_path):
+    from rdflib import Dataset
+
+    path = tmp_path / "seeds.trig"
+    write(seeds_build.dataset, path)
+    ds = Dataset()
+    ds.parse(path, format="trig")
+    names = {str(g.identifier) for g in ds.graphs() if "doc-" in str(g.identifier)}
+    assert len(names) == 5
+
+
+def test_build_is_deterministic(tmp_path):
+    outputs = []
+    for run in range(2):
+        path = tmp_path / f"run{run}.nt"
+        write(build([str(SEEDS)]).dataset, path)
+        outputs.append(sorted(path.read_text(encoding="utf-8").splitlines()))
+    assert outputs[0] == outputs[1]
+
+
+def test_vocabulary_module_agrees_with_the_ontology():
+    ontology = Graph().parse(ONTOLOGY_DIR / "kgo.ttl")
+    defined = {str(s).split("#")[1] for s in ontology.subjects() if str(s).startswith(str(KGO._NS))}
+    annotated = set(KGO.__annotations__)
+    assert defined == annotated
+
+
+def test_cli_build_query_explain_and_stats(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "seeds.ttl"
+    result = runner.invoke(main, ["build", str(SEEDS), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["query", str(out), "SELECT ?p WHERE { ?p kgo:leads ?o . ?o rdfs:label "
+                                  "\"Balochistan National Party\" }", "--format", "csv"])
+    assert result.output.splitlines() == ["p", "https://w3id.org/kgae/id/akhtar-mengal"]
+    result = runner.invoke(main, ["explain", str(out), "Jaffar Express"])
+    assert result.exit_code == 0
+    assert "claimedResponsibilityFor" in result.output and "claim.responsibility-for" in result.output
+    result = runner.invoke(main, ["explain", str(out), "Operation Herof 2.0"])
+    assert "Balochistan Liberation Army: more than 200 security personnel killed (unverified)" in result.output
+    result = runner.invoke(main, ["stats", str(out)])
+    assert "CasualtyClaim" in result.output
+
+
+def test_cli_refuses_an_unknown_format_without_touching_the_old_file(tmp_path):
+    out = tmp_path / "seeds.ttl"
+    out.write_text("previous", encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", str(SEEDS), "--out", str(tmp_path / "seeds.xyz")])
+    assert result.exit_code != 0
+    assert out.read_text(encoding="utf-8") == "previous"
