@@ -19,6 +19,7 @@ import datetime as dt
 import html
 import importlib
 import os
+import re
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -206,8 +207,7 @@ def _sparql_store(store: Any, text: str, params: dict[str, Any]) -> pd.DataFrame
     import pyoxigraph as ox
 
     store = getattr(store, "store", store)
-    subs = {ox.Variable(k): _to_ox(term(v)) for k, v in params.items()}
-    result = store.query(text, substitutions=subs or None, use_default_graph_as_union=True)
+    result = store.query(with_values(text, params), use_default_graph_as_union=True)
     if isinstance(result, ox.QueryBoolean):
         return pd.DataFrame({"ask": [bool(result)]})
     names = [v.value for v in result.variables]
@@ -215,18 +215,24 @@ def _sparql_store(store: Any, text: str, params: dict[str, Any]) -> pd.DataFrame
     return pd.DataFrame(rows, columns=names)
 
 
-def _to_ox(node: Node) -> Any:
-    import pyoxigraph as ox
+PROLOGUE = re.compile(r"(?:\s+|#[^\n]*|(?:PREFIX\s+[\w-]*:|BASE)\s*<[^>]*>)*", re.I)
 
-    if isinstance(node, URIRef):
-        return ox.NamedNode(str(node))
-    if isinstance(node, Literal):
-        if node.language:
-            return ox.Literal(str(node), language=node.language)
-        return ox.Literal(
-            str(node), datatype=ox.NamedNode(str(node.datatype)) if node.datatype else None
-        )
-    return ox.BlankNode(str(node))
+
+def with_values(text: str, params: dict[str, Any]) -> str:
+    """Bind `params` by a VALUES block opening the query's outer group, as rdflib's
+    initBindings do (pyoxigraph's substitutions only take projected variables).
+
+    Each value is written as an escaped N-Triples term, so it is data, never query text.
+    """
+    if not params:
+        return text
+    for name in params:
+        if not name.isidentifier():
+            raise ValueError(f"{name!r} is not a SPARQL variable name")
+    names = " ".join(f"?{k}" for k in params)
+    values = " ".join(term(v).n3() for v in params.values())
+    at = text.index("{", PROLOGUE.match(text).end()) + 1
+    return f"{text[:at]} VALUES ({names}) {{ ({values}) }} {text[at:]}"
 
 
 def _from_ox(value: Any) -> Node | None:
