@@ -327,6 +327,9 @@ def resolve(G: nx.Graph, name: str) -> str:
 
 # --- paths ---------------------------------------------------------------------------
 
+NO_QUOTE = {"quote": "", "document": "(no quote: gazetteer)"}
+
+
 @dataclass
 class Hop:
     source: str
@@ -344,7 +347,7 @@ def hops(E: nx.MultiDiGraph, path: list[str]) -> list[Hop]:
         options = [(d, True) for d in E.get_edge_data(u, v, default={}).values()]
         options += [(d, False) for d in E.get_edge_data(v, u, default={}).values()]
         d, forward = max(options, key=lambda x: (x[0]["support"], x[1], x[0]["relation"]))
-        ev = d["evidence"][0] if d["evidence"] else {"quote": "", "document": "(gazetteer)"}
+        ev = d["evidence"][0] if d["evidence"] else NO_QUOTE
         out.append(Hop(u, v, d["relation"], forward, ev["quote"], ev["document"]))
     return out
 
@@ -409,7 +412,7 @@ def rank_rows(G: nx.Graph, ranking: Ranking, types: Iterable[str] = (), top: int
         d = G.nodes[n]
         if wanted and not wanted & set(d["classes"]):
             continue
-        rows.append({"name": d["label"], "type": d["type"], "degree": G.degree(n), **s, "iri": n})
+        rows.append({"name": d["label"], "type": d["type"], "links": G.degree(n), **s, "iri": n})
     rows.sort(key=lambda r: (-r[by], r["name"]))
     return rows[:top] if top else rows
 
