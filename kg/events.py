@@ -137,6 +137,7 @@ class EventReader:
         fig = self.rules["figures"]
         self.figures = FigureReader(fig)
         self.unverified = re.compile(self.rules["unverified"]["pattern"], re.I)
+        self.both_sides = re.compile(self.rules["unverified"]["whole_document"], re.I)
 
     # ------------------------------------------------------------ triggers
     def triggers(self, index: int) -> tuple[list[EventMention], str]:
@@ -387,6 +388,7 @@ class EventReader:
         ctx = self.ctx
         claims: list[Claim] = []
         paragraph_claims: dict[int, list[int]] = {}
+        whole_document = False
         for index, sentence in enumerate(ctx.sentences):
             masked = ctx.masked(index)
             self.state.groups_seen.extend((m.start, m.entity) for m in masked.mentions if m.type == "ArmedGroup")
@@ -411,13 +413,17 @@ class EventReader:
             claims.extend(found)
             if self.unverified.search(sentence.text):
                 self.mark_unverified(claims, paragraph_claims.get(sentence.paragraph, []), sentence)
+                whole_document = whole_document or bool(self.both_sides.search(sentence.text))
+        if whole_document:
+            self.mark_unverified(claims, list(range(len(claims))), None)
         ctx.result.events.extend(self.state.events)
         ctx.result.claims.extend(claims)
 
-    def mark_unverified(self, claims: list[Claim], same_paragraph: list[int], sentence: Sentence) -> None:
+    def mark_unverified(self, claims: list[Claim], same_paragraph: list[int], sentence: Sentence | None) -> None:
         """A sentence saying the figures could not be verified marks the figures before it in
-        its paragraph, and those of the three sentences before it."""
-        window = {i for i, c in enumerate(claims) if 0 <= sentence.start - c.evidence.end < 600}
+        its paragraph and just before it; one about either side's figures marks them all
+        (sentence None)."""
+        window = {i for i, c in enumerate(claims) if sentence and 0 <= sentence.start - c.evidence.end < 600}
         for i in set(same_paragraph) | window:
             c = claims[i]
             claims[i] = Claim(c.event, c.outcome, c.category, c.count, c.qualifier, c.evidence, c.claimant,

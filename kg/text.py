@@ -46,7 +46,8 @@ def split_sentences(text: str) -> list[Sentence]:
         offset, body = line.start(), line.group()
         cut = 0
         for match in _BOUNDARY.finditer(body):
-            if body[match.start()] == "." and _ends_with_abbreviation(body, match.start()):
+            opens_quote = body[match.end() :].lstrip()[:1] in "\"'(["
+            if body[match.start()] == "." and not opens_quote and _ends_with_abbreviation(body, match.start()):
                 continue
             sentences.extend(_piece(text, offset + cut, offset + match.end(), number))
             cut = match.end()
