@@ -444,7 +444,7 @@ def ego(G: nx.Graph, center: str, hops: int = 2) -> nx.Graph:
 
 TIMELINE_QUERY = PREFIXES + """
 SELECT ?e ?label ?date ?type WHERE {
-  ?e a ?type ; rdfs:label ?label . ?type rdfs:subClassOf* kgo:Event .
+  ?e a ?type ; rdfs:label ?label . FILTER(STRSTARTS(STR(?type), STR(kgo:)))
   OPTIONAL { ?e kgo:date ?date }
 }"""
 CLAIM_QUERY = PREFIXES + """
@@ -478,6 +478,8 @@ def timeline(graph: Graph, filters: Filters | None = None) -> list[dict]:
     events: dict[str, dict] = {}
     for row in graph.query(TIMELINE_QUERY):
         e = str(row.e)
+        if "Event" not in ancestors.get(local(row.type), ()):
+            continue
         item = events.setdefault(e, {"iri": e, "label": str(row.label), "types": set(),
                                      "date": str(row.date) if row.date is not None else ""})
         item["types"].add(local(row.type))

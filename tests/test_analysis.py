@@ -1,0 +1,215 @@
+"""Projection, paths, ranks, communities, timeline and export on a small hand-built graph
+(triples per the contract) and on the seeds graph."""
+
+from __future__ import annotations
+
+import networkx as nx
+import pytest
+from click.testing import CliRunner
+from rdflib import RDF, RDFS, XSD, Graph, Literal
+from rdflib.namespace import DCTERMS, PROV, SKOS
+
+from kg import analysis as an
+from kg.cli import main
+from kg.vocab import KGO, KGR
+
+DOC1, DOC2 = KGR["doc-a"], KGR["doc-b"]
+
+
+def entity(g: Graph, slug: str, cls: str, label: str, *aliases: str):
+    node = KGR[slug]
+    g.add((node, RDF.type, KGO[cls]))
+    g.add((node, RDFS.label, Literal(label)))
+    for alias in aliases:
+        g.add((node, SKOS.altLabel, Literal(alias)))
+    return node
+
+
+def statement(g: Graph, s, p: str, o, modality: str = "Asserted", docs=(DOC1,), quote: str = ""):
+    """A relation per the contract: plain triple when asserted, reified with evidence."""
+    st = KGR[f"st-{len(g)}"]
+    if modality in ("Asserted", "Claimed"):
+        g.add((s, KGO[p], o))
+    for t in ((st, RDF.type, RDF.Statement), (st, RDF.subject, s), (st, RDF.predicate, KGO[p]),
+              (st, RDF.object, o), (st, KGO.modality, KGO[modality])):
+        g.add(t)
+    for i, doc in enumerate(docs):
+        ev = KGR[f"ev-{len(g)}-{i}"]
+        g.add((ev, RDF.type, KGO.Evidence))
+        g.add((ev, KGO.document, doc))
+        g.add((ev, KGO.quote, Literal(quote or f"{p} quote")))
+        g.add((st, PROV.wasDerivedFrom, ev))
+
+
+@pytest.fixture
+def small() -> Graph:
+    """BLA attacked a convoy in Noshki (two documents); Bugti leads the Government of
+    Balochistan; India is only alleged to sponsor the BLA; TTP attacked in Bannu in 2024."""
+    g = Graph()
+    for doc, title, date in ((DOC1, "Doc A", "2026-02-01"), (DOC2, "Doc B", "2026-02-02")):
+        g.add((doc, RDF.type, KGO.Document))
+        g.add((doc, DCTERMS.title, Literal(title)))
+        g.add((doc, DCTERMS.date, Literal(date, datatype=XSD.date)))
+    bla = entity(g, "bla", "ArmedGroup", "Balochistan Liberation Army", "BLA")
+    ttp = entity(g, "ttp", "ArmedGroup", "Tehreek-e-Taliban Pakistan", "TTP")
+    bugti = entity(g, "bugti", "Person", "Sarfaraz Bugti")
+    gob = entity(g, "gob", "StateBody", "Government of Balochistan")
+    india = entity(g, "india", "Country", "India")
+    noshki = entity(g, "noshki", "District", "Noshki")
+    bannu = entity(g, "bannu", "District", "Bannu")
+    attack = entity(g, "e1", "Attack", "Noshki convoy attack")
+    g.add((attack, KGO.date, Literal("2026-01-31", datatype=XSD.date)))
+    old = entity(g, "e2", "Attack", "Bannu attack")
+    g.add((old, KGO.date, Literal("2024", datatype=XSD.gYear)))
+    statement(g, attack, "perpetrator", bla, docs=(DOC1, DOC2), quote="The BLA attacked a convoy.")
+    statement(g, attack, "location", noshki)
+    statement(g, attack, "target", gob)
+    statement(g, bugti, "leads", gob, quote="Chief Minister Sarfaraz Bugti said.")
+    statement(g, india, "sponsors", bla, modality="Alleged", docs=(DOC2,))
+    statement(g, old, "perpetrator", ttp, docs=(DOC2,))
+    statement(g, old, "location", bannu, docs=(DOC2,))
+    claim = KGR["claim-1"]
+    for t in ((claim, RDF.type, KGO.CasualtyClaim), (claim, KGO.aboutEvent, attack),
+              (claim, KGO.claimant, bla), (claim, KGO.outcome, KGO.Killed),
+              (claim, KGO.victimCategory, KGO.SecurityPersonnel),
+              (claim, KGO.count, Literal(20)), (claim, KGO.qualifier, KGO.AtLeast)):
+        g.add(t)
+    g.add((attack, KGO.date, Literal("2026-01-31", datatype=XSD.date)))
+    return g
+
+
+def labels(G: nx.Graph) -> set[str]:
+    return {d["label"] for _, d in G.nodes(data=True)}
+
+
+def test_projection_nodes_edges_and_evidence(small):
+    E = an.entity_graph(small)
+    assert len(E) == 9 and E.number_of_edges() == 6          # the alleged edge is dropped
+    edge = E.get_edge_data(str(KGR["e1"]), str(KGR["bla"]))["perpetrator"]
+    assert edge["support"] == 2 and edge["documents"] == ["Doc A", "Doc B"]
+    assert edge["evidence"][0]["quote"] == "The BLA attacked a convoy."
+    assert edge["evidence"][0]["date"] == "2026-02-01"
+    assert E.nodes[str(KGR["india"])]["kind"] == "Actor"      # Country is an actor
+    assert E.nodes[str(KGR["bla"])]["type"] == "ArmedGroup"
+    assert not any(isinstance(n, Literal) or n.startswith('"') for n in E)
+
+
+def test_filters(small):
+    f = an.Filters
+    assert an.entity_graph(small, f(modalities=frozenset({"Alleged"}))).number_of_edges() == 1
+    assert labels(an.entity_graph(small, f(types=frozenset({"Organization"})))) == {
+        "Balochistan Liberation Army", "Tehreek-e-Taliban Pakistan", "Government of Balochistan"}
+    recent = an.entity_graph(small, f(date_from="2025-01-01"))
+    assert "Bannu attack" not in labels(recent) and "Noshki convoy attack" in labels(recent)
+    mid_2024 = an.entity_graph(small, f(date_from="2024-06", date_to="2024-12"))
+    assert "Bannu attack" in labels(mid_2024)
+    assert an.entity_graph(small, f(min_support=2)).number_of_edges() == 1
+    assert an.entity_graph(small, f(documents=frozenset({"Doc B"}))).number_of_edges() == 3
+
+
+def test_actor_graph_links_through_shared_event(small):
+    A = an.actor_graph(an.entity_graph(small))
+    bla, gob, bugti = (str(KGR[s]) for s in ("bla", "gob", "bugti"))
+    assert A[bla][gob]["events"] == ["Noshki convoy attack"]
+    assert A[bla][gob]["weight"] == 2                         # Doc A and Doc B
+    assert A[bugti][gob]["relations"] == ["leads"]
+    assert str(KGR["noshki"]) not in A
+
+
+def test_resolve_names_and_aliases(small):
+    E = an.entity_graph(small)
+    assert an.resolve(E, "bla") == str(KGR["bla"])
+    assert an.resolve(E, "sarfaraz BUGTI") == str(KGR["bugti"])
+    with pytest.raises(an.UnknownName):
+        an.resolve(E, "nobody")
+
+
+def test_path_hops_carry_relation_and_quote(small):
+    E = an.entity_graph(small)
+    [p] = an.paths(E, str(KGR["bla"]), str(KGR["bugti"]))
+    assert [E.nodes[n]["label"] for n in p] == [
+        "Balochistan Liberation Army", "Noshki convoy attack", "Government of Balochistan",
+        "Sarfaraz Bugti"]
+    hops = an.hops(E, p)
+    assert [(h.relation, h.forward) for h in hops] == [
+        ("perpetrator", False), ("target", True), ("leads", False)]
+    assert hops[-1].quote == "Chief Minister Sarfaraz Bugti said." and hops[-1].document == "Doc A"
+    assert an.paths(E, str(KGR["bla"]), str(KGR["bugti"]), max_hops=2) == []
+    assert an.paths(E, str(KGR["bla"]), str(KGR["ttp"])) == []
+
+
+def test_centrality_on_a_star():
+    """Hand-worked: the centre of a 4-leaf star has degree 1 and betweenness 1."""
+    G = nx.MultiDiGraph()
+    for n in "cabde":
+        G.add_node(n, label=n, type="Person", classes=["Person", "Actor"], kind="Actor")
+    for leaf in "abde":
+        G.add_edge("c", leaf, key="leads")
+    r = an.centrality(G)
+    assert r.scores["c"]["degree"] == 1.0 and r.scores["c"]["betweenness"] == 1.0
+    assert r.scores["a"]["betweenness"] == 0.0 and r.sampled_k is None
+    assert [row["name"] for row in an.rank_rows(G, r, top=1)] == ["c"]
+
+
+def test_communities_are_deterministic(seeds_graph):
+    E = an.entity_graph(seeds_graph)
+    assert an.communities(E) == an.communities(E)
+    assert sum(len(c) for c in an.communities(E)) == len(E)
+
+
+def test_timeline_keeps_each_sides_figure(small):
+    rows = an.timeline(small)
+    assert [(r["date"], r["precision"]) for r in rows] == [("2024", "year"), ("2026-01-31", "day")]
+    assert rows[1]["perpetrators"] == ["Balochistan Liberation Army"]
+    assert rows[1]["places"] == ["Noshki"]
+    assert rows[1]["figures"] == [
+        "Balochistan Liberation Army: at least 20 security personnel killed"]
+
+
+def test_export_graphml_and_dynamic_gexf(small, tmp_path):
+    E = an.entity_graph(small)
+    an.export(E, str(tmp_path / "g.graphml"))
+    back = nx.read_graphml(tmp_path / "g.graphml")
+    assert len(back) == len(E) and back.number_of_edges() == E.number_of_edges()
+    an.export(E, str(tmp_path / "g.gexf"))
+    text = (tmp_path / "g.gexf").read_text()
+    assert 'mode="dynamic"' in text and 'timeformat="date"' in text
+    assert 'start="2024-01-01"' in text and 'start="2026-01-31"' in text
+
+
+def test_seeds_projection_and_ranks(seeds_graph):
+    E = an.entity_graph(seeds_graph)
+    bla = an.resolve(E, "BLA")
+    assert E.nodes[bla]["label"] == "Balochistan Liberation Army"
+    relations = {k for _, _, k in E.edges(keys=True)}
+    assert {"perpetrator", "location", "claimedResponsibilityFor", "leads", "partOf"} <= relations
+    assert "sponsors" not in relations                        # only ever alleged in the seeds
+    rows = an.rank_rows(E, an.centrality(E), types=["ArmedGroup"], top=1)
+    assert rows[0]["name"] == "Balochistan Liberation Army"
+    for _, _, d in E.edges(data=True):
+        for ev in d["evidence"]:
+            assert ev["quote"] and ev["document"]
+
+
+def test_cli_path_rank_timeline_on_seeds(seeds_ttl):
+    run = CliRunner().invoke
+    out = run(main, ["path", str(seeds_ttl), "bla", "sarfaraz bugti"])
+    assert out.exit_code == 0, out.output
+    assert out.output.splitlines()[0].startswith("Balochistan Liberation Army --")
+    assert "\u201c" in out.output                            # every hop quotes its evidence
+    out = run(main, ["rank", str(seeds_ttl), "--type", "ArmedGroup", "--format", "csv",
+                     "--top", "3"])
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    assert lines[0].startswith("name,type,links,degree") and len(lines) == 4
+    out = run(main, ["timeline", str(seeds_ttl)])
+    assert out.exit_code == 0 and "Operation Herof 2.0" in out.output
+    out = run(main, ["path", str(seeds_ttl), "bla", "no such name"])
+    assert out.exit_code != 0 and "no entity named" in out.output
+
+
+def test_cli_timeline_png(seeds_ttl, tmp_path):
+    png = tmp_path / "t.png"
+    out = CliRunner().invoke(main, ["timeline", str(seeds_ttl), "--png", str(png)])
+    assert out.exit_code == 0, out.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
