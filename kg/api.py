@@ -290,10 +290,20 @@ def diff(before: Any, after: Any) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- networks
 def network(graph: Any):
-    """The contract relations as a NetworkX MultiDiGraph of IRIs, with label and type on nodes."""
-    analysis = _optional("kg.analysis")
-    if analysis is not None and hasattr(analysis, "to_networkx") and isinstance(graph, Graph):
-        return analysis.to_networkx(graph)
+    """The contract relations as a NetworkX MultiDiGraph of IRIs, with label and type on nodes.
+
+    With :mod:`kg.analysis` installed this is its entity graph (asserted and claimed
+    statements, each edge with its evidence), the same one ``kg`` commands analyse; without
+    it, the plain relation triples are read here. Edges are keyed by relation name.
+    """
+    entity_graph = getattr(_optional("kg.analysis"), "entity_graph", None)
+    if entity_graph is not None and isinstance(graph, Graph):
+        return entity_graph(graph)
+    return plain_network(graph)
+
+
+def plain_network(graph: Any):
+    """The fallback projection: plain IRI-to-IRI triples of the contract relations."""
     import networkx as nx
 
     values = " ".join(f"kgo:{r}" for r in RELATIONS)
@@ -418,16 +428,18 @@ def rank(
 def show(graph: Any, height: int = 600, title: str = "kg network"):
     """An interactive network view inline in Jupyter, needing no network connection.
 
-    The page is self-contained (from :mod:`kg.viz` when installed, else a small SVG drawn
-    here) and placed in an iframe's ``srcdoc``, escaped, so document text cannot break out.
+    The page is self-contained (kg.viz's vis-network page, script inlined, when installed;
+    else a small SVG drawn here) and placed in an iframe's ``srcdoc``, escaped, so document
+    text cannot break out of it.
     """
     from IPython.display import HTML
 
-    viz = _optional("kg.viz")
-    if viz is not None and hasattr(viz, "to_html"):
-        page = viz.to_html(graph)
+    render = getattr(_optional("kg.viz"), "render", None)
+    g = network(graph)
+    if render is not None and all("kind" in d for _, d in g.nodes(data=True)):
+        page, _ = render(g, title)
     else:
-        page = svg_page(network(graph), title)
+        page = svg_page(g, title)
     return HTML(
         f'<div><iframe srcdoc="{html.escape(page, quote=True)}" style="width:100%;'
         f'height:{int(height)}px;border:0" sandbox="allow-scripts"></iframe></div>'

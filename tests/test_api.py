@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 
 import matplotlib
 import pyoxigraph as ox
@@ -133,15 +134,27 @@ def test_rank_lists_actors_by_betweenness():
 
 
 def test_show_is_offline_and_escaped():
+    """The page sits in srcdoc, escaped once; inside it a hostile name is still only text."""
+    evil = '<script>alert("x")</script>'
     t = tiny()
-    t.add((KGR.e, RDFS.label, Literal('<script>alert("x")</script>')))
+    t.add((KGR.e, RDFS.label, Literal(evil)))
     t.add((KGR.e, RDF.type, KGO.Person))
     t.add((KGR.e, KGO.memberOf, KGR.b))
     page = api.show(t).data
-    assert "<script>" not in page and "alert" in page
-    inner = html.unescape(page.split('srcdoc="', 1)[1].split('"', 1)[0])
-    assert "<script>" not in inner and "&lt;script&gt;" in inner
-    assert "http://" not in inner.replace("http://www.w3.org/2000/svg", "")
+    assert page.count("<iframe") == 1 and "<script" not in page.split('srcdoc="', 1)[1]
+    inner = html.unescape(page.split('srcdoc="', 1)[1].split('" style=', 1)[0])
+    assert evil not in inner and "alert" in inner
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", inner), "nothing fetched"
+
+
+def test_fallback_svg_page_escapes_names():
+    evil = '<img src=x onerror="alert(1)">'
+    t = tiny()
+    t.add((KGR.e, RDFS.label, Literal(evil)))
+    t.add((KGR.e, RDF.type, KGO.Person))
+    t.add((KGR.e, KGO.memberOf, KGR.b))
+    page = api.svg_page(api.plain_network(t), "t")
+    assert evil not in page and html.escape(evil) in page
 
 
 def test_timeline_draws_every_dated_event(g):
