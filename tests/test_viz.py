@@ -1,0 +1,105 @@
+"""The HTML page: offline, escaped, and drawn by a real browser (headless Chromium)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rdflib import Graph
+
+from kg import analysis as an
+from kg.cli import main
+from kg.viz import render, script_json
+from tests.test_analysis import entity, statement
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+IMG = "<img src=x onerror=alert(1)>"
+SCRIPT = "</script><script>document.title='pwned'</script>"
+
+
+@pytest.fixture
+def hostile() -> Graph:
+    """Five nodes, two of them named by an attacker."""
+    g = Graph()
+    a = entity(g, "a", "ArmedGroup", IMG, "\u2028alias & <b>")
+    b = entity(g, "b", "Person", SCRIPT)
+    c = entity(g, "c", "StateBody", "Government of Balochistan")
+    d = entity(g, "d", "District", "Noshki")
+    e = entity(g, "e", "Attack", "Noshki attack")
+    statement(g, e, "perpetrator", a, quote=f"{IMG} attacked; {SCRIPT}")
+    statement(g, e, "location", d)
+    statement(g, b, "leads", c, quote="<script>alert(2)</script>")
+    statement(g, e, "target", c)
+    return g
+
+
+def chromium(*args: str, tmp: Path) -> str:
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert exe, "install Debian chromium: apt-get install -y chromium"
+    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--no-first-run",
+           f"--user-data-dir={tmp / 'profile'}", "--virtual-time-budget=20000", *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=90, check=True)
+    return done.stdout
+
+
+def test_script_json_cannot_close_its_element():
+    text = script_json({"x": SCRIPT + "\u2028\u2029&"})
+    assert not re.search("[<>&\u2028\u2029]", text)
+    assert json.loads(text) == {"x": SCRIPT + "\u2028\u2029&"}
+
+
+def test_page_is_offline_and_escaped(hostile):
+    page, sel = render(an.entity_graph(hostile), title=f"kg: {IMG}")
+    remote = r"<(script|link|img|iframe)[^>]+(src|href)\s*=\s*[\"']?(https?:)?//"
+    assert not re.search(remote, page, re.I)
+    assert IMG not in page and SCRIPT not in page and "<script>alert(2)" not in page
+    assert "kg: &lt;img src=x onerror=alert(1)&gt;" in page    # heading escaped
+    assert page.count("</script>") == 3                        # data, vis-network, page code
+    assert sel.note == "All nodes are shown."
+
+
+def test_browser_draws_every_node_and_runs_no_injected_script(hostile, tmp_path):
+    html = tmp_path / "hostile.html"
+    page, _ = render(an.entity_graph(hostile), title="hostile names")
+    html.write_text(page, encoding="utf-8")
+    dom = chromium("--dump-dom", html.as_uri(), tmp=tmp_path)
+    body = re.search(r"<body[^>]*>", dom).group(0)
+    assert 'data-state="stabilised"' in body
+    assert 'data-nodes-drawn="5"' in body
+    assert "<title>hostile names</title>" in dom and "pwned" not in dom.split("</title>")[0]
+    assert "<img" not in dom                                   # the name never became an element
+    assert "&lt;img src=x onerror=alert(1)&gt; (ArmedGroup)</option>" in dom
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "viz-hostile.png"
+    chromium(f"--screenshot={shot}", "--window-size=1200,800", html.as_uri(), tmp=tmp_path)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_viz_keeps_top_nodes_and_says_so(seeds_ttl, tmp_path):
+    out = tmp_path / "seeds.html"
+    result = CliRunner().invoke(main, ["viz", str(seeds_ttl), "--out", str(out),
+                                       "--max-nodes", "20"])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert "Showing the 20 nodes of highest PageRank out of" in page
+    data = json.loads(re.search(r'<script id="kg-data" type="application/json">(.*?)</script>',
+                                page, re.S).group(1))
+    assert len(data["nodes"]) == 20
+    assert any(n["info"]["name"] == "Balochistan Liberation Army" for n in data["nodes"])
+    assert {t["type"] for t in data["legend"]} >= {"ArmedGroup", "Province"}
+
+
+def test_cli_viz_ego(seeds_ttl, tmp_path):
+    out = tmp_path / "ego.html"
+    result = CliRunner().invoke(main, ["viz", str(seeds_ttl), "--out", str(out),
+                                       "--ego", "Sarfaraz Bugti", "--hops", "1"])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert "Within 1 hops of Sarfaraz Bugti." in page
