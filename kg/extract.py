@@ -18,6 +18,7 @@ from kg.rules import Entry, Pattern, RuleSet, load_rules, mention_indices
 from kg.text import Sentence, normalise, split_sentences
 
 HEDGE = re.compile(r"\b(?:could|may|might|would|possibly|reportedly|allegedly|likely to|plans? to)\b", re.I)
+TITLED = {"person.office-title", "person.honorific"}
 NEGATION = re.compile(r"\b(?:not|never|no longer|denied|denies|deny|rejected|rejects)\b|n't\b", re.I)
 
 
@@ -100,10 +101,14 @@ def minted_names(ctx: Context, dict_mentions: list[Mention]) -> dict[str, tuple[
                 for match in pattern.regex.finditer(masked.text):
                     raw = match.group("name")
                     aliases = {raw}
+                    titled = bool(kind and strip.match(raw)) or pattern.id in TITLED
                     while kind and strip.match(raw):
                         raw = strip.sub("", raw, count=1)
                     tokens = raw.split()
-                    if len(tokens) < 2 or tokens[0] in not_first or any(t in stop for t in (tokens if kind else tokens[:1])):
+                    # one word is a name only as a titled compound ("Maulana Fazl-ur-Rehman")
+                    single_ok = titled and len(tokens) == 1 and "-" in tokens[0]
+                    if (len(tokens) < 2 and not single_ok) or tokens[0] in not_first \
+                            or any(t in stop for t in (tokens if kind else tokens[:1])):
                         continue
                     if kind and any(t in stop for t in tokens):
                         continue

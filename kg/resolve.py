@@ -63,11 +63,11 @@ def merge_entities(results: list[DocResult]) -> tuple[dict[str, Entity], dict[st
     for e in minted:
         best = max(
             (k for k in [*known, *[m for m in minted if m.id < e.id and m.id not in mapping]]
-             if k.type == e.type and k.id != e.id and same_initials(k.label, e.label)),
-            key=lambda k: fuzz.ratio(k.label.lower(), e.label.lower()),
+             if k.type == e.type and k.id != e.id),
+            key=lambda k: fuzz.ratio(letters(k.label), letters(e.label)),
             default=None,
         )
-        if best and fuzz.ratio(best.label.lower(), e.label.lower()) >= FUZZY_MIN:
+        if best and same_name(best.label, e.label):
             mapping[e.id] = best.id
             best.aliases |= e.aliases | {e.label}
             best.mentions += e.mentions
@@ -75,6 +75,26 @@ def merge_entities(results: list[DocResult]) -> tuple[dict[str, Entity], dict[st
     for old in mapping:
         merged.pop(old, None)
     return merged, mapping
+
+
+def letters(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalpha())
+
+
+def skeleton(name: str) -> str:
+    """Consonants only: transliterations differ in vowels (Rehman/Rahman, Baloch/Baluch)."""
+    text = letters(name)
+    return text[:1] + "".join(ch for ch in text[1:] if ch not in "aeiouy")
+
+
+def same_name(a: str, b: str) -> bool:
+    """Conservative: near-identical spelling word for word, or the same consonants with a
+    close spelling (Fazl-ur-Rehman / Fazlur Rahman). 'Balochistan National Party' is never
+    'National Party', nor 'Imtiaz Baloch' 'Ishaq Baloch'."""
+    ratio = fuzz.ratio(letters(a), letters(b))
+    if same_initials(a, b) and ratio >= FUZZY_MIN:
+        return True
+    return skeleton(a) == skeleton(b) and ratio >= 80
 
 
 def same_initials(a: str, b: str) -> bool:
