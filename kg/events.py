@@ -517,7 +517,7 @@ class FigureReader:
         spans = []
         for m in self.figure.finditer(body):
             count = self.number(m.group("num"))
-            if count is None:
+            if count is None or self.is_date_part(body, m):
                 continue
             qualifier = self.quals.get((m.group("qual") or "").lower(), "Exactly")
             category = self.cats[m.group("cat").lower()]
@@ -535,6 +535,16 @@ class FigureReader:
                     q = self.quals.get((a.group("qual") or "").lower(), "Exactly")
                     figures.append(Figure(sentence.start + start, int(a.group("num")), q, category, outcome))
         return figures
+
+    @staticmethod
+    def is_date_part(body: str, m: re.Match) -> bool:
+        """'on 2 March 2026 left several officers dead': neither 2 nor 2026 counts people."""
+        number = m.group("num")
+        before = body[: m.start("num")].rstrip().split(" ")[-1].lower()
+        after = body[m.end("num") :].lstrip().split(" ")[0].lower().strip(",")
+        if before in MONTHS or after in MONTHS:
+            return True
+        return len(number) == 4 and number[:2] in ("19", "20") and bool(m.group("adj").strip())
 
     def outcome(self, body: str, spans: list, i: int) -> str | None:
         """The cue right before the figure (over a list of figures), else the cue right after."""

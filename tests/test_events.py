@@ -175,3 +175,11 @@ def test_same_side_same_figure_in_two_articles_is_one_claim_with_two_evidences(t
     [(key, evidence)] = list(corpus.claims.items())
     assert key[4] == 30 and len({e.doc for e in evidence}) == 2
     assert all(re.search(r"30 civilians", e.quote) for e in evidence)
+
+
+def test_a_date_is_not_a_casualty_figure_and_according_to_names_the_claimant():
+    result = run("A blast in Quetta on 2 March 2026 left several officers dead. According to the Government "
+                 "of Balochistan, 7 policemen were killed in the blast.", "2026-03")
+    assert [(c.count, c.claimant) for c in result.claims] == [(7, "government-of-balochistan")]
+    [event] = result.events
+    assert event.date == "2026-03-02" and event.locations == {"quetta"}
