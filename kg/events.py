@@ -206,6 +206,7 @@ class EventReader:
                         em.responds.extend(i - EVENT_BASE for i in values if i >= EVENT_BASE)
                         if pattern.get("reverse"):
                             em.responds.append(-1)  # answers the event in focus
+                        em.sources[("respondsTo", "")] = pattern.id
                         continue
                     entities = {masked.mentions[i].entity for i in values if i < EVENT_BASE}
                     target = {"location": em.locations, "perpetrator": em.perpetrators,
@@ -333,17 +334,18 @@ class EventReader:
     def claimant_at(self, index: int, sentence: Sentence, position: int, event: Event) -> tuple[str | None, bool]:
         """Who gives the figure at `position`: the nearest attribution before it, else after it."""
         masked = self.ctx.masked(index)
-        found: list[tuple[int, str | None, bool]] = []
+        found: list[tuple[int, str | None, bool, str]] = []
         for pattern in self.rules["attributions"]:
             for m in pattern.regex.finditer(masked.text):
                 start, _ = masked.span(m.start(), m.end())
                 who, resolved = self.attribution(pattern, masked, m, event, sentence.start)
                 if who:
-                    found.append((start, who, resolved))
+                    found.append((start, who, resolved, pattern.id))
         if not found:
             return None, False
         before = [f for f in found if f[0] <= position]
         chosen = max(before, key=lambda f: f[0]) if before else min(found, key=lambda f: f[0])
+        self.ctx.fired(chosen[3])
         return chosen[1], chosen[2]
 
     def attribution(self, pattern: Pattern, masked, m: re.Match, event: Event, offset: int):
@@ -446,7 +448,7 @@ class EventReader:
                 for target in targets:
                     if target.id != event.id and target.id not in event.responds_to:
                         event.responds_to.add(target.id)
-                        rule = em.pattern.id if em.pattern.get("responds_to_focus") else "attr.responds"
+                        rule = em.sources.get(("respondsTo", ""), em.pattern.id)
                         ev = self.ctx.evidence(sentence, rule, resolved=bool(em.pattern.get("responds_to_focus")))
                         self.ctx.result.facts.append(Fact(event.id, "respondsTo", target.id, ev))
 
