@@ -199,7 +199,8 @@ class EventReader:
         for pattern in self.rules["attributes"]:
             for m in pattern.regex.finditer(emasked):
                 evs = [mentions[i - EVENT_BASE] for i in mention_indices(m.group("ev")) if i >= EVENT_BASE]
-                values = mention_indices(m.groupdict().get("value") or "")
+                values = [i for name, text in m.groupdict().items() if text and name.startswith("value")
+                          for i in mention_indices(text)]
                 attribute = pattern.get("attribute")
                 for em in evs:
                     if attribute == "respondsTo":
@@ -208,13 +209,25 @@ class EventReader:
                             em.responds.append(-1)  # answers the event in focus
                         em.sources[("respondsTo", "")] = pattern.id
                         continue
-                    entities = {masked.mentions[i].entity for i in values if i < EVENT_BASE}
+                    entities = self.attribute_values(pattern, [masked.mentions[i] for i in values if i < EVENT_BASE])
                     target = {"location": em.locations, "perpetrator": em.perpetrators,
                               "target": em.targets}[attribute]
                     for entity in entities - target:
                         em.sources[(attribute, entity)] = pattern.id
                     target.update(entities)
                 self.ctx.fired(pattern.id)
+
+    def attribute_values(self, pattern: Pattern, found: list[Mention]) -> set[str]:
+        """The entities an attribute names; `value_via` maps a country to one of its
+        institutions ("Pakistani forces" -> its military), `role` with no slot names the
+        institution of the country the article is about ("security forces")."""
+        via = pattern.get("value_via")
+        if via:
+            return {self.ctx.institution(m.entity, via) for m in found if m.type in ("Country", "Demonym")}
+        if pattern.get("role") and not found:
+            country = self.ctx.focus_country()
+            return {self.ctx.institution(country, pattern.get("role"))} if country else set()
+        return {m.entity for m in found}
 
     def assign_dates(self, sentence: Sentence, mentions: list[EventMention]) -> None:
         primaries = [em for em in mentions if not em.second]

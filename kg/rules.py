@@ -102,7 +102,7 @@ def compile_pattern(text: str, macros: dict[str, str]) -> re.Pattern:
 
     for _ in range(3):
         text = re.sub(r"\{([A-Z][A-Z_]+)\}", expand_macro, text)
-    text = _GAP.sub(lambda m: rf"[^{OPEN}.;:!?]{{0,{m.group(1) or 60}}}?", text)
+    text = _GAP.sub(lambda m: rf"[^{OPEN}.;!?]{{0,{m.group(1) or 60}}}?", text)
     text = _SLOT.sub(lambda m: slot_regex(m["types"], m["name"], bool(m["plus"])), text)
     return re.compile(text)
 
@@ -220,7 +220,7 @@ SECTION_KEYS = {
     "relations": {"relation", "object_via", "object_default", "subject_default", "resolved",
                   "modality", "modality_check", "allegation"},
     "triggers": {"type", "definite", "refers", "responds_to_focus", "second", "require"},
-    "attributes": {"attribute", "reverse"},
+    "attributes": {"attribute", "reverse", "value_via", "role"},
     "claims": set(),
     "attributions": {"role"},
 }
