@@ -87,7 +87,7 @@ def slot_regex(types: str, name: str | None, plus: bool) -> str:
     tag = "|".join(sorted(wanted)) if "Any" not in wanted else r"[A-Za-z]+"
     one = rf"{OPEN}\d+{SEP}[A-Za-z,]*\b(?:{tag})\b[A-Za-z,]*{CLOSE}"
     if plus:
-        sep = r"(?:\s*,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+|\s*&\s*)"
+        sep = r"(?:\s*,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+|\s*&\s*)(?:the\s+)?"
         body = rf"{one}(?:{sep}{one}(?!'s))*"
     else:
         body = one

@@ -183,3 +183,23 @@ def test_a_date_is_not_a_casualty_figure_and_according_to_names_the_claimant():
     assert [(c.count, c.claimant) for c in result.claims] == [(7, "government-of-balochistan")]
     [event] = result.events
     assert event.date == "2026-03-02" and event.locations == {"quetta"}
+
+
+def test_perpetrators_named_as_a_countrys_forces_and_units():
+    result = run("Pakistan's security forces on February 4 wrested control of Nushki from separatist militants.",
+                 "2026-02")
+    [op] = result.events
+    assert op.type == "SecurityOperation" and op.perpetrators == {"pakistan-army"}
+    assert op.date == "2026-02-04" and op.locations == {"noshki"}
+    result = run("In March 2025 the BLA hijacked the Jaffar Express. The attack was carried out by elite units of "
+                 "the BLA, including the Majeed Brigade and the Fateh Squad.")
+    [attack] = [e for e in result.events if e.type == "Hijacking"]
+    assert {"balochistan-liberation-army", "majeed-brigade", "fateh-squad"} <= attack.perpetrators
+
+
+def test_the_military_is_only_resolved_when_the_article_has_one_country():
+    text = "The military launched Operation Azm-e-Istehkam in 2024, targeting militant hideouts in Bannu."
+    [op] = run(text).events
+    assert op.perpetrators == set()  # no country named: "the military" of whom?
+    [op] = run("Pakistan faces a long insurgency, and Pakistani officials admit it. " + text).events
+    assert op.perpetrators == {"pakistan-army"} and op.date == "2024"
