@@ -18,11 +18,29 @@ from kg.vocab import ancestors
 EVENT_BASE = 1000  # event slots are numbered from here in the masked sentence
 FOCUS_WINDOW = 4  # sentences an event stays in focus for anaphora
 
-MONTHS = "january february march april may june july august september october november december".split()
+MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
 _MONTH = "(?:" + "|".join(m.capitalize() for m in MONTHS) + ")"
 DATE_PATTERNS = [
     ("day", re.compile(rf"\b(?P<month>{_MONTH}) (?P<day>\d{{1,2}})(?:st|nd|rd|th)?(?:,? (?P<year>(?:19|20)\d\d))?\b")),
-    ("day", re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)? (?:of )?(?P<month>{_MONTH})(?:,? (?P<year>(?:19|20)\d\d))?\b")),
+    (
+        "day",
+        re.compile(
+            rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)? (?:of )?(?P<month>{_MONTH})(?:,? (?P<year>(?:19|20)\d\d))?\b"
+        ),
+    ),
     ("month", re.compile(rf"\b(?:in |since |during )?(?P<month>{_MONTH}),? (?P<year>(?:19|20)\d\d)\b")),
     ("year", re.compile(r"\b(?:in|during) (?P<year>(?:19|20)\d\d)\b(?! (?:and|to|-))")),
 ]
@@ -56,8 +74,7 @@ class EventMention:
 
     @property
     def has_attributes(self) -> bool:
-        return bool(self.names or self.targets or self.locations or self.date or self.participants
-                    or self.description)
+        return bool(self.names or self.targets or self.locations or self.date or self.participants or self.description)
 
 
 @dataclass
@@ -165,8 +182,12 @@ class EventReader:
             em.names.append(groups["alias"].strip())
         if groups.get("desc"):
             em.description = groups["desc"]
-        for slot, attr in (("target", em.targets), ("loc", em.locations), ("perp", em.perpetrators),
-                           ("participant", em.participants)):
+        for slot, attr in (
+            ("target", em.targets),
+            ("loc", em.locations),
+            ("perp", em.perpetrators),
+            ("participant", em.participants),
+        ):
             if groups.get(slot):
                 attr.update(masked.mentions[i].entity for i in mention_indices(groups[slot]))
         result = [em]
@@ -199,8 +220,12 @@ class EventReader:
         for pattern in self.rules["attributes"]:
             for m in pattern.regex.finditer(emasked):
                 evs = [mentions[i - EVENT_BASE] for i in mention_indices(m.group("ev")) if i >= EVENT_BASE]
-                values = [i for name, text in m.groupdict().items() if text and name.startswith("value")
-                          for i in mention_indices(text)]
+                values = [
+                    i
+                    for name, text in m.groupdict().items()
+                    if text and name.startswith("value")
+                    for i in mention_indices(text)
+                ]
                 attribute = pattern.get("attribute")
                 for em in evs:
                     if attribute == "respondsTo":
@@ -210,8 +235,7 @@ class EventReader:
                         em.sources[("respondsTo", "")] = pattern.id
                         continue
                     entities = self.attribute_values(pattern, [masked.mentions[i] for i in values if i < EVENT_BASE])
-                    target = {"location": em.locations, "perpetrator": em.perpetrators,
-                              "target": em.targets}[attribute]
+                    target = {"location": em.locations, "perpetrator": em.perpetrators, "target": em.targets}[attribute]
                     for entity in entities - target:
                         em.sources[(attribute, entity)] = pattern.id
                     target.update(entities)
@@ -284,19 +308,27 @@ class EventReader:
         return bool(entity and entity.type == "Facility")
 
     def merge_into(self, event: Event, em: EventMention, evidence: Evidence) -> None:
-        if "Attack" in ancestors(em.type) and em.type != event.type and em.type in ancestors(event.type) | {"Hijacking"}:
-            event.type = em.type if "Hijacking" == em.type else event.type
+        if (
+            "Attack" in ancestors(em.type)
+            and em.type != event.type
+            and em.type in ancestors(event.type) | {"Hijacking"}
+        ):
+            event.type = em.type if em.type == "Hijacking" else event.type
         for name in em.names:
             if name not in event.names:
                 event.names.append(name)
         if em.date and not event.date:
             event.date = em.date
-            event.date_evidence = Evidence(evidence.doc, evidence.start, evidence.end, evidence.quote, "date.expression")
+            event.date_evidence = Evidence(
+                evidence.doc, evidence.start, evidence.end, evidence.quote, "date.expression"
+            )
         event.description = event.description or em.description
-        for attribute, values, current in (("target", em.targets, event.targets),
-                                           ("location", em.locations, event.locations),
-                                           ("perpetrator", em.perpetrators, event.perpetrators),
-                                           ("participant", em.participants, event.participants)):
+        for attribute, values, current in (
+            ("target", em.targets, event.targets),
+            ("location", em.locations, event.locations),
+            ("perpetrator", em.perpetrators, event.perpetrators),
+            ("participant", em.participants, event.participants),
+        ):
             for value in sorted(values - current):
                 rule = em.sources.get((attribute, value), em.pattern.id)
                 ev = Evidence(evidence.doc, evidence.start, evidence.end, evidence.quote, rule)
@@ -306,8 +338,9 @@ class EventReader:
             event.evidence.append(evidence)
 
     # ------------------------------------------------------------ claims and figures
-    def claims_of_responsibility(self, index: int, mentions: list[EventMention], emasked: str,
-                                 sentence: Sentence) -> None:
+    def claims_of_responsibility(
+        self, index: int, mentions: list[EventMention], emasked: str, sentence: Sentence
+    ) -> None:
         masked = self.ctx.masked(index)
         for pattern in self.rules["claims"]:
             for m in pattern.regex.finditer(emasked):
@@ -329,7 +362,8 @@ class EventReader:
                 for group in groups:
                     for event in dict.fromkeys(events):
                         self.ctx.result.facts.append(
-                            Fact(group, "claimedResponsibilityFor", event.id, evidence, modality))
+                            Fact(group, "claimedResponsibilityFor", event.id, evidence, modality)
+                        )
                         self.ctx.fired(pattern.id)
 
     def events_of(self, em: EventMention) -> list[Event]:
@@ -386,8 +420,19 @@ class EventReader:
             claimant, resolved = self.claimant_at(index, sentence, figure.start, event)
             evidence = self.ctx.evidence(sentence, f"figure.{figure.outcome}.{figure.category}", resolved)
             self.ctx.fired("figure")
-            claims.append(Claim(event.id, figure.outcome, figure.category, figure.count, figure.qualifier,
-                                evidence, claimant, None, resolved))
+            claims.append(
+                Claim(
+                    event.id,
+                    figure.outcome,
+                    figure.category,
+                    figure.count,
+                    figure.qualifier,
+                    evidence,
+                    claimant,
+                    None,
+                    resolved,
+                )
+            )
         return claims
 
     def event_for_figure(self, position: int, mentions: list[EventMention], index: int) -> Event | None:
@@ -441,8 +486,9 @@ class EventReader:
         window = {i for i, c in enumerate(claims) if sentence and 0 <= sentence.start - c.evidence.end < 600}
         for i in set(same_paragraph) | window:
             c = claims[i]
-            claims[i] = Claim(c.event, c.outcome, c.category, c.count, c.qualifier, c.evidence, c.claimant,
-                              False, c.claimant_resolved)
+            claims[i] = Claim(
+                c.event, c.outcome, c.category, c.count, c.qualifier, c.evidence, c.claimant, False, c.claimant_resolved
+            )
 
     def link_responses(self, index: int, mentions: list[EventMention], sentence: Sentence) -> None:
         for em in mentions:
@@ -538,7 +584,7 @@ class FigureReader:
             category = self.cats[m.group("cat").lower()]
             spans.append((m.start(), m.end(), count, qualifier, category, m))
         figures = []
-        for i, (start, end, count, qualifier, category, m) in enumerate(spans):
+        for i, (start, _end, count, qualifier, category, m) in enumerate(spans):
             if category == "People" and m.group("cat").lower() == "others" and i > 0:
                 category = spans[i - 1][4]
             outcome = self.outcome(body, spans, i)
@@ -595,7 +641,9 @@ class FigureReader:
         for regex, kind in self.before:
             for m in regex.finditer(window):
                 rest = window[m.end() :]
-                if re.fullmatch(r"\s*(?:to have |to |have |the |all |an? )?\s*", rest) and (not best or m.end() > best[0]):
+                if re.fullmatch(r"\s*(?:to have |to |have |the |all |an? )?\s*", rest) and (
+                    not best or m.end() > best[0]
+                ):
                     best = (m.end(), kind)
         return best[1] if best else None
 
@@ -603,10 +651,13 @@ class FigureReader:
         best = None
         for regex, kind in self.after:
             m = regex.search(window)
-            if m and re.fullmatch(r"[\s,]*(?:have |had |has |were |was |been |are |reportedly |all )*", window[: m.start()]):
-                if not best or m.start() < best[0]:
-                    best = (m.start(), kind)
+            between = window[: m.start()] if m else ""
+            if m and AUXILIARIES.fullmatch(between) and (not best or m.start() < best[0]):
+                best = (m.start(), kind)
         return best[1] if best else None
+
+
+AUXILIARIES = re.compile(r"[\s,]*(?:have |had |has |were |was |been |are |reportedly |all )*")
 
 
 def is_connective(window: str) -> bool:

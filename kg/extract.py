@@ -41,8 +41,9 @@ class Context:
         return self.masks[index]
 
     def evidence(self, sentence: Sentence, rule: str, resolved: bool = False) -> Evidence:
-        return Evidence(self.doc.id, sentence.start, sentence.end, self.doc.text[sentence.start : sentence.end],
-                        rule, resolved)
+        return Evidence(
+            self.doc.id, sentence.start, sentence.end, self.doc.text[sentence.start : sentence.end], rule, resolved
+        )
 
     def fired(self, rule: str) -> None:
         self.result.fired[rule] = self.result.fired.get(rule, 0) + 1
@@ -56,8 +57,10 @@ class Context:
         """The country the document is about: the only one named (twice or more), or named at least
         3 times and twice as often as any other."""
         counts = Counter(
-            m.entity for m in self.mentions
-            if m.type in ("Country", "Demonym") or (m.entity in self.rules.entries and self.rules.entries[m.entity].type == "Country")
+            m.entity
+            for m in self.mentions
+            if m.type in ("Country", "Demonym")
+            or (m.entity in self.rules.entries and self.rules.entries[m.entity].type == "Country")
         )
         ranked = counts.most_common(2)
         if not ranked or ranked[0][1] < (2 if len(ranked) == 1 else 3):
@@ -107,8 +110,11 @@ def minted_names(ctx: Context, dict_mentions: list[Mention]) -> dict[str, tuple[
                     tokens = raw.split()
                     # one word is a name only as a titled compound ("Maulana Fazl-ur-Rehman")
                     single_ok = titled and len(tokens) == 1 and "-" in tokens[0]
-                    if (len(tokens) < 2 and not single_ok) or tokens[0] in not_first \
-                            or any(t in stop for t in (tokens if kind else tokens[:1])):
+                    if (
+                        (len(tokens) < 2 and not single_ok)
+                        or tokens[0] in not_first
+                        or any(t in stop for t in (tokens if kind else tokens[:1]))
+                    ):
                         continue
                     if kind and any(t in stop for t in tokens):
                         continue
@@ -134,7 +140,12 @@ def find_mentions(ctx: Context, matcher: Matcher) -> list[Mention]:
     for name, (eid, etype, rule, aliases, evidence) in minted.items():
         extra = [a for a in aliases if a != name]
         last = name.split()[-1]
-        if etype == "Person" and surnames[last] == 1 and last not in common and last.casefold() not in matcher_names(matcher):
+        if (
+            etype == "Person"
+            and surnames[last] == 1
+            and last not in common
+            and last.casefold() not in matcher_names(matcher)
+        ):
             extra.append(last)
         local[eid] = Entry(eid, name, etype, tuple(extra), source=rule)
         entity = ctx.result.entities.setdefault(eid, Entity(eid, name, etype))
@@ -152,7 +163,7 @@ _names_cache: dict[int, set[str]] = {}
 def matcher_names(matcher: Matcher) -> set[str]:
     key = id(matcher)
     if key not in _names_cache:
-        _names_cache[key] = {k for k in matcher.automaton.keys()} if not matcher.empty else set()
+        _names_cache[key] = {k for k in matcher.automaton} if not matcher.empty else set()
     return _names_cache[key]
 
 
@@ -164,8 +175,9 @@ def merge_parentheticals(text: str, mentions: list[Mention]) -> list[Mention]:
             prev = merged[-1]
             between = text[prev.end : m.start]
             if prev.entity == m.entity and between.strip() == "(" and text[m.end : m.end + 1] == ")":
-                merged[-1] = Mention(prev.start, m.end + 1, prev.entity, prev.type, prev.surface,
-                                     prev.rule, prev.capital_of)
+                merged[-1] = Mention(
+                    prev.start, m.end + 1, prev.entity, prev.type, prev.surface, prev.rule, prev.capital_of
+                )
                 continue
         merged.append(m)
     return merged
@@ -238,8 +250,9 @@ def apply_relation(ctx: Context, pattern: Pattern, index: int, masked: Masked, m
         add_allegation(ctx, allegation, masked, match, subjects, evidence)
 
 
-def add_allegation(ctx: Context, spec: dict, masked: Masked, match: re.Match, claimants: list[str],
-                   evidence: Evidence) -> None:
+def add_allegation(
+    ctx: Context, spec: dict, masked: Masked, match: re.Match, claimants: list[str], evidence: Evidence
+) -> None:
     """An allegation is reported, never asserted: an rdf:Statement with its claimant and denier."""
     about = [as_actor(ctx, m) for m in slot_mentions(masked, match, spec["object"])]
     alleged = [as_actor(ctx, m) for m in slot_mentions(masked, match, spec["subject"])]
@@ -247,8 +260,11 @@ def add_allegation(ctx: Context, spec: dict, masked: Masked, match: re.Match, cl
     for subject in alleged:
         for obj in about:
             for claimant in claimants:
-                ctx.result.facts.append(Fact(subject, spec["predicate"], obj, evidence, "Alleged", claimant,
-                                             deniers[0] if deniers else None))
+                ctx.result.facts.append(
+                    Fact(
+                        subject, spec["predicate"], obj, evidence, "Alleged", claimant, deniers[0] if deniers else None
+                    )
+                )
 
 
 def read_relations(ctx: Context) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-from kg.rules import CLOSE, OPEN, SEP, Entry, RuleSet
+from kg.rules import CLOSE, OPEN, SEP, Entry
 from kg.vocab import ancestors
 
 

@@ -62,8 +62,11 @@ def merge_entities(results: list[DocResult]) -> tuple[dict[str, Entity], dict[st
     minted = sorted((e for e in merged.values() if not e.entry), key=lambda e: e.id)
     for e in minted:
         best = max(
-            (k for k in [*known, *[m for m in minted if m.id < e.id and m.id not in mapping]]
-             if k.type == e.type and k.id != e.id),
+            (
+                k
+                for k in [*known, *[m for m in minted if m.id < e.id and m.id not in mapping]]
+                if k.type == e.type and k.id != e.id
+            ),
             key=lambda k: fuzz.ratio(letters(k.label), letters(e.label)),
             default=None,
         )
@@ -185,7 +188,7 @@ def resolve(results: list[DocResult]) -> Corpus:
     for e in local_events:
         members.setdefault(clusters[e.id], []).append(e)
     event_ids: dict[str, str] = {}
-    for rep, group in members.items():
+    for _rep, group in members.items():
         label, aliases = event_label(group, labels)
         digest = hashlib.sha256("|".join(sorted(e.id for e in group)).encode()).hexdigest()[:8]
         gid = f"event-{slugify(label)[:60]}-{digest}"
@@ -200,8 +203,15 @@ def resolve(results: list[DocResult]) -> Corpus:
     ids = {**entity_map, **event_ids}
     for r in results:
         for f in r.facts:
-            key = (ids.get(f.subject, f.subject), f.predicate, ids.get(f.object, f.object), f.modality,
-                   ids.get(f.claimant, f.claimant), ids.get(f.denied_by, f.denied_by), f.literal)
+            key = (
+                ids.get(f.subject, f.subject),
+                f.predicate,
+                ids.get(f.object, f.object),
+                f.modality,
+                ids.get(f.claimant, f.claimant),
+                ids.get(f.denied_by, f.denied_by),
+                f.literal,
+            )
             if key[0] == key[2]:
                 continue
             corpus.facts.setdefault(key, [])

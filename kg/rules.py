@@ -148,13 +148,21 @@ def load_entries(path: Path) -> list[Entry]:
                 aliases.append(str(alias))
         entries.append(
             Entry(
-                id=str(item["id"]), name=str(item["name"]), type=item["type"],
-                aliases=tuple(aliases), nocase=tuple(nocase), parent=item.get("parent"),
-                lat=item.get("lat"), lon=item.get("lon"),
+                id=str(item["id"]),
+                name=str(item["name"]),
+                type=item["type"],
+                aliases=tuple(aliases),
+                nocase=tuple(nocase),
+                parent=item.get("parent"),
+                lat=item.get("lat"),
+                lon=item.get("lon"),
                 demonyms=_as_tuple(item.get("demonyms"), where, "demonyms"),
-                capital_of=item.get("capital_of"), country=item.get("country"),
-                province=item.get("province"), role=item.get("role"),
-                source=str(item.get("source", "")), file=path.name,
+                capital_of=item.get("capital_of"),
+                country=item.get("country"),
+                province=item.get("province"),
+                role=item.get("role"),
+                source=str(item.get("source", "")),
+                file=path.name,
             )
         )
     return entries
@@ -217,16 +225,36 @@ COMMON_KEYS = {"id", "pattern", "note", "tests", "not", "requires"}
 SECTION_KEYS = {
     "person_patterns": set(),
     "org_patterns": {"type"},
-    "relations": {"relation", "object_via", "object_default", "subject_default", "resolved",
-                  "modality", "modality_check", "allegation"},
+    "relations": {
+        "relation",
+        "object_via",
+        "object_default",
+        "subject_default",
+        "resolved",
+        "modality",
+        "modality_check",
+        "allegation",
+    },
     "triggers": {"type", "definite", "refers", "responds_to_focus", "second", "require"},
     "attributes": {"attribute", "reverse", "value_via", "role"},
     "claims": set(),
     "attributions": {"role"},
 }
-CONTRACT_RELATIONS = {"leads", "memberOf", "founded", "relativeOf", "partOf", "operatesIn",
-                      "claimedResponsibilityFor", "perpetrator", "target", "location", "date",
-                      "respondsTo", "accuses"}
+CONTRACT_RELATIONS = {
+    "leads",
+    "memberOf",
+    "founded",
+    "relativeOf",
+    "partOf",
+    "operatesIn",
+    "claimedResponsibilityFor",
+    "perpetrator",
+    "target",
+    "location",
+    "date",
+    "respondsTo",
+    "accuses",
+}
 
 
 def check_rule_keys(patterns: list[Pattern], file: str, section: str) -> None:
@@ -236,8 +264,9 @@ def check_rule_keys(patterns: list[Pattern], file: str, section: str) -> None:
         for key in set(pattern.spec) - allowed:
             near = [k for k in sorted(allowed) if k[:3] == str(key)[:3]]
             hint = f"did you mean {near[0]!r}? " if near else ""
-            raise RuleError(f"{file} rule {pattern.id}: unknown key {key!r}; {hint}"
-                            f"a {section} rule may have {sorted(allowed)}")
+            raise RuleError(
+                f"{file} rule {pattern.id}: unknown key {key!r}; {hint}a {section} rule may have {sorted(allowed)}"
+            )
 
 
 def check_relations(patterns: list[Pattern], file: str) -> None:
@@ -245,11 +274,12 @@ def check_relations(patterns: list[Pattern], file: str) -> None:
     for pattern in patterns:
         relation = pattern.get("relation")
         if relation is None and not pattern.get("allegation"):
-            raise RuleError(f"{file} rule {pattern.id}: no 'relation:'; "
-                            f"add one of {sorted(CONTRACT_RELATIONS)}")
+            raise RuleError(f"{file} rule {pattern.id}: no 'relation:'; add one of {sorted(CONTRACT_RELATIONS)}")
         if relation is not None and relation not in CONTRACT_RELATIONS:
-            raise RuleError(f"{file} rule {pattern.id}: relation {relation!r} is not a contract "
-                            f"property; use one of {sorted(CONTRACT_RELATIONS)}")
+            raise RuleError(
+                f"{file} rule {pattern.id}: relation {relation!r} is not a contract "
+                f"property; use one of {sorted(CONTRACT_RELATIONS)}"
+            )
 
 
 def check_unique_ids(sections: list[tuple[str, list[Pattern]]]) -> None:
@@ -258,9 +288,11 @@ def check_unique_ids(sections: list[tuple[str, list[Pattern]]]) -> None:
     for where, patterns in sections:
         for pattern in patterns:
             if pattern.id in seen:
-                raise RuleError(f"{where}: rule id {pattern.id!r} is also used in "
-                                f"{seen[pattern.id]}; rename one of them "
-                                "(ids must be unique across all rule files)")
+                raise RuleError(
+                    f"{where}: rule id {pattern.id!r} is also used in "
+                    f"{seen[pattern.id]}; rename one of them "
+                    "(ids must be unique across all rule files)"
+                )
             seen[pattern.id] = where
 
 

@@ -6,16 +6,50 @@ import re
 from dataclasses import dataclass
 
 ABBREVIATIONS = {
-    "dr", "mr", "mrs", "ms", "gen", "lt", "col", "maj", "capt", "brig", "sgt", "st", "prof",
-    "sen", "rep", "gov", "no", "vs", "etc", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
-    "sep", "sept", "oct", "nov", "dec", "approx", "inc", "ltd", "co", "jr", "sr", "fig",
+    "dr",
+    "mr",
+    "mrs",
+    "ms",
+    "gen",
+    "lt",
+    "col",
+    "maj",
+    "capt",
+    "brig",
+    "sgt",
+    "st",
+    "prof",
+    "sen",
+    "rep",
+    "gov",
+    "no",
+    "vs",
+    "etc",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "approx",
+    "inc",
+    "ltd",
+    "co",
+    "jr",
+    "sr",
+    "fig",
 }
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
 _LINE = re.compile(r"[^\n]+")
 
 # Same-length replacements, so offsets in the normalised text are offsets in the original.
-_NORMALISE = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-",
-                            "\u2011": "-", "\u00a0": " "})
+_NORMALISE = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u2011": "-", "\u00a0": " "})
 
 
 def normalise(text: str) -> str:

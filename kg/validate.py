@@ -20,6 +20,5 @@ def validate_graph(source: str | os.PathLike | Graph) -> tuple[bool, str]:
 
     data = source if isinstance(source, Graph) else load(source)
     ontology = Graph().parse(ONTOLOGY_DIR / "kgo.ttl", format="turtle")
-    conforms, _, text = validate(data, shacl_graph=shapes(), ont_graph=ontology, inference="none",
-                                 allow_warnings=True)
+    conforms, _, text = validate(data, shacl_graph=shapes(), ont_graph=ontology, inference="none", allow_warnings=True)
     return bool(conforms), text

@@ -128,11 +128,23 @@ PARENT_CLASS: dict[str, tuple[str, ...]] = {
     "Crackdown": ("Event",),
 }
 
-ENTITY_CLASSES = (
-    "Person Organization ArmedGroup PoliticalParty StateBody CivilSocietyGroup MediaOrganization "
-    "InternationalOrganization Country Province District City Region Facility"
-).split()
-EVENT_CLASSES = "Event Attack Hijacking SecurityOperation Meeting Protest Crackdown".split()
+ENTITY_CLASSES = [
+    "Person",
+    "Organization",
+    "ArmedGroup",
+    "PoliticalParty",
+    "StateBody",
+    "CivilSocietyGroup",
+    "MediaOrganization",
+    "InternationalOrganization",
+    "Country",
+    "Province",
+    "District",
+    "City",
+    "Region",
+    "Facility",
+]
+EVENT_CLASSES = ["Event", "Attack", "Hijacking", "SecurityOperation", "Meeting", "Protest", "Crackdown"]
 
 
 def ancestors(cls: str) -> set[str]:

@@ -20,8 +20,7 @@ SHARED_QA = ROOT.parent / "shared" / "qa"
 
 
 def run_yardstick(script: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SHARED_QA / script), *args], capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run([sys.executable, str(SHARED_QA / script), *args], capture_output=True, text=True, timeout=300)
 
 
 def test_seeds_graph_passes_the_contract_check(seeds_ttl):
@@ -112,8 +111,16 @@ def test_cli_build_query_explain_and_stats(tmp_path):
     out = tmp_path / "seeds.ttl"
     result = runner.invoke(main, ["build", str(SEEDS), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    result = runner.invoke(main, ["query", str(out), "SELECT ?p WHERE { ?p kgo:leads ?o . ?o rdfs:label "
-                                  "\"Balochistan National Party\" }", "--format", "csv"])
+    result = runner.invoke(
+        main,
+        [
+            "query",
+            str(out),
+            'SELECT ?p WHERE { ?p kgo:leads ?o . ?o rdfs:label "Balochistan National Party" }',
+            "--format",
+            "csv",
+        ],
+    )
     assert result.output.splitlines() == ["p", "https://w3id.org/kgae/id/akhtar-mengal"]
     result = runner.invoke(main, ["explain", str(out), "Jaffar Express"])
     assert result.exit_code == 0

@@ -29,8 +29,14 @@ def test_html_keeps_the_article_and_drops_page_furniture(tmp_path):
     assert errors == []
     [doc] = docs
     assert "Security forces regained control of the town" in doc.text
-    for furniture in ("Listen 6 min", "Share on Facebook", "Accessibility links", "Post a comment",
-                      "All rights reserved", "<p>"):
+    for furniture in (
+        "Listen 6 min",
+        "Share on Facebook",
+        "Accessibility links",
+        "Post a comment",
+        "All rights reserved",
+        "<p>",
+    ):
         assert furniture not in doc.text
     assert doc.format == "html"
     assert doc.title == "Town retaken after siege"
@@ -60,8 +66,14 @@ def test_the_same_document_twice_is_read_once(tmp_path):
 
 def test_jsonl_articles_and_a_broken_line(tmp_path):
     lines = [
-        json.dumps({"text": "The BLA claimed the attack.", "title": "One", "date": "2026-01-31",
-                    "url": "https://example.org/1"}),
+        json.dumps(
+            {
+                "text": "The BLA claimed the attack.",
+                "title": "One",
+                "date": "2026-01-31",
+                "url": "https://example.org/1",
+            }
+        ),
         "{not json",
         json.dumps({"title": "no text field"}),
         json.dumps({"text": "Officials said 12 soldiers were killed.", "title": "Two"}),

@@ -32,7 +32,7 @@ def test_line_break_ends_a_sentence_and_paragraphs_are_numbered():
 def test_normalise_keeps_length_so_offsets_hold():
     text = "Pakistan’s “Indian-sponsored” claim — denied"
     assert len(normalise(text)) == len(text)
-    assert normalise(text) == "Pakistan's \"Indian-sponsored\" claim - denied"
+    assert normalise(text) == 'Pakistan\'s "Indian-sponsored" claim - denied'
 
 
 def test_stated_dates_in_both_orders():
