@@ -6,6 +6,7 @@ Cross-document merging is kg.resolve's job; here "one event" means one per docum
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass, field
 
@@ -43,7 +44,9 @@ DATE_PATTERNS = [
     ),
     ("month", re.compile(rf"\b(?:in |since |during )?(?P<month>{_MONTH}),? (?P<year>(?:19|20)\d\d)\b")),
     ("year", re.compile(r"\b(?:in|during) (?P<year>(?:19|20)\d\d)\b(?! (?:and|to|-))")),
+    ("weekday", re.compile(r"\b(?:on|last) (?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")),
 ]
+WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
 
 
 def family(event_type: str) -> str:
@@ -118,6 +121,8 @@ def resolve_date(match: re.Match, precision: str, doc_date: str | None) -> str |
     year = match.groupdict().get("year")
     if precision == "year":
         return year
+    if precision == "weekday":
+        return last_weekday(match.group("weekday"), doc_date)
     month = MONTHS.index(match.group("month").lower()) + 1
     if not year:
         if not doc_date:
@@ -128,6 +133,15 @@ def resolve_date(match: re.Match, precision: str, doc_date: str | None) -> str |
         return f"{year}-{month:02d}"
     day = int(match.group("day"))
     return f"{year}-{month:02d}-{day:02d}" if 1 <= day <= 31 else None
+
+
+def last_weekday(name: str, doc_date: str | None) -> str | None:
+    """'on Friday' in an article of a known day: that Friday, on or before the article's day."""
+    if not doc_date or len(doc_date) != 10:
+        return None
+    day = datetime.date.fromisoformat(doc_date)
+    back = (day.weekday() - WEEKDAYS.index(name.lower())) % 7
+    return (day - datetime.timedelta(days=back)).isoformat()
 
 
 def find_dates(sentence: Sentence, text: str, doc_date: str | None) -> list[tuple[int, int, str]]:
@@ -657,7 +671,10 @@ class FigureReader:
         return best[1] if best else None
 
 
-AUXILIARIES = re.compile(r"[\s,]*(?:have |had |has |were |was |been |are |reportedly |all )*")
+AUXILIARIES = re.compile(
+    r"[\s,]*(?:(?:on board|aboard|inside|in (?:the|that) (?:attack|blast|explosion|incident|ambush|assault))\s*,?\s*)?"
+    r"(?:have |had |has |were |was |been |are |reportedly |all )*"
+)
 
 
 def is_connective(window: str) -> bool:

@@ -245,3 +245,26 @@ def test_the_military_is_only_resolved_when_the_article_has_one_country():
     assert op.perpetrators == set()  # no country named: "the military" of whom?
     [op] = run("Pakistan faces a long insurgency, and Pakistani officials admit it. " + text).events
     assert op.perpetrators == {"pakistan-army"} and op.date == "2024"
+
+
+def test_a_wire_report_in_the_usual_shape():
+    """Our own sentences in the shape agencies report a claimed bombing (a day name, a figure
+    in the claim sentence, the same figure again in the spokesman's quote, a variant spelling)."""
+    text = (
+        "The BLA on Friday claimed responsibility for a roadside bomb attack in Quetta that killed ten Pakistani "
+        "soldiers and wounded three others. \"The vehicle was destroyed and all 10 soldiers on board were killed,\" "
+        "said BLA spokesman Jiyand Baloch. The TTP denied any involvement in the blast."
+    )
+    result = run(text, "2025-05-10")  # a Saturday
+    [event] = result.events
+    assert event.date == "2025-05-09" and event.locations == {"quetta"}
+    claimed = {(f.subject, f.modality) for f in result.facts if f.predicate == "claimedResponsibilityFor"}
+    assert claimed == {("balochistan-liberation-army", "Claimed")}
+    figures = {(c.count, c.outcome, c.category, c.claimant) for c in result.claims}
+    assert figures == {
+        (10, "Killed", "SecurityPersonnel", "balochistan-liberation-army"),
+        (3, "Injured", "SecurityPersonnel", "balochistan-liberation-army"),
+    }
+    assert ("jiyand-baloch", "memberOf", "balochistan-liberation-army") in {
+        (f.subject, f.predicate, f.object) for f in result.facts
+    }
