@@ -46,7 +46,7 @@ DATE_PATTERNS = [
     ("year", re.compile(r"\b(?:in|during) (?P<year>(?:19|20)\d\d)\b(?! (?:and|to|-))")),
     ("weekday", re.compile(r"\b(?:on|last) (?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")),
 ]
-WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
 def family(event_type: str) -> str:
