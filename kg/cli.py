@@ -32,27 +32,38 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+@click.option("--out", "out", type=click.Path(dir_okay=False),
               help="Graph file; format from the extension: .ttl .nt .trig .nq .jsonld")
+@click.option("--store", "store", type=click.Path(file_okay=False),
+              help="Add the documents to this on-disk store (kg.store); --out is then optional.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Extract documents in N processes; the graph is the same for any N.")
 @click.option("--dask", "dask", metavar="SCHEDULER_ADDRESS", default=None,
               help="Extract documents on a Dask cluster (e.g. tcp://host:8786) instead.")
-def build(paths: tuple[str, ...], out: str, workers: int, dask: str | None) -> None:
-    """Read documents (files or folders) and write the whole graph to OUT."""
+def build(paths: tuple[str, ...], out: str | None, workers: int, dask: str | None, store: str | None) -> None:
+    """Read documents (files or folders) and write the whole graph to OUT and/or STORE."""
     from kg.graph import write
     from kg.parallel import stderr_progress
     from kg.pipeline import build as run_build
 
-    result = run_build(paths, workers=workers, dask=dask, progress=stderr_progress())
+    if not out and not store:
+        raise click.UsageError("give --out FILE, --store DIR or both")
+    if store:
+        from kg.store import add_documents
+
+        result = add_documents(store, paths, workers=workers, dask=dask, progress=stderr_progress())
+        click.echo(str(result.report), err=True)
+    else:
+        result = run_build(paths, workers=workers, dask=dask, progress=stderr_progress())
     for error in result.errors:
         click.echo(f"warning: {error}", err=True)
     if not result.corpus.documents:
         raise click.ClickException("no documents could be read; nothing written")
-    write(result.dataset, out)
+    if out:
+        write(result.dataset, out)
     c = result.corpus
     click.echo(f"{len(c.documents)} documents, {len(c.entities)} entities, {len(c.events)} events, "
-               f"{len(c.facts)} statements, {len(c.claims)} casualty claims -> {out}", err=True)
+               f"{len(c.facts)} statements, {len(c.claims)} casualty claims -> {out or store}", err=True)
     if result.errors:
         sys.exit(3)
 
@@ -62,8 +73,13 @@ def run_query(source: str, query: str):
 
     if query.startswith("@"):
         query = Path(query[1:]).read_text(encoding="utf-8")
+    query = PREFIXES + query if "PREFIX kgo:" not in query else query
+    if source.startswith(("http://", "https://")) or Path(source).is_dir():
+        from kg import store
+
+        return store.query_endpoint(source, query) if store.is_url(source) else store.query_store(source, query)
     graph = load(source)
-    return graph.query(PREFIXES + query if "PREFIX kgo:" not in query else query)
+    return graph.query(query)
 
 
 def python_value(term) -> object:
@@ -74,11 +90,20 @@ def python_value(term) -> object:
 
 @main.command()
 @click.argument("source")
-@click.argument("query")
+@click.argument("query", required=False)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json"]), default="table")
-def query(source: str, query: str, fmt: str) -> None:
-    """Run a SPARQL 1.1 QUERY (a string, or @file.rq) over SOURCE and print the answers."""
+@click.option("--saved", metavar="NAME", help="Run the saved question NAME from queries/ (see `kg queries`).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A saved question's parameter.")
+def query(source: str, query: str | None, fmt: str, saved: str | None, params: tuple[str, ...]) -> None:
+    """Run a SPARQL 1.1 QUERY (a string, or @file.rq) over SOURCE (a graph file, a store directory
+    or an http(s) endpoint) and print the answers."""
     try:
+        if saved:
+            from kg.store import render_saved
+
+            query = render_saved(saved, dict(p.partition("=")[::2] for p in params))
+        elif not query:
+            raise click.UsageError("give a QUERY or --saved NAME")
         result = run_query(source, query)
     except Exception as exc:
         raise click.ClickException(f"{source}: {exc}") from exc

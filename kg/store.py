@@ -1,0 +1,731 @@
+"""The persistent store: a pyoxigraph on-disk dataset that grows document by document, the
+read-only SPARQL server over it, saved questions, remote endpoints and the way out to them.
+
+Layout of a store directory::
+
+    DIR/current -> gen-000002          the generation readers open (a symlink, swapped atomically)
+    DIR/gen-000002/oxigraph/           the pyoxigraph (RocksDB) store: one named graph per
+                                       document (kgr:doc-<id>) and kgr:graph-facts
+    DIR/gen-000002/results/<id>.json   each document's extraction records, so that adding a
+                                       document does not extract the others again
+    DIR/gen-000002/manifest.json       source -> document id, sha256, title
+
+Why generations and not Store transactions: the merged facts graph depends on every document,
+so one update rewrites it and several document graphs, and pyoxigraph has no transaction that
+spans `remove_graph` and a bulk insert. More to the point, oxigraph documents that opening a
+store read-only while another process writes it is undefined behaviour, and `kg serve` holds
+the store open read-only. So a load never writes the directory a reader has open: it takes a
+`Store.backup` of the current generation (hard links to RocksDB's immutable files, ~10 ms on
+the seeds), changes the copy, closes it, and swaps the `current` symlink with `os.replace`.
+A crash at any point before the swap leaves `current` as it was; a stale `gen-*` directory is
+removed by the next load.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import BNode, Dataset, Literal, URIRef
+from rdflib.term import Node
+
+from kg.graph import FACTS_GRAPH, GraphWriter, doc_iri
+from kg.ingest import Document, IngestError, read_corpus
+from kg.model import Claim, DocResult, Entity, Event, Evidence, Fact
+from kg.rules import load_rules
+
+CURRENT = "current"
+QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
+
+
+class StoreError(Exception):
+    """A store directory that cannot be used as asked, and what to do about it."""
+
+
+# ---------------------------------------------------------------- extraction records as JSON
+
+
+def _evidence(d: dict | None) -> Evidence | None:
+    return Evidence(**d) if d else None
+
+
+def encode_result(result: DocResult) -> dict:
+    """JSON, not pickle: a store directory handed over by someone else must not run code."""
+
+    def plain(obj: object) -> object:
+        if isinstance(obj, set):
+            return sorted(obj)
+        if isinstance(obj, dict):
+            return {k: plain(v) for k, v in obj.items()}
+        if isinstance(obj, list | tuple):
+            return [plain(v) for v in obj]
+        return obj
+
+    doc = asdict(result.doc)
+    body = {k: plain(asdict(result)[k]) for k in ("entities", "facts", "events", "claims", "fired")}
+    return {"doc": doc, **body}
+
+
+def decode_result(data: dict) -> DocResult:
+    entities = {}
+    for key, e in data["entities"].items():
+        entities[key] = Entity(**{**e, "aliases": set(e["aliases"]),
+                                  "evidence": [Evidence(**x) for x in e["evidence"]]})
+    facts = [Fact(**{**f, "evidence": Evidence(**f["evidence"])}) for f in data["facts"]]
+    events = []
+    for e in data["events"]:
+        sets = {k: set(e[k]) for k in ("targets", "locations", "perpetrators", "participants", "responds_to")}
+        events.append(Event(**{**e, **sets, "date_evidence": _evidence(e["date_evidence"]),
+                               "evidence": [Evidence(**x) for x in e["evidence"]]}))
+    claims = [Claim(**{**c, "evidence": Evidence(**c["evidence"])}) for c in data["claims"]]
+    return DocResult(doc=Document(**data["doc"]), entities=entities, facts=facts, events=events,
+                     claims=claims, fired=dict(data["fired"]))
+
+
+# ---------------------------------------------------------------- generations on disk
+
+
+def current_generation(root: Path) -> Path | None:
+    link = root / CURRENT
+    return link.resolve() if link.is_symlink() else None
+
+
+def store_location(path: str | os.PathLike) -> Path:
+    """The oxigraph directory to open: DIR/current/oxigraph for a kg store, DIR itself for a
+    plain oxigraph store made elsewhere."""
+    root = Path(path)
+    gen = current_generation(root)
+    if gen is not None:
+        return gen / "oxigraph"
+    if (root / "CURRENT").is_file() or any(root.glob("*.sst")):
+        return root
+    raise StoreError(f"{root}: not a kg store (no {CURRENT} link) nor an oxigraph store; "
+                     f"make one with `kg build PATH... --store {root}`")
+
+
+def is_store(path: str | os.PathLike) -> bool:
+    try:
+        store_location(path)
+    except StoreError:
+        return False
+    return Path(path).is_dir()
+
+
+def read_manifest(gen: Path | None) -> dict:
+    if gen is None:
+        return {"documents": {}}
+    return json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _next_generation(root: Path, gen: Path | None) -> Path:
+    number = int(gen.name.split("-")[1]) + 1 if gen else 1
+    return root / f"gen-{number:06d}"
+
+
+def _swap_current(root: Path, gen: Path) -> None:
+    """Point `current` at `gen` in one rename: readers see the old or the new, never neither."""
+    tmp = root / f".{CURRENT}.tmp"
+    tmp.unlink(missing_ok=True)
+    os.symlink(gen.name, tmp)
+    os.replace(tmp, root / CURRENT)
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _prune(root: Path, keep: set[Path]) -> None:
+    """Keep the current and the previous generation (a server may still have it open)."""
+    for gen in root.glob("gen-*"):
+        if gen.resolve() not in keep:
+            shutil.rmtree(gen, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- rdflib <-> pyoxigraph terms
+
+
+def to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)) if term.datatype else None)
+
+
+def from_ox(term: object) -> Node | None:
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if term.language:
+        return Literal(term.value, lang=term.language)
+    return Literal(term.value, datatype=URIRef(term.datatype.value))
+
+
+def graph_quads(dataset: Dataset, name: URIRef) -> list[ox.Quad]:
+    g = ox.NamedNode(str(name))
+    return [ox.Quad(to_ox(s), to_ox(p), to_ox(o), g) for s, p, o in dataset.graph(name)]
+
+
+def stored_triples(store: ox.Store, name: URIRef) -> set[tuple[str, str, str]]:
+    return {(str(q.subject), str(q.predicate), str(q.object))
+            for q in store.quads_for_pattern(None, None, None, ox.NamedNode(str(name)))}
+
+
+def _triples(quads: Iterable[ox.Quad]) -> set[tuple[str, str, str]]:
+    return {(str(q.subject), str(q.predicate), str(q.object)) for q in quads}
+
+
+# ---------------------------------------------------------------- adding documents
+
+
+@dataclass
+class LoadReport:
+    """What one load did, so the user can see which part was proportional to the change."""
+
+    generation: str = ""
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    rewritten: list[str] = field(default_factory=list)  # unchanged documents whose graph resolution changed
+    facts_triples: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        times = ", ".join(f"{k} {v:.2f}s" for k, v in self.seconds.items())
+        return (f"{self.generation}: {len(self.added)} documents added, {len(self.replaced)} replaced, "
+                f"{self.unchanged} unchanged ({len(self.rewritten)} of their graphs rewritten), "
+                f"facts graph {self.facts_triples} triples rebuilt; {times}")
+
+
+@dataclass
+class StoreBuild:
+    """The same shape as kg.pipeline.Build, plus the load report."""
+
+    corpus: object
+    dataset: Dataset
+    errors: list[IngestError]
+    report: LoadReport
+
+
+def _known_results(gen: Path | None, manifest: dict, keep: Iterable[str]) -> list[DocResult]:
+    return [decode_result(json.loads((gen / "results" / f"{doc_id}.json").read_text(encoding="utf-8")))
+            for doc_id in keep]
+
+
+def _plan(manifest: dict, documents: Sequence[Document]) -> tuple[list[Document], list[str], list[str]]:
+    """New documents to extract, known ids to keep, and ids replaced by a changed source."""
+    known = manifest["documents"]  # source -> {"id", ...}
+    known_ids = {v["id"] for v in known.values()}
+    fresh, replaced = [], []
+    for doc in documents:
+        if doc.id in known_ids:
+            continue
+        fresh.append(doc)
+        old = known.get(doc.source)
+        if old and old["id"] != doc.id:
+            replaced.append(old["id"])
+    keep = [v["id"] for v in known.values() if v["id"] not in replaced]
+    return fresh, keep, replaced
+
+
+def add_documents(root: str | os.PathLike, paths: Iterable[str], workers: int = 1, dask: object = None,
+                  progress: Callable[[int, int], None] | None = None,
+                  crash_after: Callable[[str], None] | None = None) -> StoreBuild:
+    """Extract only the documents the store does not have (a changed file is a new document that
+    replaces the old one from the same source), re-resolve every document the store knows, and
+    commit a new generation. `crash_after(step)` is a test hook to simulate a crash mid-load."""
+    from kg.parallel import extract_all
+    from kg.resolve import resolve
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    gen = current_generation(root)
+    manifest = read_manifest(gen)
+    clock, report = time.perf_counter(), LoadReport()
+    documents, errors = read_corpus(paths)
+    fresh, keep, replaced = _plan(manifest, documents)
+    new_results, failed = extract_all(fresh, workers, dask, progress)
+    errors.extend(failed)
+    encoded = {r.doc.id: encode_result(r) for r in new_results}
+    results = _known_results(gen, manifest, keep) + [decode_result(e) for e in encoded.values()]
+    results.sort(key=lambda r: (r.doc.source, r.doc.id))  # the order a fresh build reads them in
+    report.seconds["extract"] = time.perf_counter() - clock
+    corpus = resolve(results)
+    dataset = GraphWriter(corpus, load_rules()).build()
+    report.seconds["resolve+graph"] = time.perf_counter() - clock - report.seconds["extract"]
+    target = _next_generation(root, gen)
+    shutil.rmtree(target, ignore_errors=True)  # a crashed load's leftovers
+    report.generation = target.name
+    report.added = [d for d in encoded if d not in replaced]
+    report.replaced = replaced
+    mark = time.perf_counter()
+    _write_generation(gen, target, dataset, encoded, keep, replaced, corpus, report, crash_after)
+    if crash_after:
+        crash_after("written")
+    _swap_current(root, target)
+    _prune(root, {target.resolve()} | ({gen} if gen else set()))
+    report.seconds["store"] = time.perf_counter() - mark
+    return StoreBuild(corpus, dataset, errors, report)
+
+
+def _write_generation(gen: Path | None, target: Path, dataset: Dataset, encoded: dict, keep: list[str],
+                      replaced: list[str], corpus, report: LoadReport,
+                      crash_after: Callable[[str], None] | None) -> None:
+    (target / "results").mkdir(parents=True)
+    if gen is None:
+        store = ox.Store(str(target / "oxigraph"))
+    else:
+        ox.Store.read_only(str(gen / "oxigraph")).backup(str(target / "oxigraph"))
+        store = ox.Store(str(target / "oxigraph"))
+    try:
+        for doc_id in replaced:
+            store.remove_graph(ox.NamedNode(str(doc_iri(doc_id))))
+        for doc_id in encoded:
+            _put_graph(store, dataset, doc_iri(doc_id))
+            if crash_after:
+                crash_after("document")
+        for doc_id in keep:  # resolution may move evidence between documents' graphs
+            name = doc_iri(doc_id)
+            if stored_triples(store, name) != _triples(graph_quads(dataset, name)):
+                _put_graph(store, dataset, name)
+                report.rewritten.append(doc_id)
+        report.unchanged = len(keep)
+        report.facts_triples = _put_graph(store, dataset, FACTS_GRAPH)
+        store.flush()
+    finally:
+        del store
+    for doc_id in keep:
+        os.link(gen / "results" / f"{doc_id}.json", target / "results" / f"{doc_id}.json")
+    for doc_id, data in encoded.items():
+        (target / "results" / f"{doc_id}.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    docs = {d.source: {"id": d.id, "sha256": d.sha256, "title": d.title} for d in corpus.documents}
+    (target / "manifest.json").write_text(json.dumps({"documents": docs}, indent=1, ensure_ascii=False),
+                                          encoding="utf-8")
+
+
+def _put_graph(store: ox.Store, dataset: Dataset, name: URIRef) -> int:
+    """Replace one named graph. Not atomic on its own: the generation it is in is not visible yet."""
+    quads = graph_quads(dataset, name)
+    store.remove_graph(ox.NamedNode(str(name)))
+    store.extend(quads)
+    return len(quads)
+
+
+def remove_documents(root: str | os.PathLike, sources_or_ids: Iterable[str]) -> StoreBuild:
+    """Drop documents by source path or id, rebuild the facts graph from the rest."""
+    root = Path(root)
+    gen = current_generation(root)
+    manifest = read_manifest(gen)
+    wanted = set(sources_or_ids)
+    drop = {v["id"] for s, v in manifest["documents"].items() if s in wanted or v["id"] in wanted}
+    if not drop:
+        raise StoreError(f"{root}: no document matches {', '.join(sorted(wanted))}")
+    return _rebuild_without(root, gen, manifest, drop)
+
+
+def _rebuild_without(root: Path, gen: Path, manifest: dict, drop: set[str]) -> StoreBuild:
+    from kg.resolve import resolve
+
+    keep = [v["id"] for v in manifest["documents"].values() if v["id"] not in drop]
+    results = sorted(_known_results(gen, manifest, keep), key=lambda r: (r.doc.source, r.doc.id))
+    corpus = resolve(results)
+    dataset = GraphWriter(corpus, load_rules()).build()
+    target = _next_generation(root, gen)
+    shutil.rmtree(target, ignore_errors=True)
+    report = LoadReport(generation=target.name, replaced=sorted(drop))
+    _write_generation(gen, target, dataset, {}, keep, sorted(drop), corpus, report, None)
+    _swap_current(root, target)
+    _prune(root, {target.resolve(), gen})
+    return StoreBuild(corpus, dataset, [], report)
+
+
+def open_store(path: str | os.PathLike) -> ox.Store:
+    return ox.Store.read_only(str(store_location(path)))
+
+
+def store_info(path: str | os.PathLike) -> dict:
+    root = Path(path)
+    gen = current_generation(root)
+    store = open_store(root)
+    graphs = {str(g.value): 0 for g in store.named_graphs()}
+    for name in graphs:
+        graphs[name] = sum(1 for _ in store.quads_for_pattern(None, None, None, ox.NamedNode(name)))
+    return {"generation": gen.name if gen else None, "quads": len(store), "graphs": graphs,
+            "documents": read_manifest(gen)["documents"]}
+
+
+def dump_nquads(path: str | os.PathLike) -> bytes:
+    buf = io.BytesIO()
+    open_store(path).dump(buf, format=ox.RdfFormat.N_QUADS)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------- queries over a store or URL
+
+
+@dataclass
+class Rows:
+    """Answers in the shape kg.cli's `query` prints: `.vars` and rows of rdflib terms."""
+
+    vars: list[str]
+    rows: list[tuple[Node | None, ...]]
+
+    def __iter__(self) -> Iterator[tuple[Node | None, ...]]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def query_store(path: str | os.PathLike, query: str) -> Rows:
+    """Every named graph is part of the default graph, as in a file: the per-document graphs and
+    the facts graph answer together without GRAPH clauses."""
+    result = open_store(path).query(query, use_default_graph_as_union=True)
+    if isinstance(result, bool | ox.QueryBoolean):
+        return Rows(["ask"], [(Literal(bool(result)),)])
+    if isinstance(result, ox.QueryTriples):
+        return Rows(["subject", "predicate", "object"],
+                    [(from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)) for t in result])
+    names = [v.value for v in result.variables]
+    return Rows(names, [tuple(from_ox(sol[n]) for n in names) for sol in result])
+
+
+def query_endpoint(url: str, query: str, timeout: float = 60.0) -> Rows:
+    """A remote SPARQL 1.1 endpoint through SPARQLWrapper, with a client-side timeout."""
+    from SPARQLWrapper import JSON, SPARQLWrapper
+
+    client = SPARQLWrapper(url)
+    client.setTimeout(int(timeout))
+    client.setMethod("POST")
+    client.setQuery(query)
+    client.setReturnFormat(JSON)
+    data = client.queryAndConvert()
+    if "boolean" in data:
+        return Rows(["ask"], [(Literal(bool(data["boolean"])),)])
+    names = data["head"]["vars"]
+    return Rows(names, [tuple(json_term(b.get(n)) for n in names) for b in data["results"]["bindings"]])
+
+
+def json_term(b: dict | None) -> Node | None:
+    if b is None:
+        return None
+    if b["type"] == "uri":
+        return URIRef(b["value"])
+    if b["type"] == "bnode":
+        return BNode(b["value"])
+    if "xml:lang" in b:
+        return Literal(b["value"], lang=b["xml:lang"])
+    return Literal(b["value"], datatype=URIRef(b["datatype"]) if "datatype" in b else None)
+
+
+def is_url(source: str) -> bool:
+    return bool(re.match(r"^https?://", source, re.IGNORECASE))
+
+
+# ---------------------------------------------------------------- saved questions
+
+
+@dataclass
+class SavedQuery:
+    name: str
+    question: str
+    parameters: dict[str, str]  # name -> description (with its default, if any)
+    example: str
+    text: str
+
+
+HEADER = re.compile(r"^#\s*(question|parameters|example):\s*(.*)$")
+PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)\b")
+
+
+def saved_queries(folder: Path = QUERIES_DIR) -> dict[str, SavedQuery]:
+    found = {}
+    for path in sorted(folder.glob("*.rq")):
+        head: dict[str, str] = {}
+        text = path.read_text(encoding="utf-8")
+        for line in text.splitlines():
+            m = HEADER.match(line)
+            if m:
+                head[m.group(1)] = m.group(2).strip()
+        params = {}
+        for part in filter(None, (p.strip() for p in head.get("parameters", "").split(";"))):
+            key, _, desc = part.partition("=")
+            if key.strip() and key.strip() != "none":
+                params[key.strip()] = desc.strip()
+        found[path.stem] = SavedQuery(path.stem, head.get("question", ""), params, head.get("example", ""), text)
+    return found
+
+
+def sparql_literal(value: str) -> str:
+    """A string as a SPARQL string literal: the only way a user's value enters a query."""
+    escaped = (value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+               .replace("\r", "\\r").replace("\t", "\\t"))
+    return f'"{escaped}"'
+
+
+def render_saved(name: str, params: dict[str, str], folder: Path = QUERIES_DIR) -> str:
+    """The saved query NAME with each `$param` replaced by a SPARQL literal. Parameters the
+    query declares but the user omits take the default written in the header (`key=default`)."""
+    queries = saved_queries(folder)
+    if name not in queries:
+        raise StoreError(f"no saved query {name!r}; `kg queries` lists them")
+    saved = queries[name]
+    unknown = set(params) - set(saved.parameters)
+    if unknown:
+        raise StoreError(f"{name} takes {', '.join(saved.parameters) or 'no parameters'}, "
+                         f"not {', '.join(sorted(unknown))}")
+    values = {k: params.get(k, _default(v)) for k, v in saved.parameters.items()}
+    missing = [k for k, v in values.items() if v is None]
+    if missing:
+        raise StoreError(f"{name} needs --param {missing[0]}=VALUE ({saved.parameters[missing[0]]})")
+    body = "\n".join(line for line in saved.text.splitlines() if not line.lstrip().startswith("#"))
+    return PARAM.sub(lambda m: sparql_literal(values[m.group(1)]) if m.group(1) in values else m.group(0), body)
+
+
+def _default(desc: str) -> str | None:
+    m = re.search(r"default\s+\"([^\"]*)\"", desc)
+    return m.group(1) if m else None
+
+
+# ---------------------------------------------------------------- the read-only server
+
+
+_OPAQUE = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""' r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
+                     r'|"(?:[^"\\\n]|\\.)*"' r"|'(?:[^'\\\n]|\\.)*'" r'|<[^<>"{}|^`\\\s]*>' r"|#[^\n]*", re.S)
+_SERVICE = re.compile(r"(?<![\w:$?])SERVICE(?![\w:-])", re.IGNORECASE)
+_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
+def uses_service(query: str) -> bool:
+    """Whether a query asks for SERVICE, outside strings, IRIs and comments.
+
+    oxigraph's server executes SERVICE (it would fetch any URL a visitor names), and has no flag
+    to turn it off, so `kg serve` refuses such queries in front of it. SPARQL decodes \\u escapes
+    before parsing, so they are decoded here too; a query this check cannot tokenise is refused
+    rather than passed (an unterminated string leaves the word visible)."""
+    decoded = _ESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), query)
+    return bool(_SERVICE.search(_OPAQUE.sub(" ", decoded)))
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def oxigraph_binary() -> str:
+    """The `oxigraph` server from the PyPI package "oxigraph", beside this Python first."""
+    import sys
+
+    here = Path(sys.executable).parent / "oxigraph"
+    found = str(here) if here.exists() else shutil.which("oxigraph")
+    if not found:
+        raise StoreError("the oxigraph server is not installed: pip install oxigraph")
+    return found
+
+
+def start_oxigraph(location: Path, port: int, timeout: float | None, read_only: bool = True,
+                   wait: float = 20.0):
+    """oxigraph on 127.0.0.1:PORT; returns the process once it answers (bounded wait)."""
+    import subprocess
+    import urllib.request
+
+    args = [oxigraph_binary(), "serve-read-only" if read_only else "serve", "--location", str(location),
+            "--bind", f"127.0.0.1:{port}", "--union-default-graph"]
+    if timeout:
+        args += ["--timeout-s", str(max(1, round(timeout)))]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StoreError(f"oxigraph exited: {proc.stderr.read().decode(errors='replace')[-500:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise StoreError(f"oxigraph did not answer on port {port} within {wait:.0f} s")
+
+
+MAX_BODY = 10 * 1024 * 1024
+_HOP = {"connection", "keep-alive", "transfer-encoding", "host", "content-length", "proxy-connection",
+        "upgrade", "te", "trailer"}
+
+
+def make_proxy(host: str, port: int, upstream_port: int, timeout: float | None):
+    """A threading HTTP proxy to oxigraph that refuses SERVICE; everything else passes through
+    (the query page, content negotiation, oxigraph's own refusal of updates)."""
+    from http.client import HTTPConnection
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlsplit
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "kg-serve"
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the stdlib's name)
+            pass
+
+        def _refuse(self, status: int, message: str) -> None:
+            body = (message + "\n").encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _forward(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                return self._refuse(413, f"request body over {MAX_BODY} bytes")
+            body = self.rfile.read(length) if length else b""
+            texts = parse_qs(urlsplit(self.path).query).get("query", [])
+            texts += parse_qs(urlsplit(self.path).query).get("update", [])
+            ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if ctype == "application/x-www-form-urlencoded":
+                form = parse_qs(body.decode("utf-8", errors="replace"))
+                texts += form.get("query", []) + form.get("update", [])
+            elif ctype in ("application/sparql-query", "application/sparql-update"):
+                texts.append(body.decode("utf-8", errors="replace"))
+            if any(uses_service(t) for t in texts):
+                return self._refuse(403, "SERVICE is disabled on this endpoint: it would fetch other servers")
+            conn = HTTPConnection("127.0.0.1", upstream_port, timeout=(timeout or 300) + 10)
+            try:
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
+                conn.request(self.command, self.path, body=body or None, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+            except OSError as exc:
+                return self._refuse(504, f"the store did not answer: {exc}")
+            finally:
+                conn.close()
+            self.send_response(resp.status)
+            for k, v in resp.getheaders():
+                if k.lower() not in _HOP:
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server
+
+
+def serve(path: str | os.PathLike, host: str = "127.0.0.1", port: int = 7878, timeout: float | None = 30,
+          ready: Callable[[str], None] | None = None) -> None:
+    """Run oxigraph read-only on a private loopback port behind the SERVICE-refusing proxy."""
+    location = store_location(path)
+    upstream = free_port()
+    proc = start_oxigraph(location, upstream, timeout)
+    try:
+        server = make_proxy(host, port, upstream, timeout)
+        if ready:
+            ready(f"http://{host}:{server.server_address[1]}/")
+        server.serve_forever(poll_interval=0.5)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except Exception:
+            proc.kill()
+
+
+# ---------------------------------------------------------------- push to a Graph Store endpoint
+
+
+@dataclass
+class PushResult:
+    graph: str
+    triples: int
+    status: int | None
+    attempts: int
+    seconds: float
+    error: str = ""
+
+
+def graphs_of(source: str | os.PathLike) -> dict[str, bytes]:
+    """Named graph IRI (or "" for the default graph) -> its N-Triples, from a store or a file."""
+    from kg.graph import FORMATS, QUAD_FORMATS, load
+
+    src = Path(source)
+    if src.is_dir():
+        store = open_store(src)
+        out = {}
+        for g in store.named_graphs():
+            buf = io.BytesIO()
+            store.dump(buf, format=ox.RdfFormat.N_TRIPLES, from_graph=g)
+            out[g.value] = buf.getvalue()
+        return out
+    if FORMATS.get(src.suffix.lower()) in QUAD_FORMATS:
+        ds = Dataset()
+        ds.parse(src, format=FORMATS[src.suffix.lower()])
+        return {str(g.identifier): g.serialize(format="nt", encoding="utf-8")
+                for g in ds.graphs() if len(g) and str(g.identifier) != "urn:x-rdflib:default"}
+    return {"": load(src).serialize(format="nt", encoding="utf-8")}
+
+
+def merged_ntriples(graphs: dict[str, bytes]) -> bytes:
+    lines = sorted({line for body in graphs.values() for line in body.splitlines() if line.strip()})
+    return b"\n".join(lines) + b"\n"
+
+
+def push(source: str | os.PathLike, endpoint: str, per_document: bool = False, retries: int = 3,
+         timeout: float = 60.0, sleep: Callable[[float], None] = time.sleep) -> list[PushResult]:
+    """PUT each graph to a SPARQL 1.1 Graph Store Protocol endpoint (`?graph=IRI`), or everything
+    merged into the default graph (`?default`). PUT replaces, so a retry or a second push of the
+    same source leaves the same data: that is why PUT and not POST."""
+    graphs = graphs_of(source)
+    if per_document:
+        if list(graphs) == [""]:
+            raise StoreError(f"{source}: no named graphs (use a store, .trig or .nq) for --graph-per-document")
+        targets = {name: body for name, body in graphs.items() if name}
+    else:
+        targets = {"": merged_ntriples(graphs)}
+    return [_put(endpoint, name, body, retries, timeout, sleep) for name, body in sorted(targets.items())]
+
+
+def _put(endpoint: str, graph: str, body: bytes, retries: int, timeout: float,
+         sleep: Callable[[float], None]) -> PushResult:
+    import urllib.error
+    import urllib.request
+    from urllib.parse import quote
+
+    sep = "&" if "?" in endpoint else "?"
+    url = f"{endpoint}{sep}graph={quote(graph, safe='')}" if graph else f"{endpoint}{sep}default"
+    triples = body.count(b"\n")
+    start, error, status = time.perf_counter(), "", None
+    for attempt in range(1, retries + 2):
+        req = urllib.request.Request(url, data=body, method="PUT",
+                                     headers={"Content-Type": "application/n-triples"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return PushResult(graph or "(default)", triples, resp.status, attempt, time.perf_counter() - start)
+        except urllib.error.HTTPError as exc:
+            status, error = exc.code, exc.read().decode("utf-8", errors="replace")[:300]
+            if exc.code < 500 and exc.code != 429:
+                break  # the server refused the data: retrying will not change its mind
+        except OSError as exc:
+            status, error = None, str(exc)
+        if attempt <= retries:
+            sleep(min(8.0, 0.5 * 2 ** (attempt - 1)))
+    return PushResult(graph or "(default)", triples, status, attempt, time.perf_counter() - start, error)
