@@ -1,0 +1,107 @@
+"""Every saved question in queries/ answers on the seeds graph with the values an analyst
+expects, and parameters enter queries only as escaped SPARQL literals."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from kg.cli import main, python_value, run_query
+from kg.store import QUERIES_DIR, render_saved, saved_queries, sparql_literal
+
+# name, parameters, a column, values that column must hold
+EXPECTED = [
+    ("claimed-responsibility", {}, "event", {"Operation Herof 2.0", "Hijacking on Jaffar Express (2025-03)"}),
+    ("figures-by-claimant", {}, "figure", {"Balochistan Liberation Army: 84 security personnel killed"}),
+    ("figures-by-claimant", {"claimant": "ISPR"}, "figure", {"Inter-Services Public Relations: at least 41 militants killed"}),
+    ("attacks-by-group-month", {}, "month", {"2025-03", "2026-01", "2026-02"}),
+    ("figures-side-by-side", {}, "event", {"Operation Herof 2.0"}),
+    ("linked-within-two-hops", {}, "actor", {"Government of Balochistan", "India", "Pakistan"}),
+    ("party-leadership", {}, "person", {"Akhtar Mengal", "Fazlur Rahman", "Imran Khan"}),
+    ("groups-active-in", {}, "group", {"Balochistan Liberation Army"}),
+    ("groups-active-in", {"place": "Khyber Pakhtunkhwa"}, "group", {"Tehreek-e-Taliban Pakistan"}),
+    ("unverified-figures", {}, "event", {"Operation Herof 2.0"}),
+    ("allegations-and-denials", {}, "claimant", {"Sarfaraz Bugti"}),
+    ("document-contributions", {}, "title", {"What's Behind The Unprecedented Attacks In Pakistan's Balochistan?"}),
+    ("fact-sources", {"name": "BLA"}, "rule", {"claim.group-claimed-its-fighters"}),
+    ("timeline", {}, "event", {"Operation Azm-e-Istehkam", "Attack in Quetta (2026-02-01)"}),
+    ("attacks-and-responses", {}, "targets", {"Jaffar Express"}),
+    ("names-of", {"name": "TTP"}, "label", {"Tehreek-e-Taliban Pakistan"}),
+    ("leaders-as-reported", {}, "leader", {"Sarfaraz Bugti"}),
+    ("most-mentioned", {}, "entity", {"Balochistan Liberation Army"}),
+    ("events-in", {}, "where", {"Noshki", "Quetta", "Sibi"}),
+]
+
+
+def answers(source: str, name: str, params: dict[str, str]) -> list[dict[str, str]]:
+    result = run_query(str(source), render_saved(name, params))
+    names = [str(v) for v in result.vars]
+    return [{n: str(python_value(row[i])) for i, n in enumerate(names)} for row in result]
+
+
+def test_at_least_fifteen_documented_questions():
+    queries = saved_queries()
+    assert len(queries) >= 15
+    for q in queries.values():
+        assert q.question.endswith("?"), q.name
+        assert q.example.startswith("kg query"), q.name
+        for key in q.parameters:
+            assert f"${key}" in q.text, (q.name, key)
+
+
+def test_every_question_has_an_expected_answer():
+    assert {name for name, *_ in EXPECTED} == set(saved_queries())
+
+
+@pytest.mark.parametrize(("name", "params", "column", "wanted"), EXPECTED)
+def test_saved_question_on_seeds(seeds_ttl, name, params, column, wanted):
+    got = {row[column] for row in answers(seeds_ttl, name, params)}
+    assert wanted <= got, (name, sorted(got))
+
+
+def test_side_by_side_puts_both_sides_on_one_row(seeds_ttl):
+    rows = answers(seeds_ttl, "figures-side-by-side", {"event": "Herof"})
+    killed = next(r for r in rows if r["outcome"] == "Killed" and r["victims"] == "SecurityPersonnel")
+    assert "Balochistan Liberation Army: 84 (unverified)" in killed["figures"]
+    assert "Government of Pakistan" in killed["figures"]
+
+
+def test_allegation_names_who_denied_it(seeds_ttl):
+    [row] = answers(seeds_ttl, "allegations-and-denials", {})
+    assert (row["subject"], row["relation"], row["object"], row["deniedBy"]) == (
+        "India", "sponsors", "Balochistan Liberation Army", "India")
+
+
+def test_two_hops_are_counted(seeds_ttl):
+    hops = {r["actor"]: r["hops"] for r in answers(seeds_ttl, "linked-within-two-hops", {"name": "sarfaraz bugti"})}
+    assert hops["India"] == "1" and hops["Pakistan"] == "2"
+
+
+@pytest.mark.parametrize("value", ['x" } ; DROP ALL #', "back\\slash\\", "new\nline", "$name", "'single'"])
+def test_parameters_are_literals_not_syntax(seeds_ttl, value):
+    text = render_saved("names-of", {"name": value})
+    assert sparql_literal(value) in text
+    assert answers(seeds_ttl, "names-of", {"name": value}) == []  # parses, matches nothing
+
+
+def test_sparql_literal_escapes():
+    assert sparql_literal('a"b\\c\n') == '"a\\"b\\\\c\\n"'
+
+
+def test_unknown_parameter_and_query_are_refused():
+    runner = CliRunner()
+    result = runner.invoke(main, ["query", "x.ttl", "--saved", "names-of", "--param", "nom=BLA"])
+    assert result.exit_code != 0 and "takes name" in result.output
+    result = runner.invoke(main, ["query", "x.ttl", "--saved", "no-such"])
+    assert result.exit_code != 0 and "kg queries" in result.output
+
+
+def test_cli_saved_and_list(seeds_ttl):
+    runner = CliRunner()
+    result = runner.invoke(main, ["query", str(seeds_ttl), "--saved", "party-leadership", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert "Balochistan National Party,leads,Akhtar Mengal" in result.output
+    listing = runner.invoke(main, ["queries"]).output
+    for q in QUERIES_DIR.glob("*.rq"):
+        assert f"{q.stem}: " in listing
+    assert "--param place=" in listing
