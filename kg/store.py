@@ -43,6 +43,7 @@ from kg.model import Claim, DocResult, Entity, Event, Evidence, Fact
 from kg.rules import load_rules
 
 CURRENT = "current"
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
 
 
@@ -172,6 +173,8 @@ def from_ox(term: object) -> Node | None:
         return BNode(term.value)
     if term.language:
         return Literal(term.value, lang=term.language)
+    if term.datatype.value == XSD_STRING:  # a plain literal in RDF 1.1; rdflib leaves it untyped
+        return Literal(term.value)
     return Literal(term.value, datatype=URIRef(term.datatype.value))
 
 
@@ -270,7 +273,7 @@ def add_documents(root: str | os.PathLike, paths: Iterable[str], workers: int = 
     target = _next_generation(root, gen)
     shutil.rmtree(target, ignore_errors=True)  # a crashed load's leftovers
     report.generation = target.name
-    report.added = [d for d in encoded if d not in replaced]
+    report.added = [d.id for d in fresh if d.id in encoded and d.source not in manifest["documents"]]
     report.replaced = replaced
     mark = time.perf_counter()
     _write_generation(gen, target, dataset, encoded, keep, replaced, corpus, report, crash_after)

@@ -1,0 +1,139 @@
+"""The on-disk store: built in steps it answers like a fresh build, a changed document replaces
+its graph, and a load that dies half way leaves the previous store readable."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict
+
+import pytest
+from click.testing import CliRunner
+from rdflib import Literal
+
+from kg.cli import main
+from kg.graph import FACTS_GRAPH, doc_iri
+from kg.pipeline import build
+from kg.store import (
+    add_documents,
+    current_generation,
+    decode_result,
+    encode_result,
+    open_store,
+    query_store,
+    remove_documents,
+    store_info,
+)
+from tests.conftest import SEEDS
+
+
+def key(term) -> object:
+    """Literals by value: oxigraph stores 33.0 as the canonical decimal 33, rdflib keeps "33.0"."""
+    return (term.toPython(), term.datatype, term.language) if isinstance(term, Literal) else term.n3()
+
+
+def quads(dataset) -> set[tuple]:
+    return {(key(s), key(p), key(o), key(g)) for s, p, o, g in dataset.quads((None, None, None, None))
+            if g is not None and "urn:x-rdflib" not in str(g)}
+
+
+def store_quads(root) -> set[tuple]:
+    from kg.store import from_ox
+
+    return {tuple(key(from_ox(t)) for t in (q.subject, q.predicate, q.object, q.graph_name))
+            for q in open_store(root)}
+
+
+@pytest.fixture
+def corpus_dir(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    shutil.copy(SEEDS / "metadata.json", folder)
+    return folder
+
+
+def copy_docs(folder, names):
+    for name in names:
+        shutil.copy(SEEDS / name, folder / name)
+
+
+SEED_FILES = sorted(p.name for p in SEEDS.glob("*.txt"))
+
+
+def test_steps_equal_a_fresh_build(corpus_dir, tmp_path):
+    root = tmp_path / "store"
+    copy_docs(corpus_dir, SEED_FILES[:3])
+    first = add_documents(root, [str(corpus_dir)])
+    assert len(first.report.added) == 3 and first.report.unchanged == 0
+    copy_docs(corpus_dir, SEED_FILES[3:])
+    second = add_documents(root, [str(corpus_dir)])
+    assert len(second.report.added) == 2 and second.report.unchanged == 3
+    changed = corpus_dir / SEED_FILES[4]
+    changed.write_text(changed.read_text(encoding="utf-8") + "\nThe Balochistan Liberation Army claimed "
+                       "responsibility for the attack on the Quetta checkpoint.\n", encoding="utf-8")
+    third = add_documents(root, [str(corpus_dir)])
+    assert len(third.report.replaced) == 1 and third.report.added == []
+    old_id = third.report.replaced[0]
+    names = {str(g.value) for g in open_store(root).named_graphs()}
+    assert str(doc_iri(old_id)) not in names and str(FACTS_GRAPH) in names
+    fresh = build([str(corpus_dir)])
+    assert store_quads(root) == quads(fresh.dataset)
+    assert quads(third.dataset) == quads(fresh.dataset)
+    again = add_documents(root, [str(corpus_dir)])  # nothing new: nothing extracted, same data
+    assert again.report.added == [] and again.report.replaced == [] and again.report.rewritten == []
+    assert store_quads(root) == quads(fresh.dataset)
+
+
+def test_crash_mid_load_keeps_previous_store(corpus_dir, tmp_path):
+    root = tmp_path / "store"
+    copy_docs(corpus_dir, SEED_FILES[:2])
+    add_documents(root, [str(corpus_dir)])
+    before = store_quads(root)
+    generation = current_generation(root)
+    copy_docs(corpus_dir, SEED_FILES[2:])
+
+    def crash(step: str) -> None:
+        if step == "document":
+            raise KeyboardInterrupt("power cut")
+
+    with pytest.raises(KeyboardInterrupt):
+        add_documents(root, [str(corpus_dir)], crash_after=crash)
+    assert current_generation(root) == generation
+    assert store_quads(root) == before
+    assert len(query_store(root, "SELECT ?d WHERE { ?d a <https://w3id.org/kgae/ontology#Document> }")) == 2
+    done = add_documents(root, [str(corpus_dir)])
+    assert len(done.report.added) == 3
+    assert store_quads(root) == quads(build([str(corpus_dir)]).dataset)
+    assert len(list(root.glob("gen-*"))) == 2  # the current one and the one before
+
+
+def test_remove_document_rebuilds_facts(corpus_dir, tmp_path):
+    root = tmp_path / "store"
+    copy_docs(corpus_dir, SEED_FILES)
+    add_documents(root, [str(corpus_dir)])
+    remove_documents(root, [str(corpus_dir / SEED_FILES[0])])
+    (corpus_dir / SEED_FILES[0]).unlink()
+    assert store_quads(root) == quads(build([str(corpus_dir)]).dataset)
+    assert len(store_info(root)["documents"]) == 4
+
+
+def test_extraction_records_survive_json():
+    from kg.ingest import read_corpus
+    from kg.parallel import extract_all
+
+    docs, _ = read_corpus([str(SEEDS)])
+    results, _ = extract_all(docs[:2])
+    for r in results:
+        assert asdict(decode_result(encode_result(r))) == asdict(r)  # Event compares by identity
+
+
+def test_cli_build_store_and_query(tmp_path):
+    root = tmp_path / "store"
+    runner = CliRunner()
+    result = runner.invoke(main, ["build", str(SEEDS), "--store", str(root), "--out", str(tmp_path / "g.trig")])
+    assert result.exit_code == 0, result.output
+    assert "5 documents added" in result.output
+    out = runner.invoke(main, ["query", str(root), "--saved", "allegations-and-denials", "--format", "csv"]).output
+    assert "Sarfaraz Bugti,India,sponsors,Balochistan Liberation Army,India" in out
+    info = runner.invoke(main, ["store", "info", str(root)]).output
+    assert "graph-facts" in info and "gen-000001" in info
+    assert runner.invoke(main, ["build", str(SEEDS)]).exit_code != 0  # neither --out nor --store
