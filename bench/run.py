@@ -1,0 +1,452 @@
+"""The benchmark suite: one command, one table (bench/RESULTS.md).
+
+    .venv/bin/python bench/run.py            # 1 MB and 10 MB corpora, 1 M triples, 10k/100k nodes
+    .venv/bin/python bench/run.py --quick    # 1 MB, 200k triples, 10k nodes: a smoke run
+    .venv/bin/python bench/run.py --big      # adds 100 MB and 10 M triples
+
+Each case runs in a fresh child process so its peak memory (ru_maxrss) is its own; timings
+are the median of repeated runs in that process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+TARGETS = {
+    "extract": "end to end >= 20,000 sentences/s per core",
+    "load": "1 M triples loaded < 5 s and < 500 MB",
+    "query": "saved question < 100 ms at 1 M triples",
+    "rank": "rank at 100k nodes / 500k edges < 30 s",
+    "parallel": ">= 1.8x on 2 cores",
+}
+
+
+def peak_mb(children: bool = False) -> float:
+    """Peak resident memory so far, in MB (Linux reports KiB)."""
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def timed(fn, repeats: int) -> tuple[float, object]:
+    """Median wall time of `repeats` calls, and the last result."""
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+# ---------------------------------------------------------------- cases (run in a child)
+def corpus(mb: float, doc_kb: float = 8) -> Path:
+    """The generated corpus of `mb` MB, made once and kept under the temp folder."""
+    from gen import generate
+
+    folder = Path(tempfile.gettempdir()) / f"kg-bench-{mb:g}mb-{doc_kb:g}kb"
+    if not (folder / ".done").exists():
+        generate(folder, mb, doc_kb)
+        (folder / ".done").write_text("ok")
+    return folder
+
+
+def corpus_stats(folder: Path) -> tuple[int, int, int]:
+    """Documents, bytes and sentences in a corpus."""
+    from kg.ingest import read_corpus
+    from kg.text import normalise, split_sentences
+
+    docs, _ = read_corpus([folder])
+    size = sum(len(d.text.encode("utf-8")) for d in docs)
+    return len(docs), size, sum(len(split_sentences(normalise(d.text))) for d in docs)
+
+
+def case_read(mb: float, repeats: int) -> dict:
+    from kg.ingest import read_corpus
+
+    folder = corpus(mb)
+    ndocs, size, sents = corpus_stats(folder)
+    t, _ = timed(lambda: read_corpus([folder]), repeats)
+    return {
+        "what": f"floor: read files ({mb:g} MB)",
+        "docs": ndocs,
+        "sentences": sents,
+        "bytes": size,
+        "s": t,
+    }
+
+
+def case_scan(mb: float, repeats: int) -> dict:
+    from kg.extract import matcher_for
+    from kg.ingest import read_corpus
+    from kg.rules import load_rules
+    from kg.text import normalise
+
+    folder = corpus(mb)
+    ndocs, size, sents = corpus_stats(folder)
+    docs, _ = read_corpus([folder])
+    matcher = matcher_for(load_rules())
+    t, found = timed(lambda: sum(len(matcher.scan(normalise(d.text))) for d in docs), repeats)
+    return {
+        "what": f"floor: dictionary scan ({mb:g} MB)",
+        "docs": ndocs,
+        "sentences": sents,
+        "bytes": size,
+        "s": t,
+        "note": f"{found} mentions",
+    }
+
+
+def case_extract(mb: float, repeats: int, workers: int = 1) -> dict:
+    """read -> sentences -> matching -> rules -> resolution -> RDF (N-Quads written): the
+    steps of kg.pipeline.build, timed one by one so the table says what dominates."""
+    from kg.graph import GraphWriter, write
+    from kg.ingest import read_corpus
+    from kg.parallel import extract_all
+    from kg.resolve import resolve
+    from kg.rules import load_rules
+
+    rules = load_rules()
+    folder = corpus(mb)
+    ndocs, size, sents = corpus_stats(folder)
+    out = Path(tempfile.gettempdir()) / "kg-bench-out.nq"
+    phases: dict[str, float] = {}
+
+    def step(name: str, fn):
+        start = time.perf_counter()
+        value = fn()
+        phases[name] = time.perf_counter() - start
+        return value
+
+    def run() -> int:
+        docs, _ = step("read", lambda: read_corpus([folder]))
+        results, _ = step("extract", lambda: extract_all(docs, workers))
+        corpus_ = step("resolve", lambda: resolve(results))
+        dataset = step("rdf", lambda: GraphWriter(corpus_, rules).build())
+        step("write", lambda: write(dataset, str(out)))
+        return len(dataset)
+
+    t, quads = timed(run, repeats)
+    split = ", ".join(f"{k} {v:.1f}" for k, v in phases.items())
+    return {
+        "what": f"end to end, {workers} worker(s) ({mb:g} MB)",
+        "docs": ndocs,
+        "sentences": sents,
+        "bytes": size,
+        "s": t,
+        "workers": workers,
+        "note": f"{quads:,} quads; last run's seconds: {split}",
+    }
+
+
+def case_extract_only(mb: float, repeats: int, workers: int = 1) -> dict:
+    """Only the per-document extraction (what --workers parallelises)."""
+    from kg.ingest import read_corpus
+    from kg.parallel import extract_all
+    from kg.rules import load_rules
+
+    load_rules()
+    folder = corpus(mb)
+    ndocs, size, sents = corpus_stats(folder)
+    docs, _ = read_corpus([folder])
+    t, _ = timed(lambda: extract_all(docs, workers), repeats)
+    return {
+        "what": f"extraction only, {workers} worker(s) ({mb:g} MB)",
+        "docs": ndocs,
+        "sentences": sents,
+        "bytes": size,
+        "s": t,
+        "workers": workers,
+    }
+
+
+def case_load(triples: int, repeats: int, on_disk: bool = False) -> dict:
+    """Bulk load into a pyoxigraph Store (in memory, or RocksDB in a temp folder), then the
+    analyst questions of bench/synth.py, median of 5 each."""
+    import pyoxigraph as ox
+    from synth import QUERIES, write_nquads
+
+    path = Path(tempfile.gettempdir()) / f"kg-bench-{triples}.nq"
+    if not path.exists():
+        write_nquads(path, triples)
+    count = sum(1 for _ in path.open("rb"))
+    holder: dict = {}
+
+    def load() -> int:
+        folder = tempfile.mkdtemp(prefix="kg-bench-store-") if on_disk else None
+        store = ox.Store(folder) if folder else ox.Store()
+        store.bulk_load(path=str(path), format=ox.RdfFormat.N_QUADS)
+        holder["store"] = store
+        return len(store)
+
+    t, loaded = timed(load, repeats)
+    store = holder["store"]
+    latencies = {}
+    for name, query in QUERIES.items():
+        latencies[name], _ = timed(lambda q=query: list(store.query(q)), 5)
+    where = "on disk" if on_disk else "in memory"
+    return {
+        "what": f"load into pyoxigraph Store ({where}) ({count:,} quads)",
+        "s": t,
+        "quads": loaded,
+        "queries_ms": {k: round(v * 1000, 1) for k, v in latencies.items()},
+        "file_mb": round(path.stat().st_size / 1e6, 1),
+    }
+
+
+def case_rank(nodes: int, repeats: int) -> dict:
+    import networkx as nx
+    from synth import graph_edges
+
+    edges = graph_edges(nodes, nodes * 5)
+    graph = nx.Graph(edges)
+    k = 64
+    pairs = [(i * 7919 % nodes, i * 104729 % nodes) for i in range(20)]
+    t_path, _ = timed(lambda: [nx.shortest_path_length(graph, a, b) for a, b in pairs], repeats)
+    t_pr, _ = timed(lambda: nx.pagerank(graph), repeats)
+    t_bc, _ = timed(lambda: nx.betweenness_centrality(graph, k=k, seed=7), repeats)
+    return {
+        "what": f"NetworkX on {nodes:,} nodes / {graph.number_of_edges():,} edges",
+        "s": t_pr + t_bc,
+        "paths_s": t_path,
+        "pagerank_s": t_pr,
+        "betweenness_s": t_bc,
+        "k": k,
+    }
+
+
+def child(name: str, args: list) -> None:
+    result = globals()[f"case_{name}"](*args)
+    result["peak_mb"] = round(max(peak_mb(), peak_mb(children=True)), 1)
+    print(json.dumps(result))
+
+
+# ---------------------------------------------------------------- the parent
+def run_case(name: str, *args) -> dict:
+    print(f"  {name} {args} ...", file=sys.stderr, flush=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--case", name, json.dumps(list(args))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode:
+        raise SystemExit(f"case {name} {args} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def machine() -> list[str]:
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem = next(
+            int(x.split()[1])
+            for x in Path("/proc/meminfo").read_text().splitlines()
+            if x.startswith("MemTotal")
+        )
+        ram = f"{mem / 2**20:.1f} GiB"
+    except (OSError, StopIteration):
+        ram = "?"
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    versions = []
+    for pkg in (
+        "rdflib",
+        "pyoxigraph",
+        "networkx",
+        "scipy",
+        "pyahocorasick",
+        "dask",
+        "distributed",
+    ):
+        try:
+            versions.append(f"{pkg} {importlib.metadata.version(pkg)}")
+        except importlib.metadata.PackageNotFoundError:
+            versions.append(f"{pkg} (not installed)")
+    return [
+        f"- CPU: {cpu}, {cores} cores available; RAM {ram}",
+        f"- Python {platform.python_version()} on {platform.system()} {platform.release()}",
+        f"- {', '.join(versions)}",
+    ]
+
+
+RATE_HEADER = (
+    "| case | input | median time | sentences/s | sentences/s per core | MB/s per core "
+    "| peak MB | note |"
+)
+
+
+def rate_row(r: dict) -> str:
+    per_core = r["sentences"] / r["s"] / r.get("workers", 1)
+    mb_s = r["bytes"] / 1e6 / r["s"] / r.get("workers", 1)
+    size = f"{r['docs']} docs, {r['sentences']:,} sentences, {r['bytes'] / 1e6:.1f} MB"
+    return (
+        f"| {r['what']} | {size} | {r['s']:.2f} s | {r['sentences'] / r['s']:,.0f} "
+        f"| {per_core:,.0f} | {mb_s:.2f} | {r['peak_mb']:.0f} | {r.get('note', '')} |"
+    )
+
+
+def case_incremental(mb: float, repeats: int) -> dict:
+    """A store of the `mb` MB corpus, then 10 more documents: added to it vs a full rebuild."""
+    from gen import generate
+
+    from kg.store import add_documents
+
+    base = corpus(mb)
+    extra = Path(tempfile.mkdtemp(prefix="kg-bench-extra-"))
+    generate(extra, 0.08, doc_kb=8, seed=8)
+    added = len(list(extra.glob("*.txt")))
+    root = Path(tempfile.mkdtemp(prefix="kg-bench-store-"))
+    t_first, _ = timed(lambda: add_documents(root / "inc", [base]), 1)
+    t_add, report = timed(lambda: add_documents(root / "inc", [base, extra]), 1)
+    counter = iter(range(100))
+    t_full, _ = timed(lambda: add_documents(root / f"full{next(counter)}", [base, extra]), repeats)
+    split = ", ".join(f"{k} {v:.1f}" for k, v in report.report.seconds.items())
+    return {
+        "what": f"add {added} documents to a store of {mb:g} MB",
+        "s": t_add,
+        "first": t_first,
+        "full": t_full,
+        "note": split,
+    }
+
+
+def incremental_rows(r: dict | None) -> list[str]:
+    """Adding 10 documents to a store vs a rebuild needs kg/store.py (another stage)."""
+    if r is None:
+        return ["Not measured: kg/store.py (adding documents to a store) did not exist yet."]
+    return [
+        "| case | first build of the store | add the new documents | full rebuild with them "
+        "| peak MB | seconds of the add |",
+        "|---|---|---|---|---|---|",
+        f"| {r['what']} | {r['first']:.2f} s | {r['s']:.2f} s | {r['full']:.2f} s "
+        f"| {r['peak_mb']:.0f} | {r['note']} |",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="kg benchmark suite")
+    parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
+    parser.add_argument("--big", action="store_true", help="add 100 MB and 10 M triples")
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--case", help=argparse.SUPPRESS)
+    parser.add_argument("args", nargs="?", help=argparse.SUPPRESS)
+    opts = parser.parse_args()
+    if opts.case:
+        child(opts.case, json.loads(opts.args))
+        return
+    sizes = [1.0] if opts.quick else [1.0, 10.0] + ([100.0] if opts.big else [])
+    triples = [200_000] if opts.quick else [1_000_000] + ([10_000_000] if opts.big else [])
+    nodes = [10_000] if opts.quick else [10_000, 100_000]
+    par_mb = 1.0 if opts.quick else 10.0
+    started = time.time()
+
+    rows = []
+    for mb in sizes:
+        reps = 3 if mb <= 1 else 1
+        rows += [
+            run_case("read", mb, reps),
+            run_case("scan", mb, reps),
+            run_case("extract", mb, reps),
+        ]
+    par = [run_case("extract_only", par_mb, 1 if opts.quick else 2, w) for w in (1, 2)]
+    par += [run_case("extract", par_mb, 1, 2)]
+    loads = [
+        run_case("load", n, 3 if n <= 1_000_000 else 1, disk) for n in triples for disk in (0, 1)
+    ]
+    ranks = [run_case("rank", n, 1) for n in nodes]
+    has_store = (HERE.parent / "kg" / "store.py").exists()
+    inc = run_case("incremental", 1.0, 1 if opts.quick else 3) if has_store else None
+
+    flags = (" --quick" if opts.quick else "") + (" --big" if opts.big else "")
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    lines = [
+        "# Benchmark results",
+        "",
+        f"`.venv/bin/python bench/run.py{flags}` — {when}, {time.time() - started:.0f} s in all.",
+        "",
+        *machine(),
+        "",
+        "Corpora are made by `bench/gen.py` (seed sentences, names re-drawn from the"
+        " dictionaries, ~8 KB documents). Peak memory is the child process's ru_maxrss, or its"
+        " largest worker's if larger.",
+        "",
+        "## Extraction",
+        "",
+        f"Target: {TARGETS['extract']}.",
+        "",
+        RATE_HEADER,
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [rate_row(r) for r in rows]
+    lines += [
+        "",
+        "## Parallel builds (`--workers`)",
+        "",
+        f"Target: {TARGETS['parallel']}.",
+        "",
+        RATE_HEADER,
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [rate_row(r) for r in par]
+    serial = next(
+        r for r in rows if r["what"].startswith("end to end") and f"({par_mb:g} MB)" in r["what"]
+    )
+    lines += [
+        "",
+        f"Speed-up with 2 workers: extraction {par[0]['s'] / par[1]['s']:.2f}x; "
+        f"end to end (resolution and RDF stay serial) {serial['s'] / par[2]['s']:.2f}x.",
+        "",
+    ]
+    lines += [
+        "## Load and query (pyoxigraph)",
+        "",
+        f"Targets: {TARGETS['load']}; {TARGETS['query']}.",
+        "",
+        "| case | N-Quads file | median load | peak MB | "
+        + " | ".join(loads[0]["queries_ms"])
+        + " |",
+        "|---|---|---|---|" + "---|" * len(loads[0]["queries_ms"]),
+    ]
+    for r in loads:
+        lines.append(
+            f"| {r['what']} | {r['file_mb']} MB | {r['s']:.2f} s | {r['peak_mb']:.0f} | "
+            + " | ".join(f"{v} ms" for v in r["queries_ms"].values())
+            + " |"
+        )
+    lines += [
+        "",
+        "## Analysis (NetworkX)",
+        "",
+        f"Target: {TARGETS['rank']}.",
+        "",
+        "| graph | 20 shortest paths | PageRank | betweenness (k samples) | rank total | peak MB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in ranks:
+        lines.append(
+            f"| {r['what']} | {r['paths_s']:.2f} s | {r['pagerank_s']:.2f} s | "
+            f"{r['betweenness_s']:.2f} s (k={r['k']}) | {r['s']:.2f} s | {r['peak_mb']:.0f} |"
+        )
+    lines += ["", "## Incremental builds (kg.store.add_documents)", "", *incremental_rows(inc)]
+    opts.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"-> {opts.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

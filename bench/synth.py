@@ -1,0 +1,97 @@
+"""Synthetic RDF in the contract's shape, for load and query benchmarks at sizes the seeds
+cannot reach: entities with labels, events with places and perpetrators, and reified
+statements with their evidence (quote, rule, document), as our builds write them.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+KGO = "https://w3id.org/kgae/ontology#"
+KGR = "https://w3id.org/kgae/id/"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+PROV = "http://www.w3.org/ns/prov#"
+DCT = "http://purl.org/dc/terms/"
+TYPES = ["ArmedGroup", "PoliticalParty", "StateBody", "Person", "City", "District", "Province"]
+PREDICATES = ["allyOf", "opposes", "memberOf", "leaderOf", "operatesIn", "splinterOf", "fundedBy"]
+EVENTS = ["Bombing", "ArmedAttack", "SuicideAttack", "Kidnapping", "SecurityOperation"]
+
+
+def _lit(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def triples(target: int, seed: int = 7):
+    """Yield N-Quads lines until about `target` quads; about 14 quads per statement."""
+    rng = random.Random(seed)
+    entities = max(100, target // 100)
+    emitted = 0
+    for i in range(entities):
+        iri = f"<{KGR}e{i}>"
+        yield f"{iri} <{RDF}type> <{KGO}{TYPES[i % len(TYPES)]}> .\n"
+        yield f"{iri} <{RDFS}label> {_lit(f'Entity {i}')} .\n"
+        emitted += 2
+    n = 0
+    while emitted < target:
+        doc = f"<{KGR}doc-{n // 40}>"
+        st, ev = f"<{KGR}st-{n}>", f"<{KGR}ev-{n}>"
+        s, o = rng.randrange(entities), rng.randrange(entities)
+        pred = PREDICATES[n % len(PREDICATES)]
+        event = f"<{KGR}event-{n}>"
+        lines = [
+            f"<{KGR}e{s}> <{KGO}{pred}> <{KGR}e{o}> {doc} .",
+            f"{st} <{RDF}type> <{RDF}Statement> .",
+            f"{st} <{RDF}subject> <{KGR}e{s}> .",
+            f"{st} <{RDF}predicate> <{KGO}{pred}> .",
+            f"{st} <{RDF}object> <{KGR}e{o}> .",
+            f"{st} <{KGO}modality> <{KGO}Asserted> .",
+            f"{st} <{PROV}wasDerivedFrom> {ev} .",
+            f"{ev} <{KGO}quote> {_lit(f'Entity {s} said to {pred} Entity {o} in report {n}.')} .",
+            f"{ev} <{KGO}rule> {_lit(f'rel-{pred}')} .",
+            f"{ev} <{KGO}document> {doc} .",
+            f"{doc} <{DCT}title> {_lit(f'Report {n // 40}')} .",
+            f"{event} <{RDF}type> <{KGO}{EVENTS[n % len(EVENTS)]}> .",
+            f"{event} <{KGO}perpetrator> <{KGR}e{s}> .",
+            f"{event} <{KGO}location> <{KGR}e{rng.randrange(entities)}> .",
+        ]
+        for line in lines:
+            yield line + "\n"
+        emitted += len(lines)
+        n += 1
+
+
+def write_nquads(path: Path, target: int) -> int:
+    """Write about `target` quads to `path`; returns the number written."""
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        for line in triples(target):
+            out.write(line)
+            count += 1
+    return count
+
+
+# Analyst questions, the shape of the saved ones: who did what where, with the evidence.
+QUERIES = {
+    "explain one entity": f"""
+        SELECT ?p ?o ?quote WHERE {{
+          ?st <{RDF}subject> <{KGR}e42> ; <{RDF}predicate> ?p ; <{RDF}object> ?o ;
+              <{PROV}wasDerivedFrom>/<{KGO}quote> ?quote . }}""",
+    "attacks by perpetrator (top 10)": f"""
+        SELECT ?who (COUNT(?e) AS ?n) WHERE {{
+          ?e a <{KGO}Bombing> ; <{KGO}perpetrator> ?who . }}
+        GROUP BY ?who ORDER BY DESC(?n) LIMIT 10""",
+    "allies of allies (2 hops)": f"""
+        SELECT DISTINCT ?c WHERE {{ <{KGR}e7> <{KGO}allyOf> ?b . ?b <{KGO}allyOf> ?c . }}""",
+    "label lookup": f"""
+        SELECT ?e WHERE {{ ?e <{RDFS}label> "Entity 4242" . }}""",
+}
+
+
+def graph_edges(nodes: int, edges: int, seed: int = 7) -> list[tuple[int, int]]:
+    """A scale-free-ish edge list (preferential attachment), like actor networks are."""
+    import networkx as nx
+
+    per_node = max(1, edges // nodes)
+    return list(nx.barabasi_albert_graph(nodes, per_node, seed=seed).edges())
