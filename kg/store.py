@@ -543,6 +543,17 @@ def oxigraph_binary() -> str:
     return found
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: Linux sends it SIGTERM when the parent dies, even by SIGKILL,
+    so a killed `kg serve` never leaves an orphan oxigraph holding the port and the store."""
+    import ctypes
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def start_oxigraph(location: Path, port: int, timeout: float | None, read_only: bool = True,
                    wait: float = 20.0):
     """oxigraph on 127.0.0.1:PORT; returns the process once it answers (bounded wait)."""
@@ -553,7 +564,7 @@ def start_oxigraph(location: Path, port: int, timeout: float | None, read_only: 
             "--bind", f"127.0.0.1:{port}", "--union-default-graph"]
     if timeout:
         args += ["--timeout-s", str(max(1, round(timeout)))]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -646,8 +657,11 @@ def make_proxy(host: str, port: int, upstream_port: int, timeout: float | None):
 def serve(path: str | os.PathLike, host: str = "127.0.0.1", port: int = 7878, timeout: float | None = 30,
           ready: Callable[[str], None] | None = None) -> None:
     """Run oxigraph read-only on a private loopback port behind the SERVICE-refusing proxy."""
+    import signal
+
     location = store_location(path)
     upstream = free_port()
+    signal.signal(signal.SIGTERM, lambda *_: sys_exit())  # run the `finally` below on SIGTERM too
     proc = start_oxigraph(location, upstream, timeout)
     try:
         server = make_proxy(host, port, upstream, timeout)
@@ -660,6 +674,10 @@ def serve(path: str | os.PathLike, host: str = "127.0.0.1", port: int = 7878, ti
             proc.wait(timeout=10)
         except Exception:
             proc.kill()
+
+
+def sys_exit() -> None:
+    raise SystemExit(0)
 
 
 # ---------------------------------------------------------------- push to a Graph Store endpoint

@@ -45,6 +45,37 @@ def wait_for(url: str, proc: subprocess.Popen, seconds: float = 20) -> None:
     raise AssertionError(f"{url} did not answer in {seconds} s")
 
 
+def children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(c) for c in f.read().split()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("how", ["terminate", "kill"])
+def test_no_orphan_oxigraph(seeds_store, how):
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "kg", "serve", str(seeds_store), "--port", str(port)],
+                            stderr=subprocess.PIPE)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/", proc)
+        [child] = children(proc.pid)
+        assert alive(child)
+    finally:
+        getattr(proc, how)()
+        proc.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(child)
+
+
 @pytest.fixture(scope="module")
 def endpoint(seeds_store):
     port = free_port()
