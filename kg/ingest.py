@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ _STATED_DATE = re.compile(
     rf"(?:(?P<m1>{_MONTH_RE})\s+(?P<d1>\d{{1,2}}),?\s+(?P<y1>(?:19|20)\d\d)"
     rf"|(?P<d2>\d{{1,2}})\s+(?P<m2>{_MONTH_RE}),?\s+(?P<y2>(?:19|20)\d\d))"
 )
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _ISO_DATE = re.compile(r"^(?:19|20)\d\d(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?$")
 
 
@@ -123,7 +125,9 @@ def html_to_text(html: str) -> tuple[str, str, str | None]:
 
 
 def first_line(text: str) -> str:
-    for line in text.splitlines():
+    """The title fallback. Only the head is split: splitting a 50 MB text whole to find its
+    first line doubled the memory a large file needs."""
+    for line in text[:65536].splitlines():
         line = line.strip().lstrip("#").strip()
         if line:
             return line[:300]
@@ -164,6 +168,18 @@ def read_metadata(folder: Path) -> tuple[dict, list[IngestError]]:
     return {k: v for k, v in meta.items() if isinstance(v, dict)}, errors
 
 
+def scrub_surrogates(record: dict) -> tuple[dict, bool]:
+    """JSON may escape a lone surrogate ("\\ud800"), which no UTF-8 writer can encode: the graph
+    would fail to serialise at the very end of a build. Replace each with U+FFFD up front."""
+    changed = False
+    clean = {}
+    for key, value in record.items():
+        if isinstance(value, str) and _SURROGATE.search(value):
+            value, changed = _SURROGATE.sub("\ufffd", value), True
+        clean[key] = value
+    return clean, changed
+
+
 def read_jsonl(path: Path, data: bytes) -> Iterator[Document | IngestError]:
     """One article per line: {"text": ..., "title": ..., "date": ..., "url": ...}."""
     for number, line in enumerate(data.splitlines(), 1):
@@ -178,22 +194,39 @@ def read_jsonl(path: Path, data: bytes) -> Iterator[Document | IngestError]:
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             yield IngestError(where, "line has no string 'text' field, skipped")
             continue
+        record, scrubbed = scrub_surrogates(record)
+        if scrubbed:
+            yield IngestError(where, "lone UTF-16 surrogate escapes replaced with U+FFFD")
         source = record.get("url") if isinstance(record.get("url"), str) else where
         yield make_document(source, line, record["text"], record, "jsonl")
+
+
+def read_regular(path: Path) -> bytes | str:
+    """The bytes of a regular file of at most MAX_BYTES, else why it was skipped. Opened non-blocking and
+    checked on the open descriptor: a FIFO or device named like an article would otherwise
+    block the build forever, and checking the path first would race with a swap."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return "not a regular file (a FIFO, device or socket), skipped"
+        if info.st_size > MAX_BYTES:
+            return f"larger than {MAX_BYTES // 2**20} MiB, skipped"
+        return handle.read()
 
 
 def read_file(path: Path, meta: dict) -> Iterator[Document | IngestError]:
     """Read one file; yields Documents and IngestErrors, never raises for bad input."""
     suffix = path.suffix.lower()
     try:
-        if path.stat().st_size > MAX_BYTES:
-            yield IngestError(str(path), f"larger than {MAX_BYTES // 2**20} MiB, skipped")
-            return
-        data = path.read_bytes()
+        data = read_regular(path)
     except OSError as exc:
         yield IngestError(str(path), f"unreadable: {exc.strerror or exc}")
         return
-    if not data.strip():
+    if isinstance(data, str):
+        yield IngestError(str(path), data)
+        return
+    if not data or data.isspace():  # not strip(): that copies the whole file
         yield IngestError(str(path), "empty file, skipped")
         return
     if looks_binary(data):

@@ -47,6 +47,7 @@ ABBREVIATIONS = {
 }
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
 _LINE = re.compile(r"[^\n]+")
+_OPENS_QUOTE = re.compile(r"\s*[\"'(\[]")
 
 # Same-length replacements, so offsets in the normalised text are offsets in the original.
 _NORMALISE = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u2011": "-", "\u00a0": " "})
@@ -66,7 +67,8 @@ class Sentence:
 
 
 def _ends_with_abbreviation(text: str, dot: int) -> bool:
-    word = re.search(r"([A-Za-z.]+)$", text[:dot])
+    # a bounded window: searching the whole line up to each dot was quadratic on long lines
+    word = re.search(r"([A-Za-z.]+)$", text[max(0, dot - 100) : dot])
     if not word:
         return False
     token = word.group(1).rstrip(".").lower()
@@ -80,7 +82,7 @@ def split_sentences(text: str) -> list[Sentence]:
         offset, body = line.start(), line.group()
         cut = 0
         for match in _BOUNDARY.finditer(body):
-            opens_quote = body[match.end() :].lstrip()[:1] in "\"'(["
+            opens_quote = bool(_OPENS_QUOTE.match(body, match.end()))
             if body[match.start()] == "." and not opens_quote and _ends_with_abbreviation(body, match.start()):
                 continue
             sentences.extend(_piece(text, offset + cut, offset + match.end(), number))
