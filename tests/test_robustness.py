@@ -199,7 +199,7 @@ HOSTILE = {
     "spokesman.txt": 'BLA spokesman Jeeyand Baloch"> . said the group attacked the Jaffar Express near Sibi.\n',
     "js.md": "[BLA](javascript:alert(1)) claimed the attack in Turbat, killing 10 soldiers. <a href='javascript:x'>\n",
     "turtle.txt": 'BLA spokesman Jeeyand Baloch said "10 soldiers" \\" were killed> . <http://x> ; ] } in Gwadar.'
-    '\\n\\u0000 _:b0 <a> <b> . """ \'\'\' @prefix x: <y> .\n',
+    "\\n\\u0000 _:b0 <a> <b> . \"\"\" ''' @prefix x: <y> .\n",
     "bidi.txt": "BLA spokesman Jeeyand\u200d Baloch\u202e said the group attacked a convoy in Noshki\u202c.\u2066\u2069\n",
     "long.txt": f"Balochistan Chief Minister {HOSTILE_NAME} Bugti said 31 soldiers were killed in Quetta. "
     f"{HOSTILE_NAME} Baloch, a spokesman for the BLA, said the group attacked Noshki.\n",
@@ -213,10 +213,14 @@ def hostile_build(tmp_path_factory):
     corpus = tmp_path_factory.mktemp("hostile")
     for name, text in HOSTILE.items():
         (corpus / name).write_bytes(text.encode("utf-8"))
-    (corpus / "metadata.json").write_text(json.dumps({"img.txt": {
-        "title": '"><script>alert(1)</script> \\ """ > .', "url": "javascript:alert(document.cookie)"}}))
+    (corpus / "metadata.json").write_text(
+        json.dumps(
+            {"img.txt": {"title": '"><script>alert(1)</script> \\ """ > .', "url": "javascript:alert(document.cookie)"}}
+        )
+    )
     (corpus / "feed.jsonl").write_text(
-        json.dumps({"text": "The BLA said \ud800 it attacked Noshki, killing 4 soldiers.", "title": "t\udfff"}) + "\n")
+        json.dumps({"text": "The BLA said \ud800 it attacked Noshki, killing 4 soldiers.", "title": "t\udfff"}) + "\n"
+    )
     return build([str(corpus)])
 
 
@@ -262,3 +266,11 @@ def assert_iris_valid(graph) -> None:
                 assert len(str(term)) < 300, repr(term)[:100]
             elif isinstance(term, Literal):
                 assert not re.search("[\ud800-\udfff]", str(term))
+
+
+def test_fuzz_the_reader_and_the_rules_for_a_bounded_time():
+    """A few seconds in CI; KG_FUZZ_SECONDS=600 for a long run (see tests/fuzz_ingest.py)."""
+    from tests.fuzz_ingest import budget, run
+
+    tried, read = run(budget())
+    assert tried > 50 and read > 0
