@@ -167,6 +167,7 @@ class EventReader:
         self.counter = 0
         fig = self.rules["figures"]
         self.figures = FigureReader(fig)
+        self.attribution_cache: dict[int, list[tuple[int, Pattern, re.Match]]] = {}
         self.unverified = re.compile(self.rules["unverified"]["pattern"], re.I)
         self.both_sides = re.compile(self.rules["unverified"]["whole_document"], re.I)
 
@@ -175,7 +176,10 @@ class EventReader:
         masked = self.ctx.masked(index)
         taken: list[tuple[int, int]] = []
         mentions: list[EventMention] = []
+        lowered = self.ctx.sentences[index].text.lower()
         for pattern in self.rules["triggers"]:
+            if pattern.requires and not any(w in lowered for w in pattern.requires):
+                continue
             for m in pattern.regex.finditer(masked.text):
                 span = "span" if "span" in m.groupdict() and m.group("span") else 0
                 s, e = m.start(span), m.end(span)
@@ -356,7 +360,10 @@ class EventReader:
         self, index: int, mentions: list[EventMention], emasked: str, sentence: Sentence
     ) -> None:
         masked = self.ctx.masked(index)
+        lowered = sentence.text.lower()
         for pattern in self.rules["claims"]:
+            if pattern.requires and not any(w in lowered for w in pattern.requires):
+                continue
             for m in pattern.regex.finditer(emasked):
                 groups, resolved = [], False
                 if m.groupdict().get("g"):
@@ -396,18 +403,27 @@ class EventReader:
         """Who gives the figure at `position`: the nearest attribution before it, else after it."""
         masked = self.ctx.masked(index)
         found: list[tuple[int, str | None, bool, str]] = []
-        for pattern in self.rules["attributions"]:
-            for m in pattern.regex.finditer(masked.text):
-                start, _ = masked.span(m.start(), m.end())
-                who, resolved = self.attribution(pattern, masked, m, event, sentence.start)
-                if who:
-                    found.append((start, who, resolved, pattern.id))
+        for start, pattern, m in self.attribution_matches(index):
+            who, resolved = self.attribution(pattern, masked, m, event, sentence.start)
+            if who:
+                found.append((start, who, resolved, pattern.id))
         if not found:
             return None, False
         before = [f for f in found if f[0] <= position]
         chosen = max(before, key=lambda f: f[0]) if before else min(found, key=lambda f: f[0])
         self.ctx.fired(chosen[3])
         return chosen[1], chosen[2]
+
+    def attribution_matches(self, index: int) -> list[tuple[int, Pattern, re.Match]]:
+        """Attribution patterns matched once per sentence, however many figures it holds."""
+        if index not in self.attribution_cache:
+            masked = self.ctx.masked(index)
+            self.attribution_cache[index] = [
+                (masked.span(m.start(), m.end())[0], pattern, m)
+                for pattern in self.rules["attributions"]
+                for m in pattern.regex.finditer(masked.text)
+            ]
+        return self.attribution_cache[index]
 
     def attribution(self, pattern: Pattern, masked, m: re.Match, event: Event, offset: int):
         role = pattern.get("role")
@@ -468,7 +484,8 @@ class EventReader:
             self.state.groups_seen.extend((m.start, m.entity) for m in masked.mentions if m.type == "ArmedGroup")
             mentions, emasked = self.triggers(index)
             self.assign_dates(sentence, mentions)
-            self.attributes(index, mentions, emasked)
+            if mentions:
+                self.attributes(index, mentions, emasked)
             evidence_of = {}
             for em in mentions:
                 evidence = ctx.evidence(sentence, em.pattern.id)

@@ -33,6 +33,7 @@ class Context:
     rules: RuleSet
     result: DocResult
     masks: dict[int, Masked] = field(default_factory=dict)
+    focus: tuple[str | None] | None = None
 
     def masked(self, index: int) -> Masked:
         if index not in self.masks:
@@ -55,7 +56,12 @@ class Context:
 
     def focus_country(self) -> str | None:
         """The country the document is about: the only one named (twice or more), or named at least
-        3 times and twice as often as any other."""
+        3 times and twice as often as any other. Counted once: mentions are fixed by then."""
+        if self.focus is None:
+            self.focus = (self.count_focus_country(),)
+        return self.focus[0]
+
+    def count_focus_country(self) -> str | None:
         counts = Counter(
             m.entity
             for m in self.mentions

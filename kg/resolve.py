@@ -107,28 +107,47 @@ def same_initials(a: str, b: str) -> bool:
 
 def cluster_events(events: list[Event], entity_type) -> dict[str, str]:
     """Local event id → cluster representative. Conservative: same family and a shared name,
-    a shared facility target, or the same day with a shared perpetrator or place."""
+    a shared facility target, or the same day with a shared perpetrator or place. Only events
+    that share one of those keys are compared (blocking), so the cost follows the number of
+    plausible pairs, not the square of the number of events."""
     uf = UnionFind()
     for e in events:
         uf.find(e.id)
-    for i, a in enumerate(events):
-        for b in events[i + 1 :]:
-            if a.doc == b.doc or family(a.type) != family(b.type):
-                continue
-            if same_event(a, b, entity_type):
-                uf.union(a.id, b.id)
+    for a, b in candidate_pairs(events, lambda e: event_keys(e, entity_type)):
+        if same_event(a, b, entity_type):
+            uf.union(a.id, b.id)
     # operations answering the same event, on compatible dates, are one operation
-    for i, a in enumerate(events):
-        for b in events[i + 1 :]:
-            if a.doc == b.doc or a.type != "SecurityOperation" or b.type != "SecurityOperation":
-                continue
-            if a.names or b.names or not compatible(a.date, b.date):
-                continue
-            ra = {uf.find(x) for x in a.responds_to}
-            rb = {uf.find(x) for x in b.responds_to}
-            if ra & rb:
-                uf.union(a.id, b.id)
+    operations = [e for e in events if e.type == "SecurityOperation" and not e.names]
+    answered = lambda e: {("answers", uf.find(x)) for x in e.responds_to}  # noqa: E731
+    for a, b in candidate_pairs(operations, answered):
+        if compatible(a.date, b.date):
+            uf.union(a.id, b.id)
     return {e.id: uf.find(e.id) for e in events}
+
+
+def event_keys(e: Event, entity_type) -> set[tuple]:
+    fam = family(e.type)
+    keys = {(fam, "name", n.lower()) for n in e.names}
+    keys |= {(fam, "target", t) for t in e.targets if entity_type(t) == "Facility"}
+    if e.date and len(e.date) == 10:
+        keys.add((fam, "day", e.date))
+    return keys
+
+
+def candidate_pairs(events: list[Event], keys) -> list[tuple[Event, Event]]:
+    """Pairs of events from different documents that share a blocking key, each pair once,
+    in a stable order."""
+    blocks: dict[tuple, list[Event]] = {}
+    for e in events:
+        for key in keys(e):
+            blocks.setdefault(key, []).append(e)
+    pairs: dict[tuple[str, str], tuple[Event, Event]] = {}
+    for members in blocks.values():
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                if a.doc != b.doc:
+                    pairs.setdefault((a.id, b.id), (a, b))
+    return [pairs[k] for k in sorted(pairs)]
 
 
 def same_event(a: Event, b: Event, entity_type) -> bool:

@@ -1,5 +1,6 @@
 """The contract's namespaces and terms, so that a mistyped term fails at import, not in a query."""
 
+from functools import cache
 from pathlib import Path
 
 from rdflib import Namespace
@@ -147,12 +148,13 @@ ENTITY_CLASSES = [
 EVENT_CLASSES = ["Event", "Attack", "Hijacking", "SecurityOperation", "Meeting", "Protest", "Crackdown"]
 
 
-def ancestors(cls: str) -> set[str]:
-    """The class and every class above it."""
+@cache
+def ancestors(cls: str) -> frozenset[str]:
+    """The class and every class above it (cached: called for every mention and event)."""
     found = {cls}
     for parent in PARENT_CLASS.get(cls, ()):
         found |= ancestors(parent)
-    return found
+    return frozenset(found)
 
 
 def descendants(cls: str) -> set[str]:
