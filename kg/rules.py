@@ -15,6 +15,8 @@ import yaml
 
 from kg.vocab import ENTITY_CLASSES, EVENT_CLASSES, descendants
 
+# libyaml's safe loader when present: the dictionaries load ~10x faster than in pure Python
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 PLACE_TYPES = {"Country", "Province", "District", "City", "Region"}
 
@@ -115,7 +117,7 @@ def mention_indices(group_text: str) -> list[int]:
 # ---------------------------------------------------------------- loading
 def _load_yaml(path: Path) -> object:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise RuleError(f"{path}: cannot be read as YAML: {exc}") from exc
 
