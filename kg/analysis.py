@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import networkx as nx
 from rdflib import Graph, URIRef
 
+from kg.vocab import ENTITY_RELATIONS
+
 KGO_NS = "https://w3id.org/kgae/ontology#"
 PREFIXES = """PREFIX kgo: <https://w3id.org/kgae/ontology#>
 PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
@@ -28,9 +30,7 @@ PREFIX dcterms: <http://purl.org/dc/terms/>
 
 # Relations of the contract that link two entities (plus kgo:sponsors, which the ontology
 # adds and which only ever appears as an allegation).
-RELATIONS = ("leads", "memberOf", "founded", "relativeOf", "partOf", "operatesIn",
-             "claimedResponsibilityFor", "perpetrator", "target", "location", "respondsTo",
-             "accuses", "participant", "sponsors")
+RELATIONS = (*ENTITY_RELATIONS, "participant", "sponsors")
 # Relations through which an actor takes part in an event (for the actor graph).
 EVENT_ROLES = ("claimedResponsibilityFor", "perpetrator", "target", "participant")
 ASSERTED = frozenset({"Asserted", "Claimed"})
@@ -40,17 +40,30 @@ KINDS = ("Event", "Actor", "Location", "Facility")
 # The contract's class tree, so that small graphs without the ontology still resolve
 # `--type Organization` to its sub-classes; the graph's own rdfs:subClassOf are added to it.
 CLASS_PARENTS: dict[str, tuple[str, ...]] = {
-    "Person": ("Actor",), "Organization": ("Actor",), "ArmedGroup": ("Organization",),
-    "PoliticalParty": ("Organization",), "StateBody": ("Organization",),
-    "CivilSocietyGroup": ("Organization",), "MediaOrganization": ("Organization",),
-    "InternationalOrganization": ("Organization",), "Country": ("Location", "Actor"),
-    "Province": ("Location",), "District": ("Location",), "City": ("Location",),
-    "Region": ("Location",), "Attack": ("Event",), "Hijacking": ("Attack",),
-    "SecurityOperation": ("Event",), "Meeting": ("Event",), "Protest": ("Event",),
+    "Person": ("Actor",),
+    "Organization": ("Actor",),
+    "ArmedGroup": ("Organization",),
+    "PoliticalParty": ("Organization",),
+    "StateBody": ("Organization",),
+    "CivilSocietyGroup": ("Organization",),
+    "MediaOrganization": ("Organization",),
+    "InternationalOrganization": ("Organization",),
+    "Country": ("Location", "Actor"),
+    "Province": ("Location",),
+    "District": ("Location",),
+    "City": ("Location",),
+    "Region": ("Location",),
+    "Attack": ("Event",),
+    "Hijacking": ("Attack",),
+    "SecurityOperation": ("Event",),
+    "Meeting": ("Event",),
+    "Protest": ("Event",),
     "Crackdown": ("Event",),
 }
 
-EDGE_QUERY = PREFIXES + """
+EDGE_QUERY = (
+    PREFIXES
+    + """
 SELECT ?s ?p ?o ?m ?q ?d ?title ?ddate WHERE {
   ?st rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o .
   FILTER(isIRI(?o) && ?p IN (%s))
@@ -58,16 +71,23 @@ SELECT ?s ?p ?o ?m ?q ?d ?title ?ddate WHERE {
   OPTIONAL { ?st prov:wasDerivedFrom ?ev . ?ev kgo:quote ?q ; kgo:document ?d .
              OPTIONAL { ?d dcterms:title ?title } OPTIONAL { ?d dcterms:date ?ddate } }
 }"""
-PLAIN_QUERY = PREFIXES + """
+)
+PLAIN_QUERY = (
+    PREFIXES
+    + """
 SELECT ?s ?p ?o WHERE {
   ?s ?p ?o . FILTER(isIRI(?o) && ?p IN (%s))
   FILTER NOT EXISTS { ?st rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o }
 }"""
-NODE_QUERY = PREFIXES + """
+)
+NODE_QUERY = (
+    PREFIXES
+    + """
 SELECT ?n ?t ?label ?date WHERE {
   ?n a ?t . FILTER(STRSTARTS(STR(?t), STR(kgo:)))
   OPTIONAL { ?n rdfs:label ?label } OPTIONAL { ?n kgo:date ?date }
 }"""
+)
 ALIAS_QUERY = PREFIXES + "SELECT ?n ?alias WHERE { ?n skos:altLabel ?alias }"
 
 
@@ -129,8 +149,7 @@ def class_ancestors(graph: Graph) -> dict[str, set[str]]:
 
 def most_specific(types: set[str], ancestors: dict[str, set[str]]) -> str:
     """The type no other type of the node is a sub-class of (ties broken by name)."""
-    candidates = [t for t in types
-                  if not any(t != o and t in ancestors.get(o, {o}) for o in types)]
+    candidates = [t for t in types if not any(t != o and t in ancestors.get(o, {o}) for o in types)]
     return sorted(candidates)[0] if candidates else "Thing"
 
 
@@ -160,9 +179,14 @@ def _read_nodes(graph: Graph, ancestors: dict[str, set[str]]) -> dict[str, dict]
         if kind is None:
             continue
         closure = set().union(*(ancestors.get(t, {t}) for t in ts))
-        nodes[n] = {"label": labels.get(n, local(n)), "type": most_specific(ts, ancestors),
-                    "kind": kind, "classes": sorted(closure), "aliases": sorted(aliases[n]),
-                    "iri": n}
+        nodes[n] = {
+            "label": labels.get(n, local(n)),
+            "type": most_specific(ts, ancestors),
+            "kind": kind,
+            "classes": sorted(closure),
+            "aliases": sorted(aliases[n]),
+            "iri": n,
+        }
         if n in dates:
             nodes[n]["date"] = dates[n]
     return nodes
@@ -176,9 +200,13 @@ def _read_edges(graph: Graph) -> dict[tuple[str, str, str], EdgeData]:
         data = edges.setdefault(key, EdgeData(key[2]))
         data.modalities.add(local(row.m) if row.m is not None else "Asserted")
         if row.q is not None:
-            ev = {"quote": str(row.q), "document": str(row.title or local(row.d)),
-                  "document_iri": str(row.d), "date": str(row.ddate or ""),
-                  "modality": local(row.m) if row.m is not None else "Asserted"}
+            ev = {
+                "quote": str(row.q),
+                "document": str(row.title or local(row.d)),
+                "document_iri": str(row.d),
+                "date": str(row.ddate or ""),
+                "modality": local(row.m) if row.m is not None else "Asserted",
+            }
             data.evidence.setdefault((ev["document_iri"], ev["quote"]), ev)
     for row in graph.query(PLAIN_QUERY % preds):
         key = (str(row.s), str(row.o), local(row.p))
@@ -188,8 +216,8 @@ def _read_edges(graph: Graph) -> dict[tuple[str, str, str], EdgeData]:
 
 def _interval(value: str) -> tuple[str, str]:
     """'2025-03' → ('2025-03-01', '2025-03-31'): a date at its precision, as a range."""
-    start = value + "-01-01"[len(value) - 4:] if len(value) < 10 else value[:10]
-    end = value + "-12-31"[len(value) - 4:] if len(value) < 10 else value[:10]
+    start = value + "-01-01"[len(value) - 4 :] if len(value) < 10 else value[:10]
+    end = value + "-12-31"[len(value) - 4 :] if len(value) < 10 else value[:10]
     return start, end
 
 
@@ -200,8 +228,7 @@ def date_in_range(value: str | None, date_from: str | None, date_to: str | None)
     if not value:
         return False
     start, end = _interval(value)
-    return (date_from is None or end >= _interval(date_from)[0]) and (
-        date_to is None or start <= _interval(date_to)[1])
+    return (date_from is None or end >= _interval(date_from)[0]) and (date_to is None or start <= _interval(date_to)[1])
 
 
 def _document_matches(ev: dict, wanted: frozenset[str]) -> bool:
@@ -232,8 +259,13 @@ def _edge_attrs(data: EdgeData, f: Filters) -> dict | None:
     if len(documents) < f.min_support:
         return None
     evidence.sort(key=lambda ev: (ev["date"], ev["document"], ev["quote"]))
-    return {"relation": data.relation, "modality": sorted(modalities), "evidence": evidence,
-            "documents": documents, "support": len(documents)}
+    return {
+        "relation": data.relation,
+        "modality": sorted(modalities),
+        "evidence": evidence,
+        "documents": documents,
+        "support": len(documents),
+    }
 
 
 def entity_graph(graph: Graph, filters: Filters | None = None) -> nx.MultiDiGraph:
@@ -254,8 +286,7 @@ def entity_graph(graph: Graph, filters: Filters | None = None) -> nx.MultiDiGrap
     return G
 
 
-def _add_link(A: nx.Graph, u: str, v: str, relation: str, documents: Iterable[str],
-              event: str | None = None) -> None:
+def _add_link(A: nx.Graph, u: str, v: str, relation: str, documents: Iterable[str], event: str | None = None) -> None:
     if u == v:
         return
     if not A.has_edge(u, v):
@@ -302,6 +333,7 @@ def undirected(G: nx.Graph) -> nx.Graph:
 
 # --- names ---------------------------------------------------------------------------
 
+
 class UnknownName(LookupError):
     """A name that matches no node, or several."""
 
@@ -313,9 +345,11 @@ def resolve(G: nx.Graph, name: str) -> str:
         return name
     key = name.casefold().strip()
     by_label = [n for n, d in G.nodes(data=True) if d.get("label", "").casefold() == key]
-    by_alias = [n for n, d in G.nodes(data=True)
-                if key in {a.casefold() for a in d.get("aliases", ())}
-                or local(n).casefold() == key]
+    by_alias = [
+        n
+        for n, d in G.nodes(data=True)
+        if key in {a.casefold() for a in d.get("aliases", ())} or local(n).casefold() == key
+    ]
     for found in (by_label, by_alias):
         if len(found) == 1:
             return found[0]
@@ -334,8 +368,8 @@ NO_QUOTE = {"quote": "", "document": "(no quote: gazetteer)"}
 class Hop:
     source: str
     target: str
-    relation: str       # as stated: subject --relation--> object
-    forward: bool       # True when the statement reads source → target
+    relation: str  # as stated: subject --relation--> object
+    forward: bool  # True when the statement reads source → target
     quote: str
     document: str
 
@@ -352,8 +386,9 @@ def hops(E: nx.MultiDiGraph, path: list[str]) -> list[Hop]:
     return out
 
 
-def paths(E: nx.MultiDiGraph, a: str, b: str, every: bool = False,
-          max_hops: int | None = None, limit: int = 20) -> list[list[str]]:
+def paths(
+    E: nx.MultiDiGraph, a: str, b: str, every: bool = False, max_hops: int | None = None, limit: int = 20
+) -> list[list[str]]:
     """The shortest path from a to b (relations read both ways); with `every`, all simple
     paths of at most `max_hops` hops (default 4), shortest first, at most `limit`."""
     U = undirected(E)
@@ -377,7 +412,7 @@ SAMPLE_K = 500
 @dataclass
 class Ranking:
     scores: dict[str, dict[str, float]]
-    sampled_k: int | None = None   # set when betweenness was estimated from k pivots
+    sampled_k: int | None = None  # set when betweenness was estimated from k pivots
 
 
 def _eigenvector(U: nx.Graph) -> dict[str, float]:
@@ -396,15 +431,19 @@ def centrality(G: nx.Graph, seed: int = 0) -> Ranking:
     if U.number_of_nodes() == 0:
         return Ranking({})
     k = min(SAMPLE_K, len(U)) if len(U) > SAMPLE_ABOVE else None
-    measures = {"degree": nx.degree_centrality(U),
-                "betweenness": nx.betweenness_centrality(U, k=k, seed=seed),
-                "pagerank": nx.pagerank(U), "eigenvector": _eigenvector(U)}
+    measures = {
+        "degree": nx.degree_centrality(U),
+        "betweenness": nx.betweenness_centrality(U, k=k, seed=seed),
+        "pagerank": nx.pagerank(U),
+        "eigenvector": _eigenvector(U),
+    }
     scores = {n: {m: float(v[n]) for m, v in measures.items()} for n in U}
     return Ranking(scores, k)
 
 
-def rank_rows(G: nx.Graph, ranking: Ranking, types: Iterable[str] = (), top: int | None = None,
-              by: str = "pagerank") -> list[dict]:
+def rank_rows(
+    G: nx.Graph, ranking: Ranking, types: Iterable[str] = (), top: int | None = None, by: str = "pagerank"
+) -> list[dict]:
     """Rows for the ranking table, best first, keeping nodes of the given classes."""
     wanted = set(types)
     rows = []
@@ -418,6 +457,7 @@ def rank_rows(G: nx.Graph, ranking: Ranking, types: Iterable[str] = (), top: int
 
 
 # --- communities and ego networks --------------------------------------------------------
+
 
 def communities(G: nx.Graph, seed: int = 42) -> list[list[str]]:
     """Louvain communities (fixed seed: the same graph gives the same answer), largest
@@ -442,20 +482,31 @@ def ego(G: nx.Graph, center: str, hops: int = 2) -> nx.Graph:
 
 # --- timeline ------------------------------------------------------------------------
 
-TIMELINE_QUERY = PREFIXES + """
+TIMELINE_QUERY = (
+    PREFIXES
+    + """
 SELECT ?e ?label ?date ?type WHERE {
   ?e a ?type ; rdfs:label ?label . FILTER(STRSTARTS(STR(?type), STR(kgo:)))
   OPTIONAL { ?e kgo:date ?date }
 }"""
-CLAIM_QUERY = PREFIXES + """
+)
+CLAIM_QUERY = (
+    PREFIXES
+    + """
 SELECT ?c ?e ?who ?outcome ?cat ?count ?qual ?verified WHERE {
   ?c a kgo:CasualtyClaim ; kgo:aboutEvent ?e ; kgo:outcome ?outcome ;
      kgo:victimCategory ?cat ; kgo:count ?count .
   OPTIONAL { ?c kgo:claimant ?cl . ?cl rdfs:label ?who }
   OPTIONAL { ?c kgo:qualifier ?qual } OPTIONAL { ?c kgo:verified ?verified }
 }"""
-QUALIFIER_TEXT = {"Exactly": "", "AtLeast": "at least ", "MoreThan": "more than ",
-                  "Approximately": "about ", "UpTo": "up to "}
+)
+QUALIFIER_TEXT = {
+    "Exactly": "",
+    "AtLeast": "at least ",
+    "MoreThan": "more than ",
+    "Approximately": "about ",
+    "UpTo": "up to ",
+}
 PRECISION = {4: "year", 7: "month", 10: "day"}
 CLAIMS = ("claimedResponsibilityFor",)
 
@@ -480,8 +531,10 @@ def timeline(graph: Graph, filters: Filters | None = None) -> list[dict]:
         e = str(row.e)
         if "Event" not in ancestors.get(local(row.type), ()):
             continue
-        item = events.setdefault(e, {"iri": e, "label": str(row.label), "types": set(),
-                                     "date": str(row.date) if row.date is not None else ""})
+        item = events.setdefault(
+            e,
+            {"iri": e, "label": str(row.label), "types": set(), "date": str(row.date) if row.date is not None else ""},
+        )
         item["types"].add(local(row.type))
     claims: dict[str, list[str]] = defaultdict(list)
     for row in graph.query(CLAIM_QUERY):
@@ -490,17 +543,23 @@ def timeline(graph: Graph, filters: Filters | None = None) -> list[dict]:
     for e, item in events.items():
         if not date_in_range(item["date"], f.date_from, f.date_to):
             continue
-        rows.append({"date": item["date"], "precision": PRECISION.get(len(item["date"]), ""),
-                     "event": item["label"], "type": most_specific(item["types"], ancestors),
-                     "perpetrators": _neighbours(E, e, ("perpetrator",), CLAIMS),
-                     "places": _neighbours(E, e, ("location",), ()),
-                     "figures": sorted(set(claims[e])), "iri": e})
+        rows.append(
+            {
+                "date": item["date"],
+                "precision": PRECISION.get(len(item["date"]), ""),
+                "event": item["label"],
+                "type": most_specific(item["types"], ancestors),
+                "perpetrators": _neighbours(E, e, ("perpetrator",), CLAIMS),
+                "places": _neighbours(E, e, ("location",), ()),
+                "figures": sorted(set(claims[e])),
+                "iri": e,
+            }
+        )
     rows.sort(key=lambda r: (not r["date"], _interval(r["date"] or "9999")[0], r["event"]))
     return rows
 
 
-def _neighbours(E: nx.MultiDiGraph, node: str, out_rel: tuple[str, ...],
-                in_rel: tuple[str, ...]) -> list[str]:
+def _neighbours(E: nx.MultiDiGraph, node: str, out_rel: tuple[str, ...], in_rel: tuple[str, ...]) -> list[str]:
     if node not in E:
         return []
     names = {E.nodes[v]["label"] for _, v, r in E.out_edges(node, keys=True) if r in out_rel}
@@ -509,6 +568,7 @@ def _neighbours(E: nx.MultiDiGraph, node: str, out_rel: tuple[str, ...],
 
 
 # --- export --------------------------------------------------------------------------
+
 
 def _flat(value: object) -> str | int | float | bool:
     if isinstance(value, str | int | float | bool):

@@ -32,23 +32,11 @@ from rdflib.term import Node
 
 from kg.cli import PREFIXES
 from kg.rules import RuleSet, load_rules
+from kg.vocab import ENTITY_RELATIONS, descendants
 
 NAMESPACES = {"kgo": "https://w3id.org/kgae/ontology#", "kgr": "https://w3id.org/kgae/id/"}
 # Contract relations between entities and events: the edges of the network view.
-RELATIONS = (
-    "leads",
-    "memberOf",
-    "founded",
-    "relativeOf",
-    "partOf",
-    "operatesIn",
-    "claimedResponsibilityFor",
-    "perpetrator",
-    "target",
-    "location",
-    "respondsTo",
-    "accuses",
-)
+RELATIONS = ENTITY_RELATIONS
 
 _current: Any = None  # the graph the %%sparql magic runs against unless told otherwise
 
@@ -91,9 +79,7 @@ def load(path: str | os.PathLike) -> Any:
         store = _optional("kg.store")
         opener = getattr(store, "open_store", None) or getattr(store, "open", None)
         if opener is None:
-            raise ValueError(
-                f"{path} is a directory: opening a store needs kg.store, not installed here"
-            )
+            raise ValueError(f"{path} is a directory: opening a store needs kg.store, not installed here")
         return use(opener(path))
     return use(load_file(path))
 
@@ -119,9 +105,7 @@ def build(
 
         result = run_build(paths)
     else:
-        result = _build_with(
-            paths, rules if isinstance(rules, RuleSet) else load_rules(Path(rules))
-        )
+        result = _build_with(paths, rules if isinstance(rules, RuleSet) else load_rules(Path(rules)))
     for error in result.errors:
         warnings.warn(str(error), stacklevel=2)
     if out is not None:
@@ -143,9 +127,7 @@ def _build_with(paths: list[str], rules: RuleSet):
         try:
             results.append(extract(doc, rules))
         except Exception as exc:  # one bad document must not sink the corpus
-            errors.append(
-                IngestError(doc.source, f"extraction failed: {exc.__class__.__name__}: {exc}")
-            )
+            errors.append(IngestError(doc.source, f"extraction failed: {exc.__class__.__name__}: {exc}"))
     corpus = resolve(results)
     return Build(corpus, GraphWriter(corpus, rules).build(), errors)
 
@@ -193,9 +175,7 @@ def sparql(graph: Any, query: str, **params: Any) -> pd.DataFrame:
         if result.type == "ASK":
             return pd.DataFrame({"ask": [bool(result.askAnswer)]})
         if result.type != "SELECT":
-            raise ValueError(
-                "sparql() answers SELECT and ASK queries; use graph.query() for CONSTRUCT"
-            )
+            raise ValueError("sparql() answers SELECT and ASK queries; use graph.query() for CONSTRUCT")
         names = [str(v) for v in result.vars]
         rows = [[python(row[i]) for i in range(len(names))] for row in result]
         return pd.DataFrame(rows, columns=names)
@@ -373,25 +353,10 @@ def _step(g, u: str, v: str) -> dict[str, str]:
     return {"source": label(v), "relation": ", ".join(g[v][u]), "target": label(u)}
 
 
-ACTOR_TYPES = frozenset(
-    {
-        "Person",
-        "Organization",
-        "ArmedGroup",
-        "PoliticalParty",
-        "StateBody",
-        "CivilSocietyGroup",
-        "MediaOrganization",
-        "InternationalOrganization",
-        "Country",
-        "Actor",
-    }
-)
+ACTOR_TYPES = frozenset(descendants("Actor"))
 
 
-def rank(
-    graph: Any, top: int | None = 10, types: Iterable[str] | None = ACTOR_TYPES
-) -> pd.DataFrame:
+def rank(graph: Any, top: int | None = 10, types: Iterable[str] | None = ACTOR_TYPES) -> pd.DataFrame:
     """Actors by how central they are: betweenness (how many shortest paths pass through
     them), degree (how many relations they take part in) and PageRank.
 
@@ -508,9 +473,7 @@ def timeline(graph: Any, ax=None, max_figures: int = 4):
     import matplotlib.pyplot as plt
 
     events = sparql(graph, TIMELINE)
-    events = events.assign(when=events.date.map(as_date)).sort_values(
-        ["when", "label"], ignore_index=True
-    )
+    events = events.assign(when=events.date.map(as_date)).sort_values(["when", "label"], ignore_index=True)
     if ax is None:
         _, ax = plt.subplots(figsize=(11, 1 + 0.9 * max(len(events), 1)))
     for y, row in enumerate(events.itertuples()):

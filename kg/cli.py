@@ -32,14 +32,32 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--out", "out", type=click.Path(dir_okay=False),
-              help="Graph file; format from the extension: .ttl .nt .trig .nq .jsonld")
-@click.option("--store", "store", type=click.Path(file_okay=False),
-              help="Add the documents to this on-disk store (kg.store); --out is then optional.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Extract documents in N processes; the graph is the same for any N.")
-@click.option("--dask", "dask", metavar="SCHEDULER_ADDRESS", default=None,
-              help="Extract documents on a Dask cluster (e.g. tcp://host:8786) instead.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False),
+    help="Graph file; format from the extension: .ttl .nt .trig .nq .jsonld",
+)
+@click.option(
+    "--store",
+    "store",
+    type=click.Path(file_okay=False),
+    help="Add the documents to this on-disk store (kg.store); --out is then optional.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Extract documents in N processes; the graph is the same for any N.",
+)
+@click.option(
+    "--dask",
+    "dask",
+    metavar="SCHEDULER_ADDRESS",
+    default=None,
+    help="Extract documents on a Dask cluster (e.g. tcp://host:8786) instead.",
+)
 def build(paths: tuple[str, ...], out: str | None, workers: int, dask: str | None, store: str | None) -> None:
     """Read documents (files or folders) and write the whole graph to OUT and/or STORE."""
     from kg.graph import write
@@ -62,8 +80,11 @@ def build(paths: tuple[str, ...], out: str | None, workers: int, dask: str | Non
     if out:
         write(result.dataset, out)
     c = result.corpus
-    click.echo(f"{len(c.documents)} documents, {len(c.entities)} entities, {len(c.events)} events, "
-               f"{len(c.facts)} statements, {len(c.claims)} casualty claims -> {out or store}", err=True)
+    click.echo(
+        f"{len(c.documents)} documents, {len(c.entities)} entities, {len(c.events)} events, "
+        f"{len(c.facts)} statements, {len(c.claims)} casualty claims -> {out or store}",
+        err=True,
+    )
     if result.errors:
         sys.exit(3)
 
@@ -183,12 +204,12 @@ def explain(source: str, name: str) -> None:
             said = f", claimed by {r.claimant}" if r.claimant else ""
             click.echo(f"{r.dir} {local_name(r.pred)} {r.other}  [{r.modality}{said}]")
             if r.quote:
-                click.echo(f"     \"{str(r.quote)[:300]}\"")
+                click.echo(f'     "{str(r.quote)[:300]}"')
                 click.echo(f"     rule {r.rule} · {r.doc}")
         for c in graph.query(PREFIXES + EXPLAIN_CLAIMS, initBindings={"e": node.x}):
             flag = " (unverified)" if c.verified is not None and not c.verified.toPython() else ""
             click.echo(f"figure: {c.claim}{flag}")
-            click.echo(f"     \"{str(c.quote)[:300]}\"")
+            click.echo(f'     "{str(c.quote)[:300]}"')
             click.echo(f"     rule {c.rule} · {c.doc}")
 
 
@@ -211,12 +232,19 @@ def stats(source: str) -> None:
     from kg.graph import load
 
     graph = load(source)
-    q = PREFIXES + """SELECT ?t (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?t . FILTER(STRSTARTS(STR(?t), STR(kgo:))) }
+    q = (
+        PREFIXES
+        + """SELECT ?t (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?t . FILTER(STRSTARTS(STR(?t), STR(kgo:))) }
     GROUP BY ?t ORDER BY DESC(?n)"""
+    )
     click.echo(f"triples: {len(graph)}")
     for row in graph.query(q):
         click.echo(f"{str(row.t).rsplit('#', 1)[-1]:28} {row.n}")
-    q = PREFIXES + """SELECT ?p (COUNT(*) AS ?n) WHERE { ?st a rdf:Statement ; rdf:predicate ?p } GROUP BY ?p ORDER BY DESC(?n)"""
+    q = (
+        PREFIXES
+        + """SELECT ?p (COUNT(*) AS ?n) WHERE { ?st a rdf:Statement ; rdf:predicate ?p }
+    GROUP BY ?p ORDER BY DESC(?n)"""
+    )
     for row in graph.query(q):
         click.echo(f"statements {str(row.p).rsplit('#', 1)[-1]:17} {row.n}")
 

@@ -16,29 +16,48 @@ from kg import analysis as an
 def graph_filters(fn: Callable) -> Callable:
     """The projection options every command offers."""
     options = [
-        click.option("--type", "types", multiple=True, metavar="CLASS",
-                     help="Keep nodes of this class or its sub-classes (repeatable)."),
+        click.option(
+            "--type",
+            "types",
+            multiple=True,
+            metavar="CLASS",
+            help="Keep nodes of this class or its sub-classes (repeatable).",
+        ),
         click.option("--from", "date_from", metavar="DATE", help="Events on or after DATE."),
         click.option("--to", "date_to", metavar="DATE", help="Events on or before DATE."),
-        click.option("--document", "documents", multiple=True, metavar="DOC",
-                     help="Only edges stated in this document (IRI, id or title; repeatable)."),
-        click.option("--modality", "modalities", multiple=True,
-                     type=click.Choice(an.MODALITIES), help="Statement modalities to keep "
-                     "(default Asserted and Claimed; Alleged, Denied, Hypothetical are dropped)."),
-        click.option("--min-support", type=click.IntRange(min=0), default=0,
-                     help="Drop edges stated by fewer than N documents."),
+        click.option(
+            "--document",
+            "documents",
+            multiple=True,
+            metavar="DOC",
+            help="Only edges stated in this document (IRI, id or title; repeatable).",
+        ),
+        click.option(
+            "--modality",
+            "modalities",
+            multiple=True,
+            type=click.Choice(an.MODALITIES),
+            help="Statement modalities to keep "
+            "(default Asserted and Claimed; Alleged, Denied, Hypothetical are dropped).",
+        ),
+        click.option(
+            "--min-support", type=click.IntRange(min=0), default=0, help="Drop edges stated by fewer than N documents."
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
 
 
-def make_filters(types=(), date_from=None, date_to=None, documents=(), modalities=(),
-                 min_support=0) -> an.Filters:
-    return an.Filters(types=frozenset(types), date_from=date_from, date_to=date_to,
-                      documents=frozenset(documents),
-                      modalities=frozenset(modalities) if modalities else an.ASSERTED,
-                      min_support=min_support)
+def make_filters(types=(), date_from=None, date_to=None, documents=(), modalities=(), min_support=0) -> an.Filters:
+    return an.Filters(
+        types=frozenset(types),
+        date_from=date_from,
+        date_to=date_to,
+        documents=frozenset(documents),
+        modalities=frozenset(modalities) if modalities else an.ASSERTED,
+        min_support=min_support,
+    )
 
 
 def project(source: str, **filters) -> an.nx.MultiDiGraph:
@@ -65,8 +84,7 @@ def with_filters(fn: Callable) -> Callable:
 
 
 def echo_table(rows: list[dict], columns: list[str]) -> None:
-    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) if rows else len(c)
-              for c in columns}
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) if rows else len(c) for c in columns}
     click.echo("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
     click.echo("  ".join("-" * widths[c] for c in columns))
     for r in rows:
@@ -77,15 +95,13 @@ def echo_table(rows: list[dict], columns: list[str]) -> None:
 @click.argument("graph")
 @click.argument("a")
 @click.argument("b")
-@click.option("--all", "every", is_flag=True,
-              help="Every simple path up to --max-hops (default 4).")
-@click.option("--max-hops", type=click.IntRange(min=1), default=None,
-              help="Longest path to report.")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
-              help="With --all, at most this many paths.")
+@click.option("--all", "every", is_flag=True, help="Every simple path up to --max-hops (default 4).")
+@click.option("--max-hops", type=click.IntRange(min=1), default=None, help="Longest path to report.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="With --all, at most this many paths."
+)
 @with_filters
-def path(graph: str, a: str, b: str, every: bool, max_hops: int | None, limit: int,
-         filters: dict) -> None:
+def path(graph: str, a: str, b: str, every: bool, max_hops: int | None, limit: int, filters: dict) -> None:
     """How A and B are connected: every hop with its relation and a supporting quote.
     A and B are names or aliases (case-insensitive); relations are followed both ways."""
     E = project(graph, **filters)
@@ -93,8 +109,7 @@ def path(graph: str, a: str, b: str, every: bool, max_hops: int | None, limit: i
     found = an.paths(E, u, v, every=every, max_hops=max_hops, limit=limit)
     if not found:
         within = f" within {max_hops} hops" if max_hops else ""
-        raise click.ClickException(f"no path from {E.nodes[u]['label']} to "
-                                   f"{E.nodes[v]['label']}{within}")
+        raise click.ClickException(f"no path from {E.nodes[u]['label']} to {E.nodes[v]['label']}{within}")
     for i, p in enumerate(found, 1):
         if len(found) > 1:
             click.echo(f"path {i} ({len(p) - 1} hops)")
@@ -116,8 +131,7 @@ MEASURES = ("degree", "betweenness", "pagerank", "eigenvector")
 @click.option("--actors", is_flag=True, help="Rank the actor graph instead of the entity graph.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table")
 @with_filters
-def rank(graph: str, top: int, by: str, actors: bool, fmt: str,
-         filters: dict) -> None:
+def rank(graph: str, top: int, by: str, actors: bool, fmt: str, filters: dict) -> None:
     """Degree, betweenness, PageRank and eigenvector centrality. --type picks which
     rows are shown; the scores are computed over the whole (filtered-by-date/modality) graph."""
     types = filters.pop("types")
@@ -126,8 +140,10 @@ def rank(graph: str, top: int, by: str, actors: bool, fmt: str,
     ranking = an.centrality(G)
     rows = an.rank_rows(G, ranking, types=types, top=top, by=by)
     if ranking.sampled_k:
-        click.echo(f"note: {len(G)} nodes > {an.SAMPLE_ABOVE}: betweenness sampled from "
-                   f"k={ranking.sampled_k} pivots (seed 0)", err=fmt == "csv")
+        click.echo(
+            f"note: {len(G)} nodes > {an.SAMPLE_ABOVE}: betweenness sampled from k={ranking.sampled_k} pivots (seed 0)",
+            err=fmt == "csv",
+        )
     columns = ["name", "type", "links", *MEASURES]
     if fmt == "csv":
         w = csv.writer(sys.stdout, lineterminator="\n")
@@ -151,8 +167,7 @@ def communities(graph: str, actors: bool, seed: int, min_size: int, filters: dic
     G = an.actor_graph(E) if actors else E
     groups = [c for c in an.communities(G, seed=seed) if len(c) >= min_size]
     for i, group in enumerate(groups, 1):
-        click.echo(f"community {i} ({len(group)}): "
-                   + "; ".join(G.nodes[n]["label"] for n in group))
+        click.echo(f"community {i} ({len(group)}): " + "; ".join(G.nodes[n]["label"] for n in group))
 
 
 @click.command()
@@ -166,14 +181,14 @@ def ego(graph: str, name: str, hops: int, filters: dict) -> None:
     center = resolve_or_fail(E, name)
     sub = an.ego(E, center, hops)
     dist = an.nx.single_source_shortest_path_length(an.undirected(sub), center)
-    click.echo(f"{sub.number_of_nodes()} nodes, {sub.number_of_edges()} edges within {hops} "
-               f"hops of {E.nodes[center]['label']}")
+    click.echo(
+        f"{sub.number_of_nodes()} nodes, {sub.number_of_edges()} edges within {hops} hops of {E.nodes[center]['label']}"
+    )
     for n in sorted(sub, key=lambda n: (dist[n], sub.nodes[n]["label"])):
         click.echo(f"  {dist[n]}  {sub.nodes[n]['label']} ({sub.nodes[n]['type']})")
     label = lambda n: sub.nodes[n]["label"]  # noqa: E731
     for u, v, d in sorted(sub.edges(data=True), key=lambda e: (label(e[0]), e[2]["relation"])):
-        click.echo(f"  {sub.nodes[u]['label']} --{d['relation']}--> {sub.nodes[v]['label']}"
-                   f"  [{d['support']} doc(s)]")
+        click.echo(f"  {sub.nodes[u]['label']} --{d['relation']}--> {sub.nodes[v]['label']}  [{d['support']} doc(s)]")
 
 
 @click.command()
@@ -212,10 +227,10 @@ def draw_timeline(rows: list[dict], path: str) -> int:
     fig, ax = plt.subplots(figsize=(10, 1 + 0.4 * max(len(dated), 1)))
     for i, r in enumerate(dated):
         day = datetime.date.fromisoformat(an._interval(r["date"])[0])
-        ax.plot(day, i, "o", color="#d62828" if "Attack" in r["type"] or r["type"] == "Hijacking"
-                else "#023e8a")
-        ax.annotate(f"{r['event']} ({r['precision']})", (day, i), xytext=(6, -3),
-                    textcoords="offset points", fontsize=8)
+        ax.plot(day, i, "o", color="#d62828" if "Attack" in r["type"] or r["type"] == "Hijacking" else "#023e8a")
+        ax.annotate(
+            f"{r['event']} ({r['precision']})", (day, i), xytext=(6, -3), textcoords="offset points", fontsize=8
+        )
     ax.set_yticks([])
     ax.set_title("Events by date (dot at the start of the stated precision)")
     fig.autofmt_xdate()
@@ -227,8 +242,12 @@ def draw_timeline(rows: list[dict], path: str) -> int:
 
 @click.command(name="export")
 @click.argument("graph")
-@click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="file.graphml or file.gexf (GEXF is dynamic: events start at their date).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="file.graphml or file.gexf (GEXF is dynamic: events start at their date).",
+)
 @with_filters
 def export_cmd(graph: str, out: str, filters: dict) -> None:
     """Write the entity graph for Gephi, Cytoscape or yEd."""
@@ -245,11 +264,15 @@ def export_cmd(graph: str, out: str, filters: dict) -> None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The HTML page.")
 @click.option("--ego", "ego_name", metavar="NAME", help="Only NAME's neighbourhood.")
 @click.option("--hops", type=click.IntRange(min=1), default=2, show_default=True)
-@click.option("--max-nodes", type=click.IntRange(min=1), default=250, show_default=True,
-              help="Keep the nodes of highest PageRank; the page says what was left out.")
+@click.option(
+    "--max-nodes",
+    type=click.IntRange(min=1),
+    default=250,
+    show_default=True,
+    help="Keep the nodes of highest PageRank; the page says what was left out.",
+)
 @with_filters
-def viz(graph: str, out: str, ego_name: str | None, hops: int, max_nodes: int,
-        filters: dict) -> None:
+def viz(graph: str, out: str, ego_name: str | None, hops: int, max_nodes: int, filters: dict) -> None:
     """A self-contained interactive HTML page (works offline; loads nothing)."""
     from pathlib import Path
 
@@ -262,8 +285,11 @@ def viz(graph: str, out: str, ego_name: str | None, hops: int, max_nodes: int,
         E = an.ego(E, center, hops)
         note = f"Within {hops} hops of {E.nodes[center]['label']}."
     sel = write_html(E, out, title=f"kg: {Path(graph).name}", max_nodes=max_nodes, note=note)
-    click.echo(f"{min(max_nodes, sel.total_nodes)} of {sel.total_nodes} nodes, "
-               f"{sel.graph.number_of_edges()} of {sel.total_edges} edges -> {out}", err=True)
+    click.echo(
+        f"{min(max_nodes, sel.total_nodes)} of {sel.total_nodes} nodes, "
+        f"{sel.graph.number_of_edges()} of {sel.total_edges} edges -> {out}",
+        err=True,
+    )
 
 
 def register(group: click.Group) -> None:

@@ -45,9 +45,7 @@ def diff_command(old: str, new: str) -> None:
 
 
 @click.command("rules")
-@click.option(
-    "--corpus", "corpus", multiple=True, help="Documents (files or folders) to run the rules on."
-)
+@click.option("--corpus", "corpus", multiple=True, help="Documents (files or folders) to run the rules on.")
 def rules_command(corpus: tuple[str, ...]) -> None:
     """Every rule: how often it fired on --corpus, contract breaks, failing example sentences."""
     from kg.evaluate import format_rule_report, rule_report

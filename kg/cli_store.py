@@ -10,12 +10,28 @@ import click
 
 @click.command("serve")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; anything but loopback exposes the store to the network.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; anything but loopback exposes the store to the network.",
+)
 @click.option("--port", default=7878, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=1),
-              help="Seconds a query may run before oxigraph cancels it.")
-def serve_command(directory: str, host: str, port: int, timeout: float) -> None:
+@click.option(
+    "--timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds a query may run before oxigraph cancels it.",
+)
+@click.option(
+    "--max-result-mb",
+    default=64.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Larger results are refused (507) rather than buffered.",
+)
+def serve_command(directory: str, host: str, port: int, timeout: float, max_result_mb: float) -> None:
     """Serve the store DIRECTORY read-only over SPARQL 1.1 (oxigraph), with its query page.
 
     Results come as JSON, XML, CSV or TSV by the Accept header; updates are refused; SERVICE
@@ -23,11 +39,10 @@ def serve_command(directory: str, host: str, port: int, timeout: float) -> None:
     from kg.store import StoreError, serve
 
     def ready(url: str) -> None:
-        click.echo(f"serving {directory} read-only at {url} (SPARQL at {url}query, timeout {timeout:g} s)",
-                   err=True)
+        click.echo(f"serving {directory} read-only at {url} (SPARQL at {url}query, timeout {timeout:g} s)", err=True)
 
     try:
-        serve(directory, host, port, timeout, ready=ready)
+        serve(directory, host, port, timeout, ready=ready, max_result_mb=max_result_mb)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     except KeyboardInterrupt:
@@ -36,10 +51,15 @@ def serve_command(directory: str, host: str, port: int, timeout: float) -> None:
 
 @click.command("push")
 @click.argument("source", type=click.Path(exists=True))
-@click.option("--endpoint", required=True, metavar="URL",
-              help="A SPARQL 1.1 Graph Store Protocol endpoint, e.g. http://host:3030/ds/data.")
-@click.option("--graph-per-document", is_flag=True,
-              help="PUT every named graph (one per document, and the facts) on its own.")
+@click.option(
+    "--endpoint",
+    required=True,
+    metavar="URL",
+    help="A SPARQL 1.1 Graph Store Protocol endpoint, e.g. http://host:3030/ds/data.",
+)
+@click.option(
+    "--graph-per-document", is_flag=True, help="PUT every named graph (one per document, and the facts) on its own."
+)
 @click.option("--retries", default=3, show_default=True, type=click.IntRange(0, 10))
 @click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(min=1))
 def push_command(source: str, endpoint: str, graph_per_document: bool, retries: int, timeout: float) -> None:

@@ -128,9 +128,7 @@ def read_claims(graph: Graph) -> list[Fact]:
         rules.add(str(row.rule))
         if str(row.quote) not in quotes:
             quotes.append(str(row.quote))
-    return [
-        Fact(d, FIGURE, e, c, frozenset(r), tuple(q), f) for (d, c, e), (r, q, f) in groups.items()
-    ]
+    return [Fact(d, FIGURE, e, c, frozenset(r), tuple(q), f) for (d, c, e), (r, q, f) in groups.items()]
 
 
 class Names:
@@ -159,10 +157,7 @@ def describe(fact: Fact, names: Names) -> str:
     """A fact in words, by labels: how the gold file and the reports spell it."""
     if fact.prop == FIGURE:
         claimant, outcome, category, count, qualifier = fact.figure
-        return (
-            f"[{names.label(fact.subject)}] {names.label(claimant)}: {outcome} {category} "
-            f"{count} ({qualifier})"
-        )
+        return f"[{names.label(fact.subject)}] {names.label(claimant)}: {outcome} {category} {count} ({qualifier})"
     return f"{names.label(fact.subject)} {fact.prop} {names.label(fact.object)}"
 
 
@@ -212,14 +207,10 @@ def load_gold(path: str | Path) -> Gold:
                 raise GoldError(f"{path}: {name} fact {number}: write [subject, property, object]")
             s, p, o = item
             if p not in SCORED:
-                raise GoldError(
-                    f"{path}: {name} fact {number}: {p!r} is not scored; use one of {SCORED}"
-                )
+                raise GoldError(f"{path}: {name} fact {number}: {p!r} is not scored; use one of {SCORED}")
             for end in (s, o):
                 if isinstance(end, str) and end.startswith("@") and end[1:] not in events:
-                    raise GoldError(
-                        f"{path}: {name} fact {number}: event handle {end} is not under events:"
-                    )
+                    raise GoldError(f"{path}: {name} fact {number}: event handle {end} is not under events:")
             facts.append(GoldFact(name, p, s, str(o) if p == "date" else o))
         for number, fig in enumerate(spec.get("figures") or [], 1):
             missing = {"outcome", "category", "count"} - set(fig or {})
@@ -355,9 +346,7 @@ def evaluate(graph: Graph, gold: Gold) -> Report:
     """Precision, recall and F1 overall, per property and per rule; every miss and false fact."""
     names = Names(graph)
     resolver = Resolver(graph, names)
-    extracted = [
-        f for f in read_facts(graph) + read_claims(graph) if in_scope(f, graph, gold.documents)
-    ]
+    extracted = [f for f in read_facts(graph) + read_claims(graph) if in_scope(f, graph, gold.documents)]
     total, by_prop, by_rule = Score(), defaultdict(Score), defaultdict(Score)
     found_by: dict[int, set[str]] = {}
     false = []
@@ -405,9 +394,7 @@ def check_must_not(graph: Graph, names: Names, gold: Gold) -> list[str]:
         wanted = None if isinstance(o, dict) else names.nodes(o)
         for subj in names.nodes(s):
             for obj in graph.objects(subj, KGO[p]):
-                if (others is not None and obj not in others) or (
-                    wanted is not None and obj in wanted
-                ):
+                if (others is not None and obj not in others) or (wanted is not None and obj in wanted):
                     broken.append(f"asserted: {names.label(subj)} {p} {names.label(obj)}")
     return broken
 
@@ -426,9 +413,7 @@ def format_report(report: Report) -> str:
     lines += [f"  {g.doc}: {g.text()}" for g in report.misses]
     lines += ["", f"false ({len(report.false)}):"]
     for fact in sorted(report.false, key=lambda f: (f.doc, f.prop)):
-        lines.append(
-            f"  {fact.doc}: {describe(fact, report.names)}  [{', '.join(sorted(fact.rules))}]"
-        )
+        lines.append(f"  {fact.doc}: {describe(fact, report.names)}  [{', '.join(sorted(fact.rules))}]")
         lines += [f'      "{q[:240]}"' for q in fact.quotes[:2]]
     lines += ["", f"must_not broken ({len(report.violations)}):"]
     lines += [f"  {v}" for v in report.violations]
@@ -439,8 +424,7 @@ def score_table(title: str, scores: dict[str, Score]) -> list[str]:
     lines = [f"{title:40} {'tp':>4} {'fp':>4} {'found':>5} {'gold':>5} {'P':>6} {'R':>6} {'F1':>6}"]
     for key, s in sorted(scores.items()):
         lines.append(
-            f"{key:40} {s.tp:4} {s.fp:4} {s.found:5} {s.gold:5} "
-            f"{s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f}"
+            f"{key:40} {s.tp:4} {s.fp:4} {s.found:5} {s.gold:5} {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f}"
         )
     return lines
 
@@ -569,9 +553,7 @@ def contract_violations(corpus) -> dict[str, list[str]]:
             cls = type_of(corpus, node)
             if cls is not None and not (ancestors(cls) | {cls}) & allowed:
                 for ev in evidence:
-                    bad[ev.rule].append(
-                        f"{s} {p} {o}: {node} is a {cls}, {p} wants {' or '.join(sorted(allowed))}"
-                    )
+                    bad[ev.rule].append(f"{s} {p} {o}: {node} is a {cls}, {p} wants {' or '.join(sorted(allowed))}")
     return dict(bad)
 
 
@@ -624,12 +606,8 @@ def format_rule_report(report: RuleReport, with_corpus: bool) -> str:
     if with_corpus:
         lines.append(f"{'rule':44} {'section':26} {'fired':>5} {'facts':>5}")
         for rid, section in sorted(report.ids.items(), key=lambda kv: (kv[1], kv[0])):
-            lines.append(
-                f"{rid:44} {section:26} {report.fired.get(rid, 0):5} {report.facts.get(rid, 0):5}"
-            )
-        never = [
-            rid for rid in report.ids if not report.fired.get(rid) and not report.facts.get(rid)
-        ]
+            lines.append(f"{rid:44} {section:26} {report.fired.get(rid, 0):5} {report.facts.get(rid, 0):5}")
+        never = [rid for rid in report.ids if not report.fired.get(rid) and not report.facts.get(rid)]
         lines += ["", f"never fired ({len(never)}): {', '.join(sorted(never))}"]
         unknown = sorted(set(report.facts) - set(report.ids))
         if unknown:

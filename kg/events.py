@@ -13,26 +13,12 @@ from dataclasses import dataclass, field
 from kg.match import Mention
 from kg.model import Claim, Event, Evidence, Fact
 from kg.rules import CLOSE, OPEN, SEP, Pattern, mention_indices
-from kg.text import Sentence
+from kg.text import MONTHS, Sentence
 from kg.vocab import ancestors
 
 EVENT_BASE = 1000  # event slots are numbered from here in the masked sentence
 FOCUS_WINDOW = 4  # sentences an event stays in focus for anaphora
 
-MONTHS = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-]
 _MONTH = "(?:" + "|".join(m.capitalize() for m in MONTHS) + ")"
 DATE_PATTERNS = [
     ("day", re.compile(rf"\b(?P<month>{_MONTH}) (?P<day>\d{{1,2}})(?:st|nd|rd|th)?(?:,? (?P<year>(?:19|20)\d\d))?\b")),

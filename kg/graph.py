@@ -44,8 +44,15 @@ class GraphWriter:
         self.dataset = Dataset()
         self.facts = self.dataset.graph(FACTS_GRAPH)
         self.doc_dates = {d.id: d.date for d in corpus.documents}
-        for prefix, ns in (("kgo", str(KGO)), ("kgr", str(KGR)), ("skos", str(SKOS)), ("prov", str(PROV)),
-                           ("dcterms", str(DCTERMS)), ("xsd", str(XSD)), ("owl", str(OWL))):
+        for prefix, ns in (
+            ("kgo", str(KGO)),
+            ("kgr", str(KGR)),
+            ("skos", str(SKOS)),
+            ("prov", str(PROV)),
+            ("dcterms", str(DCTERMS)),
+            ("xsd", str(XSD)),
+            ("owl", str(OWL)),
+        ):
             self.dataset.bind(prefix, ns)
 
     def doc_graph(self, doc_id: str) -> Graph:
@@ -85,9 +92,13 @@ class GraphWriter:
             if predicate == "location":
                 places.setdefault(subject, set()).add(obj)
         wide = {"Country", "Province", "Region"}
-        return {(event, broad) for event, found in places.items() for narrow in found
-                for broad in self.ancestors(narrow)
-                if broad in found and self.rules.entries[broad].type in wide}
+        return {
+            (event, broad)
+            for event, found in places.items()
+            for narrow in found
+            for broad in self.ancestors(narrow)
+            if broad in found and self.rules.entries[broad].type in wide
+        }
 
     def add_document(self, doc) -> None:
         g, node = self.doc_graph(doc.id), doc_iri(doc.id)
@@ -144,9 +155,14 @@ class GraphWriter:
             if entry.source:
                 self.facts.add((source, DCTERMS.source, Literal(entry.source)))
             st = KGR[f"st-{short_hash(eid, 'partOf', entry.parent)}"]
-            for triple in ((st, RDF.type, RDF.Statement), (st, RDF.subject, child), (st, RDF.predicate, KGO.partOf),
-                           (st, RDF.object, parent), (st, KGO.modality, KGO.Asserted),
-                           (st, PROV.wasDerivedFrom, source)):
+            for triple in (
+                (st, RDF.type, RDF.Statement),
+                (st, RDF.subject, child),
+                (st, RDF.predicate, KGO.partOf),
+                (st, RDF.object, parent),
+                (st, KGO.modality, KGO.Asserted),
+                (st, PROV.wasDerivedFrom, source),
+            ):
                 self.facts.add(triple)
             todo.append(entry.parent)
 
@@ -179,8 +195,13 @@ class GraphWriter:
         if modality in ASSERTED:
             self.facts.add((s, p, o))
         st = KGR[f"st-{short_hash(*key)}"]
-        for triple in ((st, RDF.type, RDF.Statement), (st, RDF.subject, s), (st, RDF.predicate, p),
-                       (st, RDF.object, o), (st, KGO.modality, KGO[modality])):
+        for triple in (
+            (st, RDF.type, RDF.Statement),
+            (st, RDF.subject, s),
+            (st, RDF.predicate, p),
+            (st, RDF.object, o),
+            (st, KGO.modality, KGO[modality]),
+        ):
             self.facts.add(triple)
         if claimant:
             self.facts.add((st, KGO.claimant, KGR[claimant]))
@@ -206,15 +227,25 @@ class GraphWriter:
         if key in self.corpus.unverified:
             g.add((node, KGO.verified, Literal(False)))
         who = self.corpus.entities[claimant].label if claimant in self.corpus.entities else "unattributed"
-        g.add((node, RDFS.label, Literal(f"{who}: {qualifier_text(qualifier)}{count} {category_text(category)} "
-                                         f"{outcome_text(outcome)}")))
+        g.add(
+            (
+                node,
+                RDFS.label,
+                Literal(f"{who}: {qualifier_text(qualifier)}{count} {category_text(category)} {outcome_text(outcome)}"),
+            )
+        )
         for ev in evidence:
             g.add((node, PROV.wasDerivedFrom, self.add_evidence(ev)))
 
 
 def qualifier_text(q: str) -> str:
-    return {"Exactly": "", "AtLeast": "at least ", "MoreThan": "more than ", "Approximately": "about ",
-            "UpTo": "up to "}[q]
+    return {
+        "Exactly": "",
+        "AtLeast": "at least ",
+        "MoreThan": "more than ",
+        "Approximately": "about ",
+        "UpTo": "up to ",
+    }[q]
 
 
 def category_text(c: str) -> str:

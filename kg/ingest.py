@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kg.text import MONTHS
+
 TEXT_SUFFIXES = {".txt", ".text", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
@@ -22,12 +24,6 @@ SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
 METADATA_FILE = "metadata.json"
 MAX_BYTES = 256 * 1024 * 1024
 
-MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        "january february march april may june july august september october november december".split()
-    )
-}
 _MONTH_RE = "|".join(m.capitalize() for m in MONTHS)
 _STATED_DATE = re.compile(
     rf"(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?"
@@ -86,7 +82,7 @@ def stated_date(text: str) -> str | None:
     year = found.group("y1") or found.group("y2")
     if not 1 <= day <= 31:
         return None
-    return f"{year}-{MONTHS[month.lower()]:02d}-{day:02d}"
+    return f"{year}-{MONTHS.index(month.lower()) + 1:02d}-{day:02d}"
 
 
 def decode(data: bytes) -> tuple[str, str | None]:

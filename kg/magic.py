@@ -38,9 +38,7 @@ class KgMagics(Magics):
         elif Path(name).expanduser().exists():
             api.load(Path(name).expanduser())
         else:
-            raise FileNotFoundError(
-                f"%kg_use: {name!r} is neither a variable nor a file or directory"
-            )
+            raise FileNotFoundError(f"%kg_use: {name!r} is neither a variable nor a file or directory")
         return None
 
     @cell_magic
@@ -71,9 +69,7 @@ def parse_options(line: str) -> tuple[str | None, str | None]:
     while words:
         flag = words.pop(0)
         if flag not in ("-o", "-g") or not words:
-            raise ValueError(
-                f"%%sparql: unexpected {flag!r}; usage: %%sparql [-o NAME] [-g VARIABLE]"
-            )
+            raise ValueError(f"%%sparql: unexpected {flag!r}; usage: %%sparql [-o NAME] [-g VARIABLE]")
         value = words.pop(0)
         if not value.isidentifier():
             raise ValueError(f"%%sparql {flag}: {value!r} is not a Python name")

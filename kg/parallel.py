@@ -78,8 +78,9 @@ def _dask(docs: Sequence[Document], scheduler: object) -> Iterator[list[Outcome]
             client.close()
 
 
-def extract_all(docs: Sequence[Document], workers: int = 1, dask: object = None,
-                progress: Progress | None = None) -> tuple[list[DocResult], list[IngestError]]:
+def extract_all(
+    docs: Sequence[Document], workers: int = 1, dask: object = None, progress: Progress | None = None
+) -> tuple[list[DocResult], list[IngestError]]:
     """Every document's records in document order, and the documents that failed."""
     chunks = _dask(docs, dask) if dask else _local(docs, workers)
     results: list[DocResult] = []

@@ -21,8 +21,7 @@ class Build:
     errors: list[IngestError]
 
 
-def build(paths: Iterable[str], workers: int = 1, dask: object = None,
-          progress: Progress | None = None) -> Build:
+def build(paths: Iterable[str], workers: int = 1, dask: object = None, progress: Progress | None = None) -> Build:
     """`workers` > 1 extracts documents in that many processes, `dask` (a scheduler address or
     Client) on a cluster; resolution runs here after, so the graph is the same either way."""
     rules = load_rules()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from kg.vocab import ENTITY_CLASSES, EVENT_CLASSES, descendants
+from kg.vocab import CONTRACT_RELATIONS, ENTITY_CLASSES, EVENT_CLASSES, descendants
 
 # libyaml's safe loader when present: the dictionaries load ~10x faster than in pure Python
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -241,21 +241,6 @@ SECTION_KEYS = {
     "attributes": {"attribute", "reverse", "value_via", "role"},
     "claims": set(),
     "attributions": {"role"},
-}
-CONTRACT_RELATIONS = {
-    "leads",
-    "memberOf",
-    "founded",
-    "relativeOf",
-    "partOf",
-    "operatesIn",
-    "claimedResponsibilityFor",
-    "perpetrator",
-    "target",
-    "location",
-    "date",
-    "respondsTo",
-    "accuses",
 }
 
 

@@ -78,17 +78,32 @@ def encode_result(result: DocResult) -> dict:
 def decode_result(data: dict) -> DocResult:
     entities = {}
     for key, e in data["entities"].items():
-        entities[key] = Entity(**{**e, "aliases": set(e["aliases"]),
-                                  "evidence": [Evidence(**x) for x in e["evidence"]]})
+        entities[key] = Entity(
+            **{**e, "aliases": set(e["aliases"]), "evidence": [Evidence(**x) for x in e["evidence"]]}
+        )
     facts = [Fact(**{**f, "evidence": Evidence(**f["evidence"])}) for f in data["facts"]]
     events = []
     for e in data["events"]:
         sets = {k: set(e[k]) for k in ("targets", "locations", "perpetrators", "participants", "responds_to")}
-        events.append(Event(**{**e, **sets, "date_evidence": _evidence(e["date_evidence"]),
-                               "evidence": [Evidence(**x) for x in e["evidence"]]}))
+        events.append(
+            Event(
+                **{
+                    **e,
+                    **sets,
+                    "date_evidence": _evidence(e["date_evidence"]),
+                    "evidence": [Evidence(**x) for x in e["evidence"]],
+                }
+            )
+        )
     claims = [Claim(**{**c, "evidence": Evidence(**c["evidence"])}) for c in data["claims"]]
-    return DocResult(doc=Document(**data["doc"]), entities=entities, facts=facts, events=events,
-                     claims=claims, fired=dict(data["fired"]))
+    return DocResult(
+        doc=Document(**data["doc"]),
+        entities=entities,
+        facts=facts,
+        events=events,
+        claims=claims,
+        fired=dict(data["fired"]),
+    )
 
 
 # ---------------------------------------------------------------- generations on disk
@@ -108,8 +123,10 @@ def store_location(path: str | os.PathLike) -> Path:
         return gen / "oxigraph"
     if (root / "CURRENT").is_file() or any(root.glob("*.sst")):
         return root
-    raise StoreError(f"{root}: not a kg store (no {CURRENT} link) nor an oxigraph store; "
-                     f"make one with `kg build PATH... --store {root}`")
+    raise StoreError(
+        f"{root}: not a kg store (no {CURRENT} link) nor an oxigraph store; "
+        f"make one with `kg build PATH... --store {root}`"
+    )
 
 
 def is_store(path: str | os.PathLike) -> bool:
@@ -184,8 +201,10 @@ def graph_quads(dataset: Dataset, name: URIRef) -> list[ox.Quad]:
 
 
 def stored_triples(store: ox.Store, name: URIRef) -> set[tuple[str, str, str]]:
-    return {(str(q.subject), str(q.predicate), str(q.object))
-            for q in store.quads_for_pattern(None, None, None, ox.NamedNode(str(name)))}
+    return {
+        (str(q.subject), str(q.predicate), str(q.object))
+        for q in store.quads_for_pattern(None, None, None, ox.NamedNode(str(name)))
+    }
 
 
 def _triples(quads: Iterable[ox.Quad]) -> set[tuple[str, str, str]]:
@@ -209,9 +228,11 @@ class LoadReport:
 
     def __str__(self) -> str:
         times = ", ".join(f"{k} {v:.2f}s" for k, v in self.seconds.items())
-        return (f"{self.generation}: {len(self.added)} documents added, {len(self.replaced)} replaced, "
-                f"{self.unchanged} unchanged ({len(self.rewritten)} of their graphs rewritten), "
-                f"facts graph {self.facts_triples} triples rebuilt; {times}")
+        return (
+            f"{self.generation}: {len(self.added)} documents added, {len(self.replaced)} replaced, "
+            f"{self.unchanged} unchanged ({len(self.rewritten)} of their graphs rewritten), "
+            f"facts graph {self.facts_triples} triples rebuilt; {times}"
+        )
 
 
 @dataclass
@@ -225,8 +246,9 @@ class StoreBuild:
 
 
 def _known_results(gen: Path | None, manifest: dict, keep: Iterable[str]) -> list[DocResult]:
-    return [decode_result(json.loads((gen / "results" / f"{doc_id}.json").read_text(encoding="utf-8")))
-            for doc_id in keep]
+    return [
+        decode_result(json.loads((gen / "results" / f"{doc_id}.json").read_text(encoding="utf-8"))) for doc_id in keep
+    ]
 
 
 def _plan(manifest: dict, documents: Sequence[Document]) -> tuple[list[Document], list[str], list[str]]:
@@ -245,9 +267,14 @@ def _plan(manifest: dict, documents: Sequence[Document]) -> tuple[list[Document]
     return fresh, keep, replaced
 
 
-def add_documents(root: str | os.PathLike, paths: Iterable[str], workers: int = 1, dask: object = None,
-                  progress: Callable[[int, int], None] | None = None,
-                  crash_after: Callable[[str], None] | None = None) -> StoreBuild:
+def add_documents(
+    root: str | os.PathLike,
+    paths: Iterable[str],
+    workers: int = 1,
+    dask: object = None,
+    progress: Callable[[int, int], None] | None = None,
+    crash_after: Callable[[str], None] | None = None,
+) -> StoreBuild:
     """Extract only the documents the store does not have (a changed file is a new document that
     replaces the old one from the same source), re-resolve every document the store knows, and
     commit a new generation. `crash_after(step)` is a test hook to simulate a crash mid-load."""
@@ -285,9 +312,17 @@ def add_documents(root: str | os.PathLike, paths: Iterable[str], workers: int = 
     return StoreBuild(corpus, dataset, errors, report)
 
 
-def _write_generation(gen: Path | None, target: Path, dataset: Dataset, encoded: dict, keep: list[str],
-                      replaced: list[str], corpus, report: LoadReport,
-                      crash_after: Callable[[str], None] | None) -> None:
+def _write_generation(
+    gen: Path | None,
+    target: Path,
+    dataset: Dataset,
+    encoded: dict,
+    keep: list[str],
+    replaced: list[str],
+    corpus,
+    report: LoadReport,
+    crash_after: Callable[[str], None] | None,
+) -> None:
     (target / "results").mkdir(parents=True)
     if gen is None:
         store = ox.Store(str(target / "oxigraph"))
@@ -316,8 +351,9 @@ def _write_generation(gen: Path | None, target: Path, dataset: Dataset, encoded:
     for doc_id, data in encoded.items():
         (target / "results" / f"{doc_id}.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     docs = {d.source: {"id": d.id, "sha256": d.sha256, "title": d.title} for d in corpus.documents}
-    (target / "manifest.json").write_text(json.dumps({"documents": docs}, indent=1, ensure_ascii=False),
-                                          encoding="utf-8")
+    (target / "manifest.json").write_text(
+        json.dumps({"documents": docs}, indent=1, ensure_ascii=False), encoding="utf-8"
+    )
 
 
 def _put_graph(store: ox.Store, dataset: Dataset, name: URIRef) -> int:
@@ -367,8 +403,12 @@ def store_info(path: str | os.PathLike) -> dict:
     graphs = {str(g.value): 0 for g in store.named_graphs()}
     for name in graphs:
         graphs[name] = sum(1 for _ in store.quads_for_pattern(None, None, None, ox.NamedNode(name)))
-    return {"generation": gen.name if gen else None, "quads": len(store), "graphs": graphs,
-            "documents": read_manifest(gen)["documents"]}
+    return {
+        "generation": gen.name if gen else None,
+        "quads": len(store),
+        "graphs": graphs,
+        "documents": read_manifest(gen)["documents"],
+    }
 
 
 def dump_nquads(path: str | os.PathLike) -> bytes:
@@ -401,8 +441,10 @@ def query_store(path: str | os.PathLike, query: str) -> Rows:
     if isinstance(result, bool | ox.QueryBoolean):
         return Rows(["ask"], [(Literal(bool(result)),)])
     if isinstance(result, ox.QueryTriples):
-        return Rows(["subject", "predicate", "object"],
-                    [(from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)) for t in result])
+        return Rows(
+            ["subject", "predicate", "object"],
+            [(from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)) for t in result],
+        )
     names = [v.value for v in result.variables]
     return Rows(names, [tuple(from_ox(sol[n]) for n in names) for sol in result])
 
@@ -475,8 +517,9 @@ def saved_queries(folder: Path = QUERIES_DIR) -> dict[str, SavedQuery]:
 
 def sparql_literal(value: str) -> str:
     """A string as a SPARQL string literal: the only way a user's value enters a query."""
-    escaped = (value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-               .replace("\r", "\\r").replace("\t", "\\t"))
+    escaped = (
+        value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    )
     return f'"{escaped}"'
 
 
@@ -489,8 +532,9 @@ def render_saved(name: str, params: dict[str, str], folder: Path = QUERIES_DIR) 
     saved = queries[name]
     unknown = set(params) - set(saved.parameters)
     if unknown:
-        raise StoreError(f"{name} takes {', '.join(saved.parameters) or 'no parameters'}, "
-                         f"not {', '.join(sorted(unknown))}")
+        raise StoreError(
+            f"{name} takes {', '.join(saved.parameters) or 'no parameters'}, not {', '.join(sorted(unknown))}"
+        )
     values = {k: params.get(k, _default(v)) for k, v in saved.parameters.items()}
     missing = [k for k, v in values.items() if v is None]
     if missing:
@@ -507,8 +551,15 @@ def _default(desc: str) -> str | None:
 # ---------------------------------------------------------------- the read-only server
 
 
-_OPAQUE = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""' r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
-                     r'|"(?:[^"\\\n]|\\.)*"' r"|'(?:[^'\\\n]|\\.)*'" r'|<[^<>"{}|^`\\\s]*>' r"|#[^\n]*", re.S)
+_OPAQUE = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""'
+    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
+    r'|"(?:[^"\\\n]|\\.)*"'
+    r"|'(?:[^'\\\n]|\\.)*'"
+    r'|<[^<>"{}|^`\\\s]*>'
+    r"|#[^\n]*",
+    re.S,
+)
 _SERVICE = re.compile(r"(?<![\w:$?])SERVICE(?![\w:-])", re.IGNORECASE)
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
@@ -554,14 +605,20 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def start_oxigraph(location: Path, port: int, timeout: float | None, read_only: bool = True,
-                   wait: float = 20.0):
+def start_oxigraph(location: Path, port: int, timeout: float | None, read_only: bool = True, wait: float = 20.0):
     """oxigraph on 127.0.0.1:PORT; returns the process once it answers (bounded wait)."""
     import subprocess
     import urllib.request
 
-    args = [oxigraph_binary(), "serve-read-only" if read_only else "serve", "--location", str(location),
-            "--bind", f"127.0.0.1:{port}", "--union-default-graph"]
+    args = [
+        oxigraph_binary(),
+        "serve-read-only" if read_only else "serve",
+        "--location",
+        str(location),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--union-default-graph",
+    ]
     if timeout:
         args += ["--timeout-s", str(max(1, round(timeout)))]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
@@ -584,13 +641,27 @@ MAX_BODY = 10 * 1024 * 1024
 # 504 once this grace is spent too, so a client is never held longer than timeout + GRACE_S.
 GRACE_S = 3.0
 CANCELLED = b"The SPARQL operation has been cancelled"
-_HOP = {"connection", "keep-alive", "transfer-encoding", "host", "content-length", "proxy-connection",
-        "upgrade", "te", "trailer"}
+_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "host",
+    "content-length",
+    "proxy-connection",
+    "upgrade",
+    "te",
+    "trailer",
+}
 
 
-def make_proxy(host: str, port: int, upstream_port: int, timeout: float | None):
-    """A threading HTTP proxy to oxigraph that refuses SERVICE; everything else passes through
-    (the query page, content negotiation, oxigraph's own refusal of updates)."""
+MAX_RESULT_MB = 64.0
+
+
+def make_proxy(host: str, port: int, upstream_port: int, timeout: float | None, max_result_mb: float = MAX_RESULT_MB):
+    """A threading HTTP proxy to oxigraph that refuses SERVICE and results larger than
+    `max_result_mb`; everything else passes through (the query page, content negotiation,
+    oxigraph's own refusal of updates)."""
+    max_result = int(max_result_mb * 1024 * 1024)
     from http.client import HTTPConnection
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     from urllib.parse import parse_qs, urlsplit
@@ -630,7 +701,7 @@ def make_proxy(host: str, port: int, upstream_port: int, timeout: float | None):
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
                 conn.request(self.command, self.path, body=body or None, headers=headers)
                 resp = conn.getresponse()
-                data = resp.read()
+                data = resp.read(max_result + 1)
             except TimeoutError:
                 return self._refuse(504, f"query cancelled: over the {timeout:g} s limit")
             except OSError as exc:
@@ -639,6 +710,8 @@ def make_proxy(host: str, port: int, upstream_port: int, timeout: float | None):
                 conn.close()
             if data.rstrip().endswith(CANCELLED):  # oxigraph streamed a 200 header, then gave up
                 return self._refuse(504, f"query cancelled: over the {timeout:g} s limit")
+            if len(data) > max_result:
+                return self._refuse(507, f"result larger than {max_result_mb:g} MB: add a LIMIT, or page with OFFSET")
             self.send_response(resp.status)
             for k, v in resp.getheaders():
                 if k.lower() not in _HOP:
@@ -649,13 +722,22 @@ def make_proxy(host: str, port: int, upstream_port: int, timeout: float | None):
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+    class Server(ThreadingHTTPServer):
+        # the stdlib's listen backlog of 5 resets connections when dozens of clients arrive at once
+        request_queue_size = 128
+        daemon_threads = True
+
+    return Server((host, port), Handler)
 
 
-def serve(path: str | os.PathLike, host: str = "127.0.0.1", port: int = 7878, timeout: float | None = 30,
-          ready: Callable[[str], None] | None = None) -> None:
+def serve(
+    path: str | os.PathLike,
+    host: str = "127.0.0.1",
+    port: int = 7878,
+    timeout: float | None = 30,
+    ready: Callable[[str], None] | None = None,
+    max_result_mb: float = MAX_RESULT_MB,
+) -> None:
     """Run oxigraph read-only on a private loopback port behind the SERVICE-refusing proxy."""
     import signal
 
@@ -664,7 +746,7 @@ def serve(path: str | os.PathLike, host: str = "127.0.0.1", port: int = 7878, ti
     signal.signal(signal.SIGTERM, lambda *_: sys_exit())  # run the `finally` below on SIGTERM too
     proc = start_oxigraph(location, upstream, timeout)
     try:
-        server = make_proxy(host, port, upstream, timeout)
+        server = make_proxy(host, port, upstream, timeout, max_result_mb)
         if ready:
             ready(f"http://{host}:{server.server_address[1]}/")
         server.serve_forever(poll_interval=0.5)
@@ -709,8 +791,11 @@ def graphs_of(source: str | os.PathLike) -> dict[str, bytes]:
     if FORMATS.get(src.suffix.lower()) in QUAD_FORMATS:
         ds = Dataset()
         ds.parse(src, format=FORMATS[src.suffix.lower()])
-        return {str(g.identifier): g.serialize(format="nt", encoding="utf-8")
-                for g in ds.graphs() if len(g) and str(g.identifier) != "urn:x-rdflib:default"}
+        return {
+            str(g.identifier): g.serialize(format="nt", encoding="utf-8")
+            for g in ds.graphs()
+            if len(g) and str(g.identifier) != "urn:x-rdflib:default"
+        }
     return {"": load(src).serialize(format="nt", encoding="utf-8")}
 
 
@@ -719,8 +804,14 @@ def merged_ntriples(graphs: dict[str, bytes]) -> bytes:
     return b"\n".join(lines) + b"\n"
 
 
-def push(source: str | os.PathLike, endpoint: str, per_document: bool = False, retries: int = 3,
-         timeout: float = 60.0, sleep: Callable[[float], None] = time.sleep) -> list[PushResult]:
+def push(
+    source: str | os.PathLike,
+    endpoint: str,
+    per_document: bool = False,
+    retries: int = 3,
+    timeout: float = 60.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[PushResult]:
     """PUT each graph to a SPARQL 1.1 Graph Store Protocol endpoint (`?graph=IRI`), or everything
     merged into the default graph (`?default`). PUT replaces, so a retry or a second push of the
     same source leaves the same data: that is why PUT and not POST."""
@@ -734,8 +825,9 @@ def push(source: str | os.PathLike, endpoint: str, per_document: bool = False, r
     return [_put(endpoint, name, body, retries, timeout, sleep) for name, body in sorted(targets.items())]
 
 
-def _put(endpoint: str, graph: str, body: bytes, retries: int, timeout: float,
-         sleep: Callable[[float], None]) -> PushResult:
+def _put(
+    endpoint: str, graph: str, body: bytes, retries: int, timeout: float, sleep: Callable[[float], None]
+) -> PushResult:
     import urllib.error
     import urllib.request
     from urllib.parse import quote
@@ -745,8 +837,7 @@ def _put(endpoint: str, graph: str, body: bytes, retries: int, timeout: float,
     triples = body.count(b"\n")
     start, error, status = time.perf_counter(), "", None
     for attempt in range(1, retries + 2):
-        req = urllib.request.Request(url, data=body, method="PUT",
-                                     headers={"Content-Type": "application/n-triples"})
+        req = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": "application/n-triples"})
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:
                 return PushResult(graph or "(default)", triples, resp.status, attempt, time.perf_counter() - start)

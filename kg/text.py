@@ -5,6 +5,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
 ABBREVIATIONS = {
     "dr",
     "mr",

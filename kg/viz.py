@@ -27,13 +27,27 @@ MAX_EVIDENCE = 4
 
 # Colour by type; shape by kind (actor, place, event, facility).
 COLOURS = {
-    "Person": "#f4a261", "ArmedGroup": "#d62828", "PoliticalParty": "#8338ec",
-    "StateBody": "#1d3557", "CivilSocietyGroup": "#2a9d8f", "MediaOrganization": "#6c757d",
-    "InternationalOrganization": "#3a86ff", "Organization": "#adb5bd", "Country": "#588157",
-    "Province": "#a3b18a", "District": "#b5c99a", "City": "#cfe1b9", "Region": "#dde5b6",
-    "Facility": "#ffb703", "Attack": "#9d0208", "Hijacking": "#6a040f",
-    "SecurityOperation": "#023e8a", "Meeting": "#48cae4", "Protest": "#ff006e",
-    "Event": "#e5989b", "Crackdown": "#7209b7",
+    "Person": "#f4a261",
+    "ArmedGroup": "#d62828",
+    "PoliticalParty": "#8338ec",
+    "StateBody": "#1d3557",
+    "CivilSocietyGroup": "#2a9d8f",
+    "MediaOrganization": "#6c757d",
+    "InternationalOrganization": "#3a86ff",
+    "Organization": "#adb5bd",
+    "Country": "#588157",
+    "Province": "#a3b18a",
+    "District": "#b5c99a",
+    "City": "#cfe1b9",
+    "Region": "#dde5b6",
+    "Facility": "#ffb703",
+    "Attack": "#9d0208",
+    "Hijacking": "#6a040f",
+    "SecurityOperation": "#023e8a",
+    "Meeting": "#48cae4",
+    "Protest": "#ff006e",
+    "Event": "#e5989b",
+    "Crackdown": "#7209b7",
 }
 SHAPES = {"Actor": "dot", "Location": "triangle", "Event": "diamond", "Facility": "square"}
 ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
@@ -60,15 +74,19 @@ def select(E: nx.MultiDiGraph, max_nodes: int, scores: dict[str, float]) -> Sele
         return Selection(E, n, m, "All nodes are shown.")
     keep = sorted(E, key=lambda v: (-scores.get(v, 0.0), E.nodes[v]["label"]))[:max_nodes]
     sub = E.subgraph(keep).copy()
-    note = (f"Showing the {max_nodes} nodes of highest PageRank out of {n}; "
-            f"{n - max_nodes} nodes and {m - sub.number_of_edges()} edges were left out "
-            "(use --ego NAME or --type to see others).")
+    note = (
+        f"Showing the {max_nodes} nodes of highest PageRank out of {n}; "
+        f"{n - max_nodes} nodes and {m - sub.number_of_edges()} edges were left out "
+        "(use --ego NAME or --type to see others)."
+    )
     return Selection(sub, n, m, note)
 
 
 def _evidence(items) -> list[dict]:
-    return [{"relation": rel, "quote": ev["quote"], "document": ev["document"],
-             "date": ev.get("date", "")} for rel, ev in items]
+    return [
+        {"relation": rel, "quote": ev["quote"], "document": ev["document"], "date": ev.get("date", "")}
+        for rel, ev in items
+    ]
 
 
 def node_entry(E: nx.MultiDiGraph, n: str, index: int, score: float) -> dict:
@@ -81,26 +99,50 @@ def node_entry(E: nx.MultiDiGraph, n: str, index: int, score: float) -> dict:
     lines.append(f"Connections: {E.degree(n)}; PageRank {score:.3f}")
     evidence = list(iter_evidence(E, n))
     more = f"and {len(evidence) - MAX_EVIDENCE} more quotes" if len(evidence) > MAX_EVIDENCE else ""
-    return {"id": index,
-            "vis": {"label": d["label"], "group": d["type"], "shape": SHAPES.get(d["kind"], "dot"),
-                    "color": COLOURS.get(d["type"], "#999999"), "value": score},
-            "info": {"name": d["label"], "type": d["type"], "lines": lines,
-                     "evidence": _evidence(evidence[:MAX_EVIDENCE]), "more": more}}
+    return {
+        "id": index,
+        "vis": {
+            "label": d["label"],
+            "group": d["type"],
+            "shape": SHAPES.get(d["kind"], "dot"),
+            "color": COLOURS.get(d["type"], "#999999"),
+            "value": score,
+        },
+        "info": {
+            "name": d["label"],
+            "type": d["type"],
+            "lines": lines,
+            "evidence": _evidence(evidence[:MAX_EVIDENCE]),
+            "more": more,
+        },
+    }
 
 
 def edge_entry(E: nx.MultiDiGraph, u: str, v: str, d: dict, ids: dict[str, int]) -> dict:
     relation = d["relation"]
-    lines = [f"{E.nodes[u]['label']} \u2192 {relation} \u2192 {E.nodes[v]['label']}",
-             "Modality: " + ", ".join(d["modality"]),
-             f"Documents: {d['support']}"]
+    lines = [
+        f"{E.nodes[u]['label']} \u2192 {relation} \u2192 {E.nodes[v]['label']}",
+        "Modality: " + ", ".join(d["modality"]),
+        f"Documents: {d['support']}",
+    ]
     evidence = [(None, ev) for ev in d["evidence"]]
     asserted = set(d["modality"]) <= {"Asserted", "Claimed"}
-    return {"vis": {"from": ids[u], "to": ids[v], "label": relation, "dashes": not asserted,
-                    "width": 1 + min(d["support"], 5)},
-            "info": {"name": relation, "type": "relation", "lines": lines,
-                     "evidence": _evidence(evidence[:MAX_EVIDENCE]),
-                     "more": f"and {len(evidence) - MAX_EVIDENCE} more quotes"
-                     if len(evidence) > MAX_EVIDENCE else ""}}
+    return {
+        "vis": {
+            "from": ids[u],
+            "to": ids[v],
+            "label": relation,
+            "dashes": not asserted,
+            "width": 1 + min(d["support"], 5),
+        },
+        "info": {
+            "name": relation,
+            "type": "relation",
+            "lines": lines,
+            "evidence": _evidence(evidence[:MAX_EVIDENCE]),
+            "more": f"and {len(evidence) - MAX_EVIDENCE} more quotes" if len(evidence) > MAX_EVIDENCE else "",
+        },
+    }
 
 
 def page_data(E: nx.MultiDiGraph, scores: dict[str, float]) -> dict:
@@ -113,36 +155,44 @@ def page_data(E: nx.MultiDiGraph, scores: dict[str, float]) -> dict:
     counts: dict[str, int] = {}
     for n in order:
         counts[E.nodes[n]["type"]] = counts.get(E.nodes[n]["type"], 0) + 1
-    legend = [{"type": t, "color": COLOURS.get(t, "#999999"),
-               "shape": SHAPES.get(next(E.nodes[n]["kind"] for n in order
-                                        if E.nodes[n]["type"] == t), "dot"), "count": c}
-              for t, c in sorted(counts.items())]
+    legend = [
+        {
+            "type": t,
+            "color": COLOURS.get(t, "#999999"),
+            "shape": SHAPES.get(next(E.nodes[n]["kind"] for n in order if E.nodes[n]["type"] == t), "dot"),
+            "count": c,
+        }
+        for t, c in sorted(counts.items())
+    ]
     return {"nodes": nodes, "edges": edges, "legend": legend}
 
 
-def render(E: nx.MultiDiGraph, title: str, max_nodes: int = 250,
-           note: str = "") -> tuple[str, Selection]:
+def render(E: nx.MultiDiGraph, title: str, max_nodes: int = 250, note: str = "") -> tuple[str, Selection]:
     """The whole page as a string, and what was selected for it."""
     scores = {n: s["pagerank"] for n, s in centrality(E).scores.items()}
     sel = select(E, max_nodes, scores)
     data = page_data(sel.graph, scores)
-    summary = (f"{sel.graph.number_of_nodes()} nodes and {sel.graph.number_of_edges()} edges "
-               f"shown (graph: {sel.total_nodes} nodes, {sel.total_edges} edges). "
-               "Size: PageRank; dashed edges: not asserted.")
+    summary = (
+        f"{sel.graph.number_of_nodes()} nodes and {sel.graph.number_of_edges()} edges "
+        f"shown (graph: {sel.total_nodes} nodes, {sel.total_edges} edges). "
+        "Size: PageRank; dashed edges: not asserted."
+    )
     js = VIS_JS.read_text(encoding="utf-8")
     if re.search(r"</script|<!--", js, re.IGNORECASE):
         raise ValueError(f"{VIS_JS} cannot be inlined in a <script> element")
-    values = {"TITLE": html.escape(title), "SUMMARY": html.escape(summary),
-              "NOTE": html.escape(" ".join(x for x in (note, sel.note) if x)),
-              "DATA": script_json(data), "VIS_JS": js}
+    values = {
+        "TITLE": html.escape(title),
+        "SUMMARY": html.escape(summary),
+        "NOTE": html.escape(" ".join(x for x in (note, sel.note) if x)),
+        "DATA": script_json(data),
+        "VIS_JS": js,
+    }
     # One pass, so text put in by one placeholder is never scanned for another.
-    page = re.sub(r"\{\{([A-Z_]+)\}\}", lambda m: values[m.group(1)],
-                  PAGE.read_text(encoding="utf-8"))
+    page = re.sub(r"\{\{([A-Z_]+)\}\}", lambda m: values[m.group(1)], PAGE.read_text(encoding="utf-8"))
     return page, sel
 
 
-def write_html(E: nx.MultiDiGraph, path: str | Path, title: str, max_nodes: int = 250,
-               note: str = "") -> Selection:
+def write_html(E: nx.MultiDiGraph, path: str | Path, title: str, max_nodes: int = 250, note: str = "") -> Selection:
     """Write the page; returns what was selected so the caller can report it."""
     page, sel = render(E, title, max_nodes, note)
     Path(path).write_text(page, encoding="utf-8")

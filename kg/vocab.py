@@ -160,3 +160,21 @@ def ancestors(cls: str) -> frozenset[str]:
 def descendants(cls: str) -> set[str]:
     """The class and every class below it (for typed pattern slots)."""
     return {c for c in [*ENTITY_CLASSES, *EVENT_CLASSES, "Actor", "Location"] if cls in ancestors(c)}
+
+
+# The contract's relations: between entities and events, then the one to a literal (date).
+ENTITY_RELATIONS = (
+    "leads",
+    "memberOf",
+    "founded",
+    "relativeOf",
+    "partOf",
+    "operatesIn",
+    "claimedResponsibilityFor",
+    "perpetrator",
+    "target",
+    "location",
+    "respondsTo",
+    "accuses",
+)
+CONTRACT_RELATIONS = (*ENTITY_RELATIONS, "date")

@@ -30,8 +30,13 @@ def statement(g: Graph, s, p: str, o, modality: str = "Asserted", docs=(DOC1,), 
     st = KGR[f"st-{len(g)}"]
     if modality in ("Asserted", "Claimed"):
         g.add((s, KGO[p], o))
-    for t in ((st, RDF.type, RDF.Statement), (st, RDF.subject, s), (st, RDF.predicate, KGO[p]),
-              (st, RDF.object, o), (st, KGO.modality, KGO[modality])):
+    for t in (
+        (st, RDF.type, RDF.Statement),
+        (st, RDF.subject, s),
+        (st, RDF.predicate, KGO[p]),
+        (st, RDF.object, o),
+        (st, KGO.modality, KGO[modality]),
+    ):
         g.add(t)
     for i, doc in enumerate(docs):
         ev = KGR[f"ev-{len(g)}-{i}"]
@@ -69,10 +74,15 @@ def small() -> Graph:
     statement(g, old, "perpetrator", ttp, docs=(DOC2,))
     statement(g, old, "location", bannu, docs=(DOC2,))
     claim = KGR["claim-1"]
-    for t in ((claim, RDF.type, KGO.CasualtyClaim), (claim, KGO.aboutEvent, attack),
-              (claim, KGO.claimant, bla), (claim, KGO.outcome, KGO.Killed),
-              (claim, KGO.victimCategory, KGO.SecurityPersonnel),
-              (claim, KGO.count, Literal(20)), (claim, KGO.qualifier, KGO.AtLeast)):
+    for t in (
+        (claim, RDF.type, KGO.CasualtyClaim),
+        (claim, KGO.aboutEvent, attack),
+        (claim, KGO.claimant, bla),
+        (claim, KGO.outcome, KGO.Killed),
+        (claim, KGO.victimCategory, KGO.SecurityPersonnel),
+        (claim, KGO.count, Literal(20)),
+        (claim, KGO.qualifier, KGO.AtLeast),
+    ):
         g.add(t)
     g.add((attack, KGO.date, Literal("2026-01-31", datatype=XSD.date)))
     return g
@@ -84,12 +94,12 @@ def labels(G: nx.Graph) -> set[str]:
 
 def test_projection_nodes_edges_and_evidence(small):
     E = an.entity_graph(small)
-    assert len(E) == 9 and E.number_of_edges() == 6          # the alleged edge is dropped
+    assert len(E) == 9 and E.number_of_edges() == 6  # the alleged edge is dropped
     edge = E.get_edge_data(str(KGR["e1"]), str(KGR["bla"]))["perpetrator"]
     assert edge["support"] == 2 and edge["documents"] == ["Doc A", "Doc B"]
     assert edge["evidence"][0]["quote"] == "The BLA attacked a convoy."
     assert edge["evidence"][0]["date"] == "2026-02-01"
-    assert E.nodes[str(KGR["india"])]["kind"] == "Actor"      # Country is an actor
+    assert E.nodes[str(KGR["india"])]["kind"] == "Actor"  # Country is an actor
     assert E.nodes[str(KGR["bla"])]["type"] == "ArmedGroup"
     assert not any(isinstance(n, Literal) or n.startswith('"') for n in E)
 
@@ -98,7 +108,10 @@ def test_filters(small):
     f = an.Filters
     assert an.entity_graph(small, f(modalities=frozenset({"Alleged"}))).number_of_edges() == 1
     assert labels(an.entity_graph(small, f(types=frozenset({"Organization"})))) == {
-        "Balochistan Liberation Army", "Tehreek-e-Taliban Pakistan", "Government of Balochistan"}
+        "Balochistan Liberation Army",
+        "Tehreek-e-Taliban Pakistan",
+        "Government of Balochistan",
+    }
     recent = an.entity_graph(small, f(date_from="2025-01-01"))
     assert "Bannu attack" not in labels(recent) and "Noshki convoy attack" in labels(recent)
     mid_2024 = an.entity_graph(small, f(date_from="2024-06", date_to="2024-12"))
@@ -111,7 +124,7 @@ def test_actor_graph_links_through_shared_event(small):
     A = an.actor_graph(an.entity_graph(small))
     bla, gob, bugti = (str(KGR[s]) for s in ("bla", "gob", "bugti"))
     assert A[bla][gob]["events"] == ["Noshki convoy attack"]
-    assert A[bla][gob]["weight"] == 2                         # Doc A and Doc B
+    assert A[bla][gob]["weight"] == 2  # Doc A and Doc B
     assert A[bugti][gob]["relations"] == ["leads"]
     assert str(KGR["noshki"]) not in A
 
@@ -128,11 +141,13 @@ def test_path_hops_carry_relation_and_quote(small):
     E = an.entity_graph(small)
     [p] = an.paths(E, str(KGR["bla"]), str(KGR["bugti"]))
     assert [E.nodes[n]["label"] for n in p] == [
-        "Balochistan Liberation Army", "Noshki convoy attack", "Government of Balochistan",
-        "Sarfaraz Bugti"]
+        "Balochistan Liberation Army",
+        "Noshki convoy attack",
+        "Government of Balochistan",
+        "Sarfaraz Bugti",
+    ]
     hops = an.hops(E, p)
-    assert [(h.relation, h.forward) for h in hops] == [
-        ("perpetrator", False), ("target", True), ("leads", False)]
+    assert [(h.relation, h.forward) for h in hops] == [("perpetrator", False), ("target", True), ("leads", False)]
     assert hops[-1].quote == "Chief Minister Sarfaraz Bugti said." and hops[-1].document == "Doc A"
     assert an.paths(E, str(KGR["bla"]), str(KGR["bugti"]), max_hops=2) == []
     assert an.paths(E, str(KGR["bla"]), str(KGR["ttp"])) == []
@@ -162,8 +177,7 @@ def test_timeline_keeps_each_sides_figure(small):
     assert [(r["date"], r["precision"]) for r in rows] == [("2024", "year"), ("2026-01-31", "day")]
     assert rows[1]["perpetrators"] == ["Balochistan Liberation Army"]
     assert rows[1]["places"] == ["Noshki"]
-    assert rows[1]["figures"] == [
-        "Balochistan Liberation Army: at least 20 security personnel killed"]
+    assert rows[1]["figures"] == ["Balochistan Liberation Army: at least 20 security personnel killed"]
 
 
 def test_export_graphml_and_dynamic_gexf(small, tmp_path):
@@ -183,7 +197,7 @@ def test_seeds_projection_and_ranks(seeds_graph):
     assert E.nodes[bla]["label"] == "Balochistan Liberation Army"
     relations = {k for _, _, k in E.edges(keys=True)}
     assert {"perpetrator", "location", "claimedResponsibilityFor", "leads", "partOf"} <= relations
-    assert "sponsors" not in relations                        # only ever alleged in the seeds
+    assert "sponsors" not in relations  # only ever alleged in the seeds
     rows = an.rank_rows(E, an.centrality(E), types=["ArmedGroup"], top=1)
     assert rows[0]["name"] == "Balochistan Liberation Army"
     for _, _, d in E.edges(data=True):
@@ -196,9 +210,8 @@ def test_cli_path_rank_timeline_on_seeds(seeds_ttl):
     out = run(main, ["path", str(seeds_ttl), "bla", "sarfaraz bugti"])
     assert out.exit_code == 0, out.output
     assert out.output.splitlines()[0].startswith("Balochistan Liberation Army --")
-    assert "\u201c" in out.output                            # every hop quotes its evidence
-    out = run(main, ["rank", str(seeds_ttl), "--type", "ArmedGroup", "--format", "csv",
-                     "--top", "3"])
+    assert "\u201c" in out.output  # every hop quotes its evidence
+    out = run(main, ["rank", str(seeds_ttl), "--type", "ArmedGroup", "--format", "csv", "--top", "3"])
     assert out.exit_code == 0, out.output
     lines = out.output.splitlines()
     assert lines[0].startswith("name,type,links,degree") and len(lines) == 4

@@ -76,9 +76,7 @@ def test_build_with_a_copy_of_the_rules(tmp_path):
 
     doc = tmp_path / "docs" / "a.txt"
     doc.parent.mkdir()
-    doc.write_text(
-        "Dost Jan Rind, the leader of the Kech Defence Council, spoke.", encoding="utf-8"
-    )
+    doc.write_text("Dost Jan Rind, the leader of the Kech Defence Council, spoke.", encoding="utf-8")
     shutil.copytree(RULES_DIR, tmp_path / "rules")
     with (tmp_path / "rules" / "actors.yaml").open("a", encoding="utf-8") as f:
         f.write("  - {id: kech-defence-council, name: Kech Defence Council, type: ArmedGroup}\n")

@@ -129,9 +129,7 @@ def test_diff_same_build_is_empty_even_with_other_event_iris(graph):
 
 def test_diff_reports_a_removed_statement_with_its_rule_and_quote(graph):
     smaller = Graph()
-    st = next(
-        s for s in graph.subjects(RDF.predicate, URIRef("https://w3id.org/kgae/ontology#leads"))
-    )
+    st = next(s for s in graph.subjects(RDF.predicate, URIRef("https://w3id.org/kgae/ontology#leads")))
     for triple in graph:
         if triple[0] != st:
             smaller.add(triple)
@@ -165,9 +163,7 @@ def test_failing_examples_are_reported(tmp_path):
     )
     failures = run_rule_examples(load_rules(rules_dir))
     assert "leads.person-head-of-org did not fire on: 'Nobody is named here at all.'" in failures
-    assert any(
-        f.startswith("leads.person-head-of-org fired on its `not:` example") for f in failures
-    )
+    assert any(f.startswith("leads.person-head-of-org fired on its `not:` example") for f in failures)
 
 
 def test_cli_commands(graph_file, tmp_path):
@@ -199,9 +195,7 @@ def edit_rule(rules_dir: Path, file: str, section: str, rule_id: str, changes: d
 
 def test_duplicate_rule_id_across_files(tmp_path):
     rules_dir = copy_rules(tmp_path)
-    edit_rule(
-        rules_dir, "events.yaml", "claims", "claim.claimed-by", {"id": "leads.org-head-person"}
-    )
+    edit_rule(rules_dir, "events.yaml", "claims", "claim.claimed-by", {"id": "leads.org-head-person"})
     with pytest.raises(
         RuleError,
         match=r"events.yaml claims: rule id 'leads.org-head-person' is also "

@@ -252,7 +252,7 @@ def test_a_wire_report_in_the_usual_shape():
     in the claim sentence, the same figure again in the spokesman's quote, a variant spelling)."""
     text = (
         "The BLA on Friday claimed responsibility for a roadside bomb attack in Quetta that killed ten Pakistani "
-        "soldiers and wounded three others. \"The vehicle was destroyed and all 10 soldiers on board were killed,\" "
+        'soldiers and wounded three others. "The vehicle was destroyed and all 10 soldiers on board were killed," '
         "said BLA spokesman Jiyand Baloch. The TTP denied any involvement in the blast."
     )
     result = run(text, "2025-05-10")  # a Saturday

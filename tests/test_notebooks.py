@@ -58,9 +58,7 @@ def test_committed_without_outputs(path: Path):
     nbformat.validate(nb)
     for cell in nb.cells:
         if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, (
-                f"{path.name}: strip outputs"
-            )
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: strip outputs"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -73,17 +71,13 @@ def test_notebook_runs(path: Path, this_python_kernel: str):
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()  # raises CellExecutionError, with the cell and traceback, on any error
-    errors = [
-        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
-    ]
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors == []
 
 
 def test_kernel_is_this_python(this_python_kernel: str):
     """The notebooks run in the project's venv, not whichever python3 the machine has."""
-    probe = nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_code_cell("import sys; print(sys.executable)")]
-    )
+    probe = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import sys; print(sys.executable)")])
     client = NotebookClient(probe, timeout=TIMEOUT_S, kernel_name=this_python_kernel)
     client.execute()
     assert probe.cells[0].outputs[0]["text"].strip() == sys.executable

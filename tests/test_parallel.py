@@ -85,9 +85,11 @@ def test_select_longest_same_as_scan(spans: list[tuple[int, int]]) -> None:
 
 def test_mask_takes_only_the_sentence_mentions() -> None:
     text = "Quetta and Peshawar. Karachi is far."
-    found = [Mention(0, 6, "quetta", "City", "Quetta", "d"),
-             Mention(11, 19, "peshawar", "City", "Peshawar", "d"),
-             Mention(21, 28, "karachi", "City", "Karachi", "d")]
+    found = [
+        Mention(0, 6, "quetta", "City", "Quetta", "d"),
+        Mention(11, 19, "peshawar", "City", "Peshawar", "d"),
+        Mention(21, 28, "karachi", "City", "Karachi", "d"),
+    ]
     masked = mask(text[21:], 21, found)
     assert masked.mentions == found[2:]
     assert masked.text.startswith(OPEN + "0" + SEP) and masked.text.endswith(" is far.")

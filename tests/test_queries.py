@@ -13,7 +13,12 @@ from kg.store import QUERIES_DIR, render_saved, saved_queries, sparql_literal
 EXPECTED = [
     ("claimed-responsibility", {}, "event", {"Operation Herof 2.0", "Hijacking on Jaffar Express (2025-03)"}),
     ("figures-by-claimant", {}, "figure", {"Balochistan Liberation Army: 84 security personnel killed"}),
-    ("figures-by-claimant", {"claimant": "ISPR"}, "figure", {"Inter-Services Public Relations: at least 41 militants killed"}),
+    (
+        "figures-by-claimant",
+        {"claimant": "ISPR"},
+        "figure",
+        {"Inter-Services Public Relations: at least 41 militants killed"},
+    ),
     ("attacks-by-group-month", {}, "month", {"2025-03", "2026-01", "2026-02"}),
     ("figures-side-by-side", {}, "event", {"Operation Herof 2.0"}),
     ("linked-within-two-hops", {}, "actor", {"Government of Balochistan", "India", "Pakistan"}),
@@ -69,7 +74,11 @@ def test_side_by_side_puts_both_sides_on_one_row(seeds_ttl):
 def test_allegation_names_who_denied_it(seeds_ttl):
     [row] = answers(seeds_ttl, "allegations-and-denials", {})
     assert (row["subject"], row["relation"], row["object"], row["deniedBy"]) == (
-        "India", "sponsors", "Balochistan Liberation Army", "India")
+        "India",
+        "sponsors",
+        "Balochistan Liberation Army",
+        "India",
+    )
 
 
 def test_two_hops_are_counted(seeds_ttl):

@@ -21,8 +21,10 @@ from tests.conftest import SEEDS
 
 TIMEOUT_S = 2
 COUNT_DOCS = "SELECT (COUNT(?d) AS ?n) WHERE { ?d a <https://w3id.org/kgae/ontology#Document> }"
-LEADS = ("PREFIX kgo: <https://w3id.org/kgae/ontology#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
-         "SELECT ?who WHERE { ?p kgo:leads ?o ; rdfs:label ?who . ?o rdfs:label \"Government of Balochistan\" }")
+LEADS = (
+    "PREFIX kgo: <https://w3id.org/kgae/ontology#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+    'SELECT ?who WHERE { ?p kgo:leads ?o ; rdfs:label ?who . ?o rdfs:label "Government of Balochistan" }'
+)
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 
 
@@ -61,8 +63,9 @@ def alive(pid: int) -> bool:
 @pytest.mark.parametrize("how", ["terminate", "kill"])
 def test_no_orphan_oxigraph(seeds_store, how):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "kg", "serve", str(seeds_store), "--port", str(port)],
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kg", "serve", str(seeds_store), "--port", str(port)], stderr=subprocess.PIPE
+    )
     try:
         wait_for(f"http://127.0.0.1:{port}/", proc)
         [child] = children(proc.pid)
@@ -79,8 +82,10 @@ def test_no_orphan_oxigraph(seeds_store, how):
 @pytest.fixture(scope="module")
 def endpoint(seeds_store):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "kg", "serve", str(seeds_store), "--port", str(port),
-                             "--timeout", str(TIMEOUT_S)], stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kg", "serve", str(seeds_store), "--port", str(port), "--timeout", str(TIMEOUT_S)],
+        stderr=subprocess.PIPE,
+    )
     try:
         wait_for(f"http://127.0.0.1:{port}/", proc)
         yield f"http://127.0.0.1:{port}/query"
@@ -141,14 +146,27 @@ def test_service_refused(endpoint):
     assert status == 200
 
 
-@pytest.mark.parametrize("query", ["select * { service <http://x/> {} }", "SELECT * { \\u0053ERVICE <http://x/> {} }",
-                                   "SELECT * {SERVICE SILENT <http://x/>{}}", "SELECT * { SERVICE ?u {} }"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "select * { service <http://x/> {} }",
+        "SELECT * { \\u0053ERVICE <http://x/> {} }",
+        "SELECT * {SERVICE SILENT <http://x/>{}}",
+        "SELECT * { SERVICE ?u {} }",
+    ],
+)
 def test_service_detected(query):
     assert uses_service(query)
 
 
-@pytest.mark.parametrize("query", ['SELECT * { ?s <http://x/SERVICE> "SERVICE" }', "SELECT ?service { ?service ?p ?o }",
-                                   "PREFIX service: <http://x/> SELECT * { ?s service:p ?o }"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        'SELECT * { ?s <http://x/SERVICE> "SERVICE" }',
+        "SELECT ?service { ?service ?p ?o }",
+        "PREFIX service: <http://x/> SELECT * { ?s service:p ?o }",
+    ],
+)
 def test_service_not_imagined(query):
     assert not uses_service(query)
 

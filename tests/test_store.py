@@ -32,15 +32,17 @@ def key(term) -> object:
 
 
 def quads(dataset) -> set[tuple]:
-    return {(key(s), key(p), key(o), key(g)) for s, p, o, g in dataset.quads((None, None, None, None))
-            if g is not None and "urn:x-rdflib" not in str(g)}
+    return {
+        (key(s), key(p), key(o), key(g))
+        for s, p, o, g in dataset.quads((None, None, None, None))
+        if g is not None and "urn:x-rdflib" not in str(g)
+    }
 
 
 def store_quads(root) -> set[tuple]:
     from kg.store import from_ox
 
-    return {tuple(key(from_ox(t)) for t in (q.subject, q.predicate, q.object, q.graph_name))
-            for q in open_store(root)}
+    return {tuple(key(from_ox(t)) for t in (q.subject, q.predicate, q.object, q.graph_name)) for q in open_store(root)}
 
 
 @pytest.fixture
@@ -68,8 +70,11 @@ def test_steps_equal_a_fresh_build(corpus_dir, tmp_path):
     second = add_documents(root, [str(corpus_dir)])
     assert len(second.report.added) == 2 and second.report.unchanged == 3
     changed = corpus_dir / SEED_FILES[4]
-    changed.write_text(changed.read_text(encoding="utf-8") + "\nThe Balochistan Liberation Army claimed "
-                       "responsibility for the attack on the Quetta checkpoint.\n", encoding="utf-8")
+    changed.write_text(
+        changed.read_text(encoding="utf-8") + "\nThe Balochistan Liberation Army claimed "
+        "responsibility for the attack on the Quetta checkpoint.\n",
+        encoding="utf-8",
+    )
     third = add_documents(root, [str(corpus_dir)])
     assert len(third.report.replaced) == 1 and third.report.added == []
     old_id = third.report.replaced[0]

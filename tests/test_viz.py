@@ -42,9 +42,19 @@ def hostile() -> Graph:
 def chromium(*args: str, tmp: Path) -> str:
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     assert exe, "install Debian chromium: apt-get install -y chromium"
-    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--no-first-run",
-           f"--user-data-dir={tmp / 'profile'}", "--virtual-time-budget=20000", *args]
+    cmd = [
+        exe,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp / 'profile'}",
+        "--virtual-time-budget=20000",
+        *args,
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=90, check=True)
     return done.stdout
 
@@ -60,8 +70,8 @@ def test_page_is_offline_and_escaped(hostile):
     remote = r"<(script|link|img|iframe)[^>]+(src|href)\s*=\s*[\"']?(https?:)?//"
     assert not re.search(remote, page, re.I)
     assert IMG not in page and SCRIPT not in page and "<script>alert(2)" not in page
-    assert "kg: &lt;img src=x onerror=alert(1)&gt;" in page    # heading escaped
-    assert page.count("</script>") == 3                        # data, vis-network, page code
+    assert "kg: &lt;img src=x onerror=alert(1)&gt;" in page  # heading escaped
+    assert page.count("</script>") == 3  # data, vis-network, page code
     assert sel.note == "All nodes are shown."
 
 
@@ -74,7 +84,7 @@ def test_browser_draws_every_node_and_runs_no_injected_script(hostile, tmp_path)
     assert 'data-state="stabilised"' in body
     assert 'data-nodes-drawn="5"' in body
     assert "<title>hostile names</title>" in dom and "pwned" not in dom.split("</title>")[0]
-    assert "<img" not in dom                                   # the name never became an element
+    assert "<img" not in dom  # the name never became an element
     assert "&lt;img src=x onerror=alert(1)&gt; (ArmedGroup)</option>" in dom
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "viz-hostile.png"
@@ -84,13 +94,11 @@ def test_browser_draws_every_node_and_runs_no_injected_script(hostile, tmp_path)
 
 def test_cli_viz_keeps_top_nodes_and_says_so(seeds_ttl, tmp_path):
     out = tmp_path / "seeds.html"
-    result = CliRunner().invoke(main, ["viz", str(seeds_ttl), "--out", str(out),
-                                       "--max-nodes", "20"])
+    result = CliRunner().invoke(main, ["viz", str(seeds_ttl), "--out", str(out), "--max-nodes", "20"])
     assert result.exit_code == 0, result.output
     page = out.read_text(encoding="utf-8")
     assert "Showing the 20 nodes of highest PageRank out of" in page
-    data = json.loads(re.search(r'<script id="kg-data" type="application/json">(.*?)</script>',
-                                page, re.S).group(1))
+    data = json.loads(re.search(r'<script id="kg-data" type="application/json">(.*?)</script>', page, re.S).group(1))
     assert len(data["nodes"]) == 20
     assert any(n["info"]["name"] == "Balochistan Liberation Army" for n in data["nodes"])
     assert {t["type"] for t in data["legend"]} >= {"ArmedGroup", "Province"}
@@ -98,8 +106,9 @@ def test_cli_viz_keeps_top_nodes_and_says_so(seeds_ttl, tmp_path):
 
 def test_cli_viz_ego(seeds_ttl, tmp_path):
     out = tmp_path / "ego.html"
-    result = CliRunner().invoke(main, ["viz", str(seeds_ttl), "--out", str(out),
-                                       "--ego", "Sarfaraz Bugti", "--hops", "1"])
+    result = CliRunner().invoke(
+        main, ["viz", str(seeds_ttl), "--out", str(out), "--ego", "Sarfaraz Bugti", "--hops", "1"]
+    )
     assert result.exit_code == 0, result.output
     page = out.read_text(encoding="utf-8")
     assert "Within 1 hops of Sarfaraz Bugti." in page
