@@ -489,8 +489,11 @@ class EventReader:
             paragraph_claims.setdefault(sentence.paragraph, []).extend(range(len(claims), len(claims) + len(found)))
             claims.extend(found)
             if self.unverified.search(sentence.text):
-                self.mark_unverified(claims, paragraph_claims.get(sentence.paragraph, []), sentence)
                 whole_document = whole_document or bool(self.both_sides.search(sentence.text))
+                if found:  # "..., a figure that could not be verified": that sentence's figures only
+                    self.mark_unverified(claims, list(range(len(claims) - len(found), len(claims))), None)
+                else:
+                    self.mark_unverified(claims, paragraph_claims.get(sentence.paragraph, []), sentence)
         if whole_document:
             self.mark_unverified(claims, list(range(len(claims))), None)
         ctx.result.events.extend(self.state.events)
