@@ -239,7 +239,12 @@ class EventReader:
                         em.sources[("respondsTo", "")] = pattern.id
                         continue
                     entities = self.attribute_values(pattern, [masked.mentions[i] for i in values if i < EVENT_BASE])
-                    target = {"location": em.locations, "perpetrator": em.perpetrators, "target": em.targets}[attribute]
+                    target = {
+                        "location": em.locations,
+                        "perpetrator": em.perpetrators,
+                        "target": em.targets,
+                        "participant": em.participants,
+                    }[attribute]
                     for entity in entities - target:
                         em.sources[(attribute, entity)] = pattern.id
                     target.update(entities)
@@ -283,13 +288,14 @@ class EventReader:
         if not found and em.date and len(em.date) == 10:
             found = next((e for e in candidates if e.date == em.date), None)
         if not found and not em.names and not em.date and not em.targets and not em.description:
-            focus = self.state.in_focus(fam, index)
-            if focus and (em.pattern.get("definite") or not em.has_attributes):
-                found = focus
-            elif em.pattern.get("definite") or not em.has_attributes:
-                # "the attacks" presupposes an event the document already reported
+            # "the attacks" presupposes an event the document already reported; an indefinite
+            # mention ("similar attacks in the past") never joins one, except an operation
+            # named again by its kind ("clearance operations continued")
+            refers_back = em.pattern.get("definite") or (fam == "SecurityOperation" and not em.has_attributes)
+            if refers_back:
+                focus = self.state.in_focus(fam, index)
                 earlier = self.state.recent(fam, 1)
-                found = earlier[0] if earlier else None
+                found = focus or (earlier[0] if earlier else None)
                 if not found and em.pattern.get("definite"):
                     return []
         if found:

@@ -163,7 +163,11 @@ def same_event(a: Event, b: Event, entity_type) -> bool:
     return False
 
 
-def event_label(members: list[Event], labels: dict[str, str]) -> tuple[str, list[str]]:
+def event_label(
+    members: list[Event], labels: dict[str, str], people: frozenset[str] = frozenset()
+) -> tuple[str, list[str]]:
+    """A name if the text gives one, else what, on whom or where, and when. A meeting is named
+    after the body that met, not the person who chaired it."""
     names = [n for e in members for n in e.names]
     best_type = most_specific([e.type for e in members])
     date = max((e.date for e in members if e.date), key=len, default=None)
@@ -181,7 +185,8 @@ def event_label(members: list[Event], labels: dict[str, str]) -> tuple[str, list
     elif any(e.perpetrators for e in members) and best_type == "Protest":
         text = "Protest by " + ", ".join(sorted({labels.get(p, p) for e in members for p in e.perpetrators}))
     elif best_type == "Meeting" and any(e.participants for e in members):
-        text = "Meeting of " + ", ".join(sorted({labels.get(p, p) for e in members for p in e.participants}))
+        bodies = sorted({p for e in members for p in e.participants}, key=lambda p: (p in people, p))
+        text = "Meeting of " + labels.get(bodies[0], bodies[0])
     elif places:
         text = f"{noun} in {', '.join(places[:3])}"
     else:
@@ -203,12 +208,13 @@ def resolve(results: list[DocResult]) -> Corpus:
     types = {eid: e.type for eid, e in corpus.entities.items()}
     clusters = cluster_events([remap_event(e, entity_map) for e in local_events], types.get)
     labels = {eid: e.label for eid, e in corpus.entities.items()}
+    people = frozenset(eid for eid, e in corpus.entities.items() if e.type == "Person")
     members: dict[str, list[Event]] = {}
     for e in local_events:
         members.setdefault(clusters[e.id], []).append(e)
     event_ids: dict[str, str] = {}
     for _rep, group in members.items():
-        label, aliases = event_label(group, labels)
+        label, aliases = event_label(group, labels, people)
         digest = hashlib.sha256("|".join(sorted(e.id for e in group)).encode()).hexdigest()[:8]
         gid = f"event-{slugify(label)[:60]}-{digest}"
         merged = Event(gid, "", most_specific([e.type for e in group]), [label, *aliases])

@@ -73,3 +73,27 @@ def test_figures_dates_and_verification(corpus):
     }
     dates = sorted(e.date for e in corpus.events.values() if e.date)
     assert dates == ["2025-02-28", "2025-03-03"]  # "late on Monday" in an article of Tuesday 4 March
+
+
+SECOND = Path(__file__).parent / "fixtures" / "unseen_balochistan_article.txt"
+
+
+def test_a_second_unseen_article_killings_protest_and_meeting():
+    corpus = build([str(SECOND)]).corpus
+    found = facts(corpus)
+    events = {e.names[0]: e for e in corpus.events.values()}
+    assert set(events) == {
+        "Attack in Zhob (2025-07-10)",  # "on Thursday night" in an article of Saturday 12 July
+        "Security operation after Attack in Zhob (2025-07-10)",
+        "Protest in Quetta (2025-07-11)",
+        "Meeting of National Security Committee (2025-07-11)",
+    }
+    assert ("Meeting of National Security Committee (2025-07-11)", "participant", "Shehbaz Sharif") in found
+    assert ("Mahrang Baloch", "memberOf", "Baloch Yakjehti Committee") in found
+    # "No group claimed responsibility"; the BLF's "similar attacks in the past" are not this attack
+    assert not [f for f in found if f[1] in ("claimedResponsibilityFor", "perpetrator")]
+    # "could escalate its campaign in Kech" is not a fact; the article names no country, so
+    # "Prime Minister Shehbaz Sharif" is not resolved to a government
+    assert not [f for f in found if f[1] in ("operatesIn", "leads")]
+    [(key, _)] = corpus.claims.items()
+    assert key[1:5] == ("balochistan-levies", "Killed", "Civilians", 9)
