@@ -162,9 +162,8 @@ class EventReader:
         masked = self.ctx.masked(index)
         taken: list[tuple[int, int]] = []
         mentions: list[EventMention] = []
-        lowered = self.ctx.sentences[index].text.lower()
         for pattern in self.rules["triggers"]:
-            if pattern.requires and not any(w in lowered for w in pattern.requires):
+            if not self.ctx.may_fire(pattern, index):
                 continue
             for m in pattern.regex.finditer(masked.text):
                 span = "span" if "span" in m.groupdict() and m.group("span") else 0
@@ -352,9 +351,8 @@ class EventReader:
         self, index: int, mentions: list[EventMention], emasked: str, sentence: Sentence
     ) -> None:
         masked = self.ctx.masked(index)
-        lowered = sentence.text.lower()
         for pattern in self.rules["claims"]:
-            if pattern.requires and not any(w in lowered for w in pattern.requires):
+            if not self.ctx.may_fire(pattern, index):
                 continue
             for m in pattern.regex.finditer(emasked):
                 groups, resolved = [], False

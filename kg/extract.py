@@ -11,6 +11,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+import ahocorasick
+
 from kg.ingest import Document
 from kg.match import Masked, Matcher, Mention, mask, select_longest, slugify
 from kg.model import DocResult, Entity, Evidence, Fact
@@ -18,6 +20,7 @@ from kg.rules import Entry, Pattern, RuleSet, load_rules, mention_indices
 from kg.text import Sentence, normalise, split_sentences
 
 HEDGE = re.compile(r"\b(?:could|may|might|would|possibly|reportedly|allegedly|likely to|plans? to)\b", re.I)
+CAPITALISED_PAIR = re.compile(r"[A-Z][a-z.]+[ -][A-Z]")
 TITLED = {"person.office-title", "person.honorific"}
 NEGATION = re.compile(r"\b(?:not|never|no longer|denied|denies|deny|rejected|rejects)\b|n't\b", re.I)
 
@@ -34,12 +37,22 @@ class Context:
     result: DocResult
     masks: dict[int, Masked] = field(default_factory=dict)
     focus: tuple[str | None] | None = None
+    present: dict[int, frozenset[str]] = field(default_factory=dict)
 
     def masked(self, index: int) -> Masked:
         if index not in self.masks:
             s = self.sentences[index]
             self.masks[index] = mask(self.text[s.start : s.end], s.start, self.mentions)
         return self.masks[index]
+
+    def keywords(self, index: int) -> frozenset[str]:
+        """The rules' pre-filter words present in sentence `index` (one Aho-Corasick pass)."""
+        if index not in self.present:
+            self.present[index] = keywords_in(self.rules, self.sentences[index].text.lower())
+        return self.present[index]
+
+    def may_fire(self, pattern: Pattern, index: int) -> bool:
+        return not pattern.requires or not self.keywords(index).isdisjoint(pattern.requires)
 
     def evidence(self, sentence: Sentence, rule: str, resolved: bool = False) -> Evidence:
         return Evidence(
@@ -105,6 +118,8 @@ def minted_names(ctx: Context, dict_mentions: list[Mention]) -> dict[str, tuple[
     found: dict[str, tuple[str, str, str, set[str], Evidence]] = {}
     for index, sentence in enumerate(ctx.sentences):
         masked = mask(ctx.text[sentence.start : sentence.end], sentence.start, dict_mentions)
+        if not CAPITALISED_PAIR.search(masked.text):  # every name pattern needs two capitalised words
+            continue
         for kind, patterns in (("Person", names["person_patterns"]), (None, names["org_patterns"])):
             for pattern in patterns:
                 for match in pattern.regex.finditer(masked.text):
@@ -274,11 +289,10 @@ def add_allegation(
 
 
 def read_relations(ctx: Context) -> None:
-    for index, sentence in enumerate(ctx.sentences):
-        lowered = sentence.text.lower()
+    for index, _sentence in enumerate(ctx.sentences):
         masked = None
         for pattern in ctx.rules.relations:
-            if pattern.requires and not any(w in lowered for w in pattern.requires):
+            if not ctx.may_fire(pattern, index):
                 continue
             masked = masked or ctx.masked(index)
             for match in pattern.regex.finditer(masked.text):
@@ -287,6 +301,20 @@ def read_relations(ctx: Context) -> None:
 
 # ---------------------------------------------------------------- the document
 _matchers: dict[int, Matcher] = {}
+_keyword_automata: dict[int, ahocorasick.Automaton] = {}
+
+
+def keywords_in(rules: RuleSet, lowered: str) -> frozenset[str]:
+    """Which of the rules' `requires` words occur in a lower-cased sentence."""
+    key = id(rules)
+    if key not in _keyword_automata:
+        automaton = ahocorasick.Automaton()
+        words = {w for p in (*rules.relations, *rules.events["triggers"], *rules.events["claims"]) for w in p.requires}
+        for word in words:
+            automaton.add_word(word, word)
+        automaton.make_automaton()
+        _keyword_automata[key] = automaton
+    return frozenset(word for _, word in _keyword_automata[key].iter(lowered))
 
 
 def matcher_for(rules: RuleSet) -> Matcher:
