@@ -162,9 +162,7 @@ class EventReader:
         masked = self.ctx.masked(index)
         taken: list[tuple[int, int]] = []
         mentions: list[EventMention] = []
-        for pattern in self.rules["triggers"]:
-            if not self.ctx.may_fire(pattern, index):
-                continue
+        for pattern in self.ctx.candidates(self.rules["triggers"], index):
             for m in pattern.regex.finditer(masked.text):
                 span = "span" if "span" in m.groupdict() and m.group("span") else 0
                 s, e = m.start(span), m.end(span)
@@ -351,9 +349,7 @@ class EventReader:
         self, index: int, mentions: list[EventMention], emasked: str, sentence: Sentence
     ) -> None:
         masked = self.ctx.masked(index)
-        for pattern in self.rules["claims"]:
-            if not self.ctx.may_fire(pattern, index):
-                continue
+        for pattern in self.ctx.candidates(self.rules["claims"], index):
             for m in pattern.regex.finditer(emasked):
                 groups, resolved = [], False
                 if m.groupdict().get("g"):
@@ -583,6 +579,7 @@ class FigureReader:
             rf"(?P<adj>(?:[\w'-]+ ){{0,2}}?)(?P<cat>{cat})\b(?P<alt2> \([^)]{{0,60}}\))?",
             re.I,
         )
+        self.has_number = re.compile(r"\d|\b(?:" + "|".join(map(re.escape, self.words)) + r")\b", re.I)
         self.alt_number = re.compile(rf"(?:(?P<qual>{qual}) )?(?P<num>\d+)\+?", re.I)
         self.before = self._cues(spec["outcomes_before"], after=False)
         self.after = self._cues(spec["outcomes_after"], after=True)
@@ -599,6 +596,8 @@ class FigureReader:
 
     def read(self, text: str, sentence: Sentence) -> list[Figure]:
         body = text[sentence.start : sentence.end]
+        if not self.has_number.search(body):  # most sentences hold no figure at all
+            return []
         spans = []
         for m in self.figure.finditer(body):
             count = self.number(m.group("num"))

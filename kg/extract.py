@@ -51,8 +51,10 @@ class Context:
             self.present[index] = keywords_in(self.rules, self.sentences[index].text.lower())
         return self.present[index]
 
-    def may_fire(self, pattern: Pattern, index: int) -> bool:
-        return not pattern.requires or not self.keywords(index).isdisjoint(pattern.requires)
+    def candidates(self, patterns: list[Pattern], index: int) -> list[Pattern]:
+        """The patterns whose pre-filter words occur in sentence `index`, in rule order."""
+        present = self.keywords(index)
+        return [p for p in patterns if not p.requires or not present.isdisjoint(p.requires)]
 
     def evidence(self, sentence: Sentence, rule: str, resolved: bool = False) -> Evidence:
         return Evidence(
@@ -291,9 +293,7 @@ def add_allegation(
 def read_relations(ctx: Context) -> None:
     for index, _sentence in enumerate(ctx.sentences):
         masked = None
-        for pattern in ctx.rules.relations:
-            if not ctx.may_fire(pattern, index):
-                continue
+        for pattern in ctx.candidates(ctx.rules.relations, index):
             masked = masked or ctx.masked(index)
             for match in pattern.regex.finditer(masked.text):
                 apply_relation(ctx, pattern, index, masked, match)
