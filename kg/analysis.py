@@ -17,16 +17,9 @@ from dataclasses import dataclass, field
 import networkx as nx
 from rdflib import Graph, URIRef
 
-from kg.vocab import ENTITY_RELATIONS
+from kg.vocab import ENTITY_RELATIONS, PREFIXES
 
 KGO_NS = "https://w3id.org/kgae/ontology#"
-PREFIXES = """PREFIX kgo: <https://w3id.org/kgae/ontology#>
-PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-PREFIX prov: <http://www.w3.org/ns/prov#>
-PREFIX dcterms: <http://purl.org/dc/terms/>
-"""
 
 # Relations of the contract that link two entities (plus kgo:sponsors, which the ontology
 # adds and which only ever appears as an allegation).

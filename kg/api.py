@@ -30,9 +30,8 @@ import pandas as pd
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kg.cli import PREFIXES
 from kg.rules import RuleSet, load_rules
-from kg.vocab import ENTITY_RELATIONS, descendants
+from kg.vocab import ENTITY_RELATIONS, PREFIXES, descendants
 
 NAMESPACES = {"kgo": "https://w3id.org/kgae/ontology#", "kgr": "https://w3id.org/kgae/id/"}
 # Contract relations between entities and events: the edges of the network view.

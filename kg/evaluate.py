@@ -17,7 +17,7 @@ import yaml
 from rdflib import RDF, RDFS, Graph, Literal, URIRef
 from rdflib.namespace import SKOS
 
-from kg.vocab import KGO
+from kg.vocab import KGO, PREFIXES
 
 # The relations the gold file covers (issue 9); other properties are not scored.
 SCORED = (
@@ -38,12 +38,6 @@ ASSERTED = (KGO.Asserted, KGO.Claimed)
 FIGURE = "figure"
 HANDLE_KEYS = ("name", "words", "type", "target", "location", "perpetrator", "date")
 
-PREFIXES = """PREFIX kgo: <https://w3id.org/kgae/ontology#>
-PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX prov: <http://www.w3.org/ns/prov#>
-PREFIX dcterms: <http://purl.org/dc/terms/>
-"""
 STATEMENTS = (
     PREFIXES
     + """

@@ -178,3 +178,14 @@ ENTITY_RELATIONS = (
     "accuses",
 )
 CONTRACT_RELATIONS = (*ENTITY_RELATIONS, "date")
+
+# The contract's prefixes, declared before every query kg runs or saves for an analyst.
+PREFIXES = """PREFIX kgo: <https://w3id.org/kgae/ontology#>
+PREFIX kgr: <https://w3id.org/kgae/id/>
+PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
+"""
