@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 from rdflib import Graph, URIRef
 
-from kg.vocab import ENTITY_RELATIONS, PREFIXES
+from kg.vocab import ENTITY_RELATIONS, PARENT_CLASS, PREFIXES
 
 KGO_NS = "https://w3id.org/kgae/ontology#"
 
@@ -32,27 +32,7 @@ KINDS = ("Event", "Actor", "Location", "Facility")
 
 # The contract's class tree, so that small graphs without the ontology still resolve
 # `--type Organization` to its sub-classes; the graph's own rdfs:subClassOf are added to it.
-CLASS_PARENTS: dict[str, tuple[str, ...]] = {
-    "Person": ("Actor",),
-    "Organization": ("Actor",),
-    "ArmedGroup": ("Organization",),
-    "PoliticalParty": ("Organization",),
-    "StateBody": ("Organization",),
-    "CivilSocietyGroup": ("Organization",),
-    "MediaOrganization": ("Organization",),
-    "InternationalOrganization": ("Organization",),
-    "Country": ("Location", "Actor"),
-    "Province": ("Location",),
-    "District": ("Location",),
-    "City": ("Location",),
-    "Region": ("Location",),
-    "Attack": ("Event",),
-    "Hijacking": ("Attack",),
-    "SecurityOperation": ("Event",),
-    "Meeting": ("Event",),
-    "Protest": ("Event",),
-    "Crackdown": ("Event",),
-}
+CLASS_PARENTS: dict[str, tuple[str, ...]] = PARENT_CLASS
 
 EDGE_QUERY = (
     PREFIXES
