@@ -112,3 +112,18 @@ def test_cli_viz_ego(seeds_ttl, tmp_path):
     assert result.exit_code == 0, result.output
     page = out.read_text(encoding="utf-8")
     assert "Within 1 hops of Sarfaraz Bugti." in page
+
+
+def test_seeds_page_offline_in_chromium_every_entity_in_the_menu(seeds_ttl, tmp_path):
+    """The seeds page, opened from disk: every node drawn and every entity in the select menu."""
+    out = tmp_path / "seeds.html"
+    result = CliRunner().invoke(main, ["viz", str(seeds_ttl), "--out", str(out), "--max-nodes", "1000"])
+    assert result.exit_code == 0, result.output
+    E = an.entity_graph(an.load_graph(seeds_ttl))
+    dom = chromium("--dump-dom", out.as_uri(), tmp=tmp_path)
+    body = re.search(r"<body[^>]*>", dom).group(0)
+    assert f'data-nodes-drawn="{E.number_of_nodes()}"' in body
+    options = re.findall(r"<option[^>]*>([^<]*)</option>", dom)
+    for name in ("Balochistan Liberation Army", "Sarfaraz Bugti", "Operation Herof 2.0", "Noshki", "Jaffar Express"):
+        assert any(o.startswith(name + " (") for o in options), name
+    assert len([o for o in options if o != "(choose)"]) == E.number_of_nodes()
