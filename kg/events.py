@@ -30,7 +30,8 @@ DATE_PATTERNS = [
     ),
     ("month", re.compile(rf"\b(?:in |since |during )?(?P<month>{_MONTH}),? (?P<year>(?:19|20)\d\d)\b")),
     ("year", re.compile(r"\b(?:in|during) (?P<year>(?:19|20)\d\d)\b(?! (?:and|to|-))")),
-    ("weekday", re.compile(r"\b(?:on|last) (?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")),
+    ("weekday", re.compile(r"\b(?:on|last|[Aa]n?) (?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")),
+    ("weekday", re.compile(r"\b(?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)'s\b")),
 ]
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
@@ -682,7 +683,7 @@ class FigureReader:
 
 AUXILIARIES = re.compile(
     r"[\s,]*(?:(?:on board|aboard|inside|in (?:the|that) (?:attack|blast|explosion|incident|ambush|assault))\s*,?\s*)?"
-    r"(?:have |had |has |were |was |been |are |reportedly |all )*"
+    r"(?:have |had |has |were |was |been |are |reportedly |all |also )*"
 )
 
 

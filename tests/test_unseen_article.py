@@ -97,3 +97,22 @@ def test_a_second_unseen_article_killings_protest_and_meeting():
     assert not [f for f in found if f[1] in ("operatesIn", "leads")]
     [(key, _)] = corpus.claims.items()
     assert key[1:5] == ("balochistan-levies", "Killed", "Civilians", 9)
+
+
+THIRD = Path(__file__).parent / "fixtures" / "unseen_dikhan_article.txt"
+
+
+def test_a_third_unseen_article_day_names_affiliates_and_qualified_groups():
+    corpus = build([str(THIRD)]).corpus
+    found = facts(corpus)
+    assert ("Mohammad Khurasani", "memberOf", "Tehreek-e-Taliban Pakistan") in found  # "the proscribed TTP"
+    assert ("Tehreek-e-Jihad Pakistan", "partOf", "Tehreek-e-Taliban Pakistan") in found
+    assert ("Mohsin Naqvi", "accuses", "Tehreek-e-Taliban Pakistan") in found
+    assert ("Pakistan", "accuses", "Afghanistan") in found  # "Islamabad has accused Afghanistan"
+    outpost = next(e for e in corpus.events.values() if "outpost" in e.names[0])
+    assert outpost.date == "2025-10-09"  # "a Thursday assault" in an article of Friday 10 October
+    claimed = {(labelled(corpus, k[0]), k[2]) for k in corpus.facts if k[1] == "claimedResponsibilityFor"}
+    assert ("Tehreek-e-Taliban Pakistan", outpost.id) in claimed  # "Thursday's attack was claimed by ..."
+    assert "Tehreek-e-Jihad Pakistan" in {g for g, _ in claimed}  # "had earlier claimed a suicide bombing"
+    figures = {(k[2], k[3], k[4], k[5]) for k in corpus.claims if k[0] == outpost.id}
+    assert ("Killed", "SecurityPersonnel", 8, "AtLeast") in figures  # "eight frontier police were killed"
