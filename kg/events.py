@@ -19,6 +19,7 @@ from kg.vocab import ancestors
 EVENT_BASE = 1000  # event slots are numbered from here in the masked sentence
 FOCUS_WINDOW = 4  # sentences an event stays in focus for anaphora
 
+_WEEKDAY = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
 _MONTH = "(?:" + "|".join(m.capitalize() for m in MONTHS) + ")"
 DATE_PATTERNS = [
     ("day", re.compile(rf"\b(?P<month>{_MONTH}) (?P<day>\d{{1,2}})(?:st|nd|rd|th)?(?:,? (?P<year>(?:19|20)\d\d))?\b")),
@@ -30,8 +31,8 @@ DATE_PATTERNS = [
     ),
     ("month", re.compile(rf"\b(?:in |since |during )?(?P<month>{_MONTH}),? (?P<year>(?:19|20)\d\d)\b")),
     ("year", re.compile(r"\b(?:in|during) (?P<year>(?:19|20)\d\d)\b(?! (?:and|to|-))")),
-    ("weekday", re.compile(r"\b(?:on|last|[Aa]n?) (?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")),
-    ("weekday", re.compile(r"\b(?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)'s\b")),
+    ("weekday", re.compile(rf"\b(?:on|last|[Aa]n?) (?P<weekday>{_WEEKDAY})\b")),
+    ("weekday", re.compile(rf"\b(?P<weekday>{_WEEKDAY})'s\b")),
 ]
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
