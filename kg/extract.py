@@ -65,10 +65,6 @@ class Context:
         self.result.fired[rule] = self.result.fired.get(rule, 0) + 1
 
     # ------------------------------------------------------------ entity helpers
-    def entity_for(self, mention: Mention) -> str:
-        """The entity a mention stands for: capitals stand for their country in actor slots."""
-        return mention.entity
-
     def focus_country(self) -> str | None:
         """The country the document is about: the only one named (twice or more), or named at least
         3 times and twice as often as any other. Counted once: mentions are fixed by then."""

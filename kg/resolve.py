@@ -11,7 +11,7 @@ from rapidfuzz import fuzz
 
 from kg.events import compatible, family
 from kg.match import slugify
-from kg.model import Claim, DocResult, Entity, Event, Evidence, Fact
+from kg.model import Claim, DocResult, Entity, Event, Evidence
 from kg.vocab import ancestors
 
 FUZZY_MIN = 92  # rapidfuzz ratio for a minted name to join a known one of the same type
@@ -275,7 +275,3 @@ def remap_event(e: Event, entity_map: dict[str, str]) -> Event:
     for attr in ("targets", "locations", "perpetrators", "participants"):
         setattr(e, attr, {entity_map.get(x, x) for x in getattr(e, attr)})
     return e
-
-
-def fact_ok(fact: Fact) -> bool:
-    return fact.subject != fact.object

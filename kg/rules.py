@@ -319,11 +319,3 @@ def load_rules(rules_dir: Path = RULES_DIR) -> RuleSet:
     check_rule_sections(names, relations, events)
     files = [str(rules_dir / n) for n in ("places.yaml", "actors.yaml", "names.yaml", "relations.yaml", "events.yaml")]
     return RuleSet(by_id, names, relations, events, files)
-
-
-def entity_types(entry: Entry) -> list[str]:
-    return [entry.type]
-
-
-def is_place(entry: Entry) -> bool:
-    return entry.type in PLACE_TYPES
