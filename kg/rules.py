@@ -18,7 +18,6 @@ from kg.vocab import CONTRACT_RELATIONS, ENTITY_CLASSES, EVENT_CLASSES, descenda
 # libyaml's safe loader when present: the dictionaries load ~10x faster than in pure Python
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 RULES_DIR = Path(__file__).resolve().parent / "rules"
-PLACE_TYPES = {"Country", "Province", "District", "City", "Region"}
 
 
 class RuleError(ValueError):
