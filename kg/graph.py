@@ -44,6 +44,7 @@ class GraphWriter:
         self.dataset = Dataset()
         self.facts = self.dataset.graph(FACTS_GRAPH)
         self.doc_dates = {d.id: d.date for d in corpus.documents}
+        self.evidence_nodes: dict = {}
         for prefix, ns in (
             ("kgo", str(KGO)),
             ("kgr", str(KGR)),
@@ -176,7 +177,11 @@ class GraphWriter:
             self.facts.add((node, PROV.wasDerivedFrom, self.add_evidence(ev)))
 
     def add_evidence(self, ev) -> URIRef:
+        """The evidence node of a span; a sentence that supports several statements is written once."""
+        if ev in self.evidence_nodes:
+            return self.evidence_nodes[ev]
         node = KGR[f"ev-{short_hash(ev.doc, ev.start, ev.end, ev.rule)}"]
+        self.evidence_nodes[ev] = node
         g = self.doc_graph(ev.doc)
         g.add((node, RDF.type, KGO.Evidence))
         g.add((node, KGO.document, doc_iri(ev.doc)))
