@@ -35,6 +35,16 @@ def seeds_store(tmp_path_factory):
     return root
 
 
+def stop(proc: subprocess.Popen) -> None:
+    """Terminate a server process, killing it if it does not exit within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 def wait_for(url: str, proc: subprocess.Popen, seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -90,12 +100,7 @@ def endpoint(seeds_store):
         wait_for(f"http://127.0.0.1:{port}/", proc)
         yield f"http://127.0.0.1:{port}/query"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc)
 
 
 def ask(url: str, query: str, fmt: str, timeout: int = 20):
@@ -205,12 +210,7 @@ def writable(tmp_path):
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc)
 
 
 def test_push_then_saved_questions_remote(seeds_store, writable):

@@ -19,7 +19,7 @@ import pytest
 
 from kg.store import add_documents, free_port, render_saved, saved_queries
 from tests.conftest import SEEDS
-from tests.test_serve import wait_for
+from tests.test_serve import stop, wait_for
 
 CLIENTS = 50
 SECONDS = float(os.environ.get("KG_LOAD_SECONDS", "30"))
@@ -39,15 +39,6 @@ def start(store, *extra: str):
     )
     wait_for(f"http://127.0.0.1:{port}/", proc)
     return proc, f"http://127.0.0.1:{port}/query"
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 def post(url: str, query: str, timeout: float = 30) -> tuple[int, bytes]:
