@@ -1,5 +1,9 @@
 """Records → RDF following the contract: entities, events, claims, reified statements with
 evidence, documents; written atomically in the format the file name asks for.
+
+The graph is built as pyoxigraph terms in plain Python dicts (one ordered set of triples per
+named graph) and serialised by pyoxigraph: an rdflib Dataset costs several times as much per
+triple (its indexes and events) and is only made when a caller asks for one.
 """
 
 from __future__ import annotations
@@ -7,10 +11,13 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path
 
-from rdflib import RDF, RDFS, XSD, BNode, Dataset, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, OWL, PROV, SKOS
+import pyoxigraph as ox
+from rdflib import XSD, BNode, Dataset, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS
 
 from kg.resolve import Corpus
 from kg.rules import RuleSet
@@ -18,8 +25,60 @@ from kg.vocab import KGO, KGR, ONTOLOGY_DIR
 
 FORMATS = {".ttl": "turtle", ".nt": "nt", ".trig": "trig", ".nq": "nquads", ".jsonld": "json-ld"}
 QUAD_FORMATS = {"trig", "nquads"}
+OX_FORMATS = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "trig": ox.RdfFormat.TRIG,
+    "nquads": ox.RdfFormat.N_QUADS,
+    "json-ld": ox.RdfFormat.JSON_LD,
+}
 FACTS_GRAPH = KGR["graph-facts"]
 ASSERTED = {"Asserted", "Claimed"}
+PREFIXES = {
+    "kgo": str(KGO),
+    "kgr": str(KGR),
+    "rdf": str(RDF),
+    "rdfs": str(RDFS),
+    "skos": str(SKOS),
+    "prov": str(PROV),
+    "dcterms": str(DCTERMS),
+    "xsd": str(XSD),
+    "owl": str(OWL),
+}
+
+Term = ox.NamedNode | ox.BlankNode | ox.Literal
+Triple = tuple[Term, Term, Term]
+
+
+@lru_cache(maxsize=1 << 16)
+def iri(value: str) -> ox.NamedNode:
+    return ox.NamedNode(value)
+
+
+def kgr(local: str) -> ox.NamedNode:
+    return iri(f"{KGR}{local}")
+
+
+def kgo(local: str) -> ox.NamedNode:
+    return iri(f"{KGO}{local}")
+
+
+A = iri(str(RDF.type))
+LABEL, ALT_LABEL = iri(str(RDFS.label)), iri(str(SKOS.altLabel))
+DERIVED = iri(str(PROV.wasDerivedFrom))
+XSD_INTEGER, XSD_BOOLEAN, XSD_DECIMAL = iri(str(XSD.integer)), iri(str(XSD.boolean)), iri(str(XSD.decimal))
+DATE_TYPES = {4: iri(str(XSD.gYear)), 7: iri(str(XSD.gYearMonth)), 10: iri(str(XSD.date))}
+STATEMENT = [iri(str(t)) for t in (RDF.Statement, RDF.subject, RDF.predicate, RDF.object)]
+TRUE, FALSE = ox.Literal("true", datatype=XSD_BOOLEAN), ox.Literal("false", datatype=XSD_BOOLEAN)
+
+
+def literal(value: str | int | bool) -> ox.Literal:
+    """A literal typed as rdflib types Python values: str plain, int xsd:integer, bool xsd:boolean."""
+    if isinstance(value, bool):
+        return TRUE if value else FALSE
+    if isinstance(value, int):
+        return ox.Literal(str(value), datatype=XSD_INTEGER)
+    return ox.Literal(value)
 
 
 def short_hash(*parts: object) -> str:
@@ -31,8 +90,93 @@ def date_literal(value: str) -> Literal:
     return Literal(value, datatype=datatype)
 
 
+def ox_date(value: str) -> ox.Literal:
+    return ox.Literal(value, datatype=DATE_TYPES[len(value)])
+
+
 def doc_iri(doc_id: str) -> URIRef:
     return KGR[f"doc-{doc_id}"]
+
+
+def doc_node(doc_id: str) -> ox.NamedNode:
+    return kgr(f"doc-{doc_id}")
+
+
+class Quads:
+    """The built graph: per named graph, its triples in the order written, each once."""
+
+    def __init__(self) -> None:
+        self.graphs: dict[ox.NamedNode, dict[Triple, None]] = {}
+
+    def graph(self, name: ox.NamedNode | URIRef | str) -> dict[Triple, None]:
+        key = name if isinstance(name, ox.NamedNode) else iri(str(name))
+        return self.graphs.setdefault(key, {})
+
+    def quads(self, name: ox.NamedNode | URIRef | str | None = None) -> Iterator[ox.Quad]:
+        """Every quad, or one named graph's."""
+        names = self.graphs if name is None else [name if isinstance(name, ox.NamedNode) else iri(str(name))]
+        for g in names:
+            for s, p, o in self.graphs.get(g, ()):
+                yield ox.Quad(s, p, o, g)
+
+    def triples(self) -> Iterator[ox.Triple]:
+        """The union of the named graphs, each triple once, grouped by subject for readable Turtle."""
+        union: dict[Triple, None] = {}
+        for triples in self.graphs.values():
+            union.update(triples)
+        by_subject = sorted(union, key=lambda t: t[0].value)
+        return (ox.Triple(s, p, o) for s, p, o in by_subject)
+
+    def __len__(self) -> int:
+        return sum(len(t) for t in self.graphs.values())
+
+    def serialize(self, fmt: str = "nquads") -> bytes:
+        source = self.quads() if fmt in QUAD_FORMATS else self.triples()
+        return ox.serialize(source, format=OX_FORMATS[fmt], prefixes=PREFIXES)
+
+    def to_dataset(self) -> Dataset:
+        """The same quads as an rdflib Dataset, for callers that want rdflib's API."""
+        ds = Dataset()
+        for prefix, ns in PREFIXES.items():
+            ds.bind(prefix, ns)
+        for g, triples in self.graphs.items():
+            graph = ds.graph(URIRef(g.value))
+            graph.addN((from_ox(s), from_ox(p), from_ox(o), graph) for s, p, o in triples)
+        return ds
+
+    def to_graph(self) -> Graph:
+        graph = Graph()
+        for prefix, ns in PREFIXES.items():
+            graph.bind(prefix, ns)
+        graph.addN((from_ox(t.subject), from_ox(t.predicate), from_ox(t.object), graph) for t in self.triples())
+        return graph
+
+
+def to_ox(term) -> Term:
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)) if term.datatype else None)
+
+
+XSD_STRING = str(XSD.string)
+
+
+def from_ox(term: object):
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if term.language:
+        return Literal(term.value, lang=term.language)
+    if term.datatype.value == XSD_STRING:  # a plain literal in RDF 1.1; rdflib leaves it untyped
+        return Literal(term.value)
+    return Literal(term.value, datatype=URIRef(term.datatype.value))
 
 
 class GraphWriter:
@@ -41,26 +185,17 @@ class GraphWriter:
     def __init__(self, corpus: Corpus, rules: RuleSet):
         self.corpus = corpus
         self.rules = rules
-        self.dataset = Dataset()
-        self.facts = self.dataset.graph(FACTS_GRAPH)
-        self.doc_dates = {d.id: d.date for d in corpus.documents}
+        self.out = Quads()
+        self.facts = self.out.graph(FACTS_GRAPH)
+        self.doc_dates = {d.id: ox_date(d.date) for d in corpus.documents if d.date}
         self.evidence_nodes: dict = {}
-        for prefix, ns in (
-            ("kgo", str(KGO)),
-            ("kgr", str(KGR)),
-            ("skos", str(SKOS)),
-            ("prov", str(PROV)),
-            ("dcterms", str(DCTERMS)),
-            ("xsd", str(XSD)),
-            ("owl", str(OWL)),
-        ):
-            self.dataset.bind(prefix, ns)
 
-    def doc_graph(self, doc_id: str) -> Graph:
-        return self.dataset.graph(doc_iri(doc_id))
+    def doc_graph(self, doc_id: str) -> dict[Triple, None]:
+        return self.out.graph(doc_node(doc_id))
 
-    def build(self) -> Dataset:
-        self.facts.parse(ONTOLOGY_DIR / "kgo.ttl", format="turtle")
+    def build(self) -> Quads:
+        for t in ox.parse(path=str(ONTOLOGY_DIR / "kgo.ttl"), format=ox.RdfFormat.TURTLE):
+            self.facts[(t.subject, t.predicate, t.object)] = None
         for doc in self.corpus.documents:
             self.add_document(doc)
         for entity in self.corpus.entities.values():
@@ -75,7 +210,7 @@ class GraphWriter:
             self.add_fact(key, evidence)
         for key, evidence in sorted(self.corpus.claims.items(), key=lambda kv: str(kv[0])):
             self.add_claim(key, evidence)
-        return self.dataset
+        return self.out
 
     def ancestors(self, place: str) -> set[str]:
         found, entry = set(), self.rules.entries.get(place)
@@ -102,37 +237,38 @@ class GraphWriter:
         }
 
     def add_document(self, doc) -> None:
-        g, node = self.doc_graph(doc.id), doc_iri(doc.id)
-        g.add((node, RDF.type, KGO.Document))
-        g.add((node, DCTERMS.title, Literal(doc.title)))
-        g.add((node, DCTERMS.source, Literal(doc.url or doc.source)))
-        g.add((node, KGO.sha256, Literal(doc.sha256)))
+        g, node = self.doc_graph(doc.id), doc_node(doc.id)
+        g[(node, A, kgo("Document"))] = None
+        g[(node, iri(str(DCTERMS.title)), literal(doc.title))] = None
+        g[(node, iri(str(DCTERMS.source)), literal(doc.url or doc.source))] = None
+        g[(node, kgo("sha256"), literal(doc.sha256))] = None
         if doc.date:
-            g.add((node, DCTERMS.date, date_literal(doc.date)))
+            g[(node, iri(str(DCTERMS.date)), ox_date(doc.date))] = None
 
     def add_entity(self, entity) -> None:
-        node = KGR[entity.id]
-        self.facts.add((node, RDF.type, KGO[entity.type]))
-        self.facts.add((node, RDFS.label, Literal(entity.label)))
+        node, f = kgr(entity.id), self.facts
+        f[(node, A, kgo(entity.type))] = None
+        f[(node, LABEL, literal(entity.label))] = None
         entry = self.rules.entries.get(entity.id)
         names = set(entity.aliases)
         if entry:
             names |= set(entry.aliases) | set(entry.nocase)
             if entry.lat is not None and entry.lon is not None:
-                self.facts.add((node, KGO.latitude, Literal(str(entry.lat), datatype=XSD.decimal)))
-                self.facts.add((node, KGO.longitude, Literal(str(entry.lon), datatype=XSD.decimal)))
-            self.facts.add((node, KGO.entry, Literal(f"{entry.file}#{entry.id}")))
+                f[(node, kgo("latitude"), ox.Literal(decimal(entry.lat), datatype=XSD_DECIMAL))] = None
+                f[(node, kgo("longitude"), ox.Literal(decimal(entry.lon), datatype=XSD_DECIMAL))] = None
+            f[(node, kgo("entry"), literal(f"{entry.file}#{entry.id}"))] = None
         for name in sorted(names - {entity.label}):
-            self.facts.add((node, SKOS.altLabel, Literal(name)))
+            f[(node, ALT_LABEL, literal(name))] = None
         if entity.mentions:
-            self.facts.add((node, KGO.mentionCount, Literal(entity.mentions)))
+            f[(node, kgo("mentionCount"), literal(entity.mentions))] = None
         for ev in entity.evidence[:3]:
-            self.facts.add((node, PROV.wasDerivedFrom, self.add_evidence(ev)))
+            f[(node, DERIVED, self.add_evidence(ev))] = None
 
     def add_place_hierarchy(self) -> None:
         """district → province → country from the gazetteer, cited to its entry."""
         todo = [e for e in self.corpus.entities if e in self.rules.entries]
-        seen = set()
+        seen, f = set(), self.facts
+        labelled = {eid for eid in self.corpus.entities}
         while todo:
             eid = todo.pop()
             if eid in seen:
@@ -141,106 +277,102 @@ class GraphWriter:
             entry = self.rules.entries[eid]
             if not entry.parent:
                 continue
-            child, parent = KGR[eid], KGR[entry.parent]
-            if (parent, RDFS.label, None) not in self.facts:
+            child, parent = kgr(eid), kgr(entry.parent)
+            if entry.parent not in labelled:
+                labelled.add(entry.parent)
                 p = self.rules.entries[entry.parent]
-                self.facts.add((parent, RDF.type, KGO[p.type]))
-                self.facts.add((parent, RDFS.label, Literal(p.name)))
+                f[(parent, A, kgo(p.type))] = None
+                f[(parent, LABEL, literal(p.name))] = None
                 for alias in p.aliases:
-                    self.facts.add((parent, SKOS.altLabel, Literal(alias)))
-            self.facts.add((child, KGO.partOf, parent))
-            source = KGR[f"gazetteer-{eid}"]
-            self.facts.add((source, RDF.type, PROV.Entity))
-            self.facts.add((source, RDFS.label, Literal(f"kg/rules/{entry.file}#{eid}")))
-            self.facts.add((source, KGO.entry, Literal(f"{entry.file}#{eid}")))
+                    f[(parent, ALT_LABEL, literal(alias))] = None
+            part_of = kgo("partOf")
+            f[(child, part_of, parent)] = None
+            source = kgr(f"gazetteer-{eid}")
+            f[(source, A, iri(str(PROV.Entity)))] = None
+            f[(source, LABEL, literal(f"kg/rules/{entry.file}#{eid}"))] = None
+            f[(source, kgo("entry"), literal(f"{entry.file}#{eid}"))] = None
             if entry.source:
-                self.facts.add((source, DCTERMS.source, Literal(entry.source)))
-            st = KGR[f"st-{short_hash(eid, 'partOf', entry.parent)}"]
-            for triple in (
-                (st, RDF.type, RDF.Statement),
-                (st, RDF.subject, child),
-                (st, RDF.predicate, KGO.partOf),
-                (st, RDF.object, parent),
-                (st, KGO.modality, KGO.Asserted),
-                (st, PROV.wasDerivedFrom, source),
-            ):
-                self.facts.add(triple)
+                f[(source, iri(str(DCTERMS.source)), literal(entry.source))] = None
+            st = kgr(f"st-{short_hash(eid, 'partOf', entry.parent)}")
+            self.add_statement(st, child, part_of, parent, "Asserted")
+            f[(st, DERIVED, source)] = None
             todo.append(entry.parent)
 
-    def add_event(self, event) -> None:
-        node = KGR[event.id]
-        self.facts.add((node, RDF.type, KGO[event.type]))
-        self.facts.add((node, RDFS.label, Literal(event.names[0])))
-        for alias in event.names[1:]:
-            self.facts.add((node, SKOS.altLabel, Literal(alias)))
-        for ev in event.evidence[:5]:
-            self.facts.add((node, PROV.wasDerivedFrom, self.add_evidence(ev)))
+    def add_statement(self, st: ox.NamedNode, s: Term, p: Term, o: Term, modality: str) -> None:
+        f = self.facts
+        f[(st, A, STATEMENT[0])] = None
+        f[(st, STATEMENT[1], s)] = None
+        f[(st, STATEMENT[2], p)] = None
+        f[(st, STATEMENT[3], o)] = None
+        f[(st, kgo("modality"), kgo(modality))] = None
 
-    def add_evidence(self, ev) -> URIRef:
+    def add_event(self, event) -> None:
+        node, f = kgr(event.id), self.facts
+        f[(node, A, kgo(event.type))] = None
+        f[(node, LABEL, literal(event.names[0]))] = None
+        for alias in event.names[1:]:
+            f[(node, ALT_LABEL, literal(alias))] = None
+        for ev in event.evidence[:5]:
+            f[(node, DERIVED, self.add_evidence(ev))] = None
+
+    def add_evidence(self, ev) -> ox.NamedNode:
         """The evidence node of a span; a sentence that supports several statements is written once."""
-        if ev in self.evidence_nodes:
-            return self.evidence_nodes[ev]
-        node = KGR[f"ev-{short_hash(ev.doc, ev.start, ev.end, ev.rule)}"]
+        node = self.evidence_nodes.get(ev)
+        if node is not None:
+            return node
+        node = kgr(f"ev-{short_hash(ev.doc, ev.start, ev.end, ev.rule)}")
         self.evidence_nodes[ev] = node
         g = self.doc_graph(ev.doc)
-        g.add((node, RDF.type, KGO.Evidence))
-        g.add((node, KGO.document, doc_iri(ev.doc)))
-        g.add((node, KGO.start, Literal(ev.start)))
-        g.add((node, KGO.end, Literal(ev.end)))
-        g.add((node, KGO.quote, Literal(ev.quote)))
-        g.add((node, KGO.rule, Literal(ev.rule)))
+        g[(node, A, kgo("Evidence"))] = None
+        g[(node, kgo("document"), doc_node(ev.doc))] = None
+        g[(node, kgo("start"), literal(ev.start))] = None
+        g[(node, kgo("end"), literal(ev.end))] = None
+        g[(node, kgo("quote"), literal(ev.quote))] = None
+        g[(node, kgo("rule"), literal(ev.rule))] = None
         if ev.resolved:
-            g.add((node, KGO.resolved, Literal(True)))
+            g[(node, kgo("resolved"), TRUE)] = None
         return node
 
     def add_fact(self, key: tuple, evidence: list) -> None:
-        subject, predicate, obj, modality, claimant, denier, literal = key
-        s, p = KGR[subject], KGO[predicate]
-        o = date_literal(obj) if literal else KGR[obj]
+        subject, predicate, obj, modality, claimant, denier, is_literal = key
+        s, p, f = kgr(subject), kgo(predicate), self.facts
+        o = ox_date(obj) if is_literal else kgr(obj)
         if modality in ASSERTED:
-            self.facts.add((s, p, o))
-        st = KGR[f"st-{short_hash(*key)}"]
-        for triple in (
-            (st, RDF.type, RDF.Statement),
-            (st, RDF.subject, s),
-            (st, RDF.predicate, p),
-            (st, RDF.object, o),
-            (st, KGO.modality, KGO[modality]),
-        ):
-            self.facts.add(triple)
+            f[(s, p, o)] = None
+        st = kgr(f"st-{short_hash(*key)}")
+        self.add_statement(st, s, p, o, modality)
         if claimant:
-            self.facts.add((st, KGO.claimant, KGR[claimant]))
+            f[(st, kgo("claimant"), kgr(claimant))] = None
         if denier:
-            self.facts.add((st, KGO.deniedBy, KGR[denier]))
+            f[(st, kgo("deniedBy"), kgr(denier))] = None
         for ev in evidence:
-            self.facts.add((st, PROV.wasDerivedFrom, self.add_evidence(ev)))
-            if self.doc_dates.get(ev.doc):
-                self.facts.add((st, KGO.observedOn, date_literal(self.doc_dates[ev.doc])))
+            f[(st, DERIVED, self.add_evidence(ev))] = None
+            if ev.doc in self.doc_dates:
+                f[(st, kgo("observedOn"), self.doc_dates[ev.doc])] = None
 
     def add_claim(self, key: tuple, evidence: list) -> None:
         event, claimant, outcome, category, count, qualifier = key
-        node = KGR[f"claim-{short_hash(*key)}"]
-        g = self.facts
-        g.add((node, RDF.type, KGO.CasualtyClaim))
-        g.add((node, KGO.aboutEvent, KGR[event]))
+        node, f = kgr(f"claim-{short_hash(*key)}"), self.facts
+        f[(node, A, kgo("CasualtyClaim"))] = None
+        f[(node, kgo("aboutEvent"), kgr(event))] = None
         if claimant:
-            g.add((node, KGO.claimant, KGR[claimant]))
-        g.add((node, KGO.outcome, KGO[outcome]))
-        g.add((node, KGO.victimCategory, KGO[category]))
-        g.add((node, KGO.count, Literal(count)))
-        g.add((node, KGO.qualifier, KGO[qualifier]))
+            f[(node, kgo("claimant"), kgr(claimant))] = None
+        f[(node, kgo("outcome"), kgo(outcome))] = None
+        f[(node, kgo("victimCategory"), kgo(category))] = None
+        f[(node, kgo("count"), literal(count))] = None
+        f[(node, kgo("qualifier"), kgo(qualifier))] = None
         if key in self.corpus.unverified:
-            g.add((node, KGO.verified, Literal(False)))
+            f[(node, kgo("verified"), FALSE)] = None
         who = self.corpus.entities[claimant].label if claimant in self.corpus.entities else "unattributed"
-        g.add(
-            (
-                node,
-                RDFS.label,
-                Literal(f"{who}: {qualifier_text(qualifier)}{count} {category_text(category)} {outcome_text(outcome)}"),
-            )
-        )
+        label = f"{who}: {qualifier_text(qualifier)}{count} {category_text(category)} {outcome_text(outcome)}"
+        f[(node, LABEL, literal(label))] = None
         for ev in evidence:
-            g.add((node, PROV.wasDerivedFrom, self.add_evidence(ev)))
+            f[(node, DERIVED, self.add_evidence(ev))] = None
+
+
+def decimal(value: float) -> str:
+    """xsd:decimal's canonical form of a coordinate, as rdflib writes it."""
+    return str(Literal(str(value), datatype=XSD.decimal))
 
 
 def qualifier_text(q: str) -> str:
@@ -261,18 +393,20 @@ def outcome_text(o: str) -> str:
     return {"TakenHostage": "taken hostage"}.get(o, o.lower())
 
 
-def to_graph(dataset: Dataset) -> Graph:
+def to_graph(built: Quads | Dataset) -> Graph:
     """All named graphs as one plain graph (for Turtle, N-Triples, JSON-LD and SPARQL)."""
+    if isinstance(built, Quads):
+        return built.to_graph()
     merged = Graph()
-    for prefix, ns in dataset.namespaces():
+    for prefix, ns in built.namespaces():
         merged.bind(prefix, ns)
-    for s, p, o, _ in dataset.quads((None, None, None, None)):
+    for s, p, o, _ in built.quads((None, None, None, None)):
         if not isinstance(s, BNode):
             merged.add((s, p, o))
     return merged
 
 
-def write(dataset: Dataset, path: str | os.PathLike) -> None:
+def write(built: Quads | Dataset, path: str | os.PathLike) -> None:
     """Serialise to a temporary file beside `path`, then rename: never a half-written graph."""
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
@@ -282,8 +416,25 @@ def write(dataset: Dataset, path: str | os.PathLike) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        target = dataset if fmt in QUAD_FORMATS else to_graph(dataset)
-        target.serialize(destination=tmp, format=fmt, encoding="utf-8")
+        if isinstance(built, Quads):
+            source = built.quads() if fmt in QUAD_FORMATS else built.triples()
+            ox.serialize(source, tmp, OX_FORMATS[fmt], prefixes=PREFIXES)
+        else:
+            target = built if fmt in QUAD_FORMATS else to_graph(built)
+            target.serialize(destination=tmp, format=fmt, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_all(quads: Iterable[ox.Quad], path: str | os.PathLike) -> None:
+    """N-Quads to `path` through a temporary file and a rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        ox.serialize(quads, tmp, ox.RdfFormat.N_QUADS)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

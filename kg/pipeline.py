@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from rdflib import Dataset
 
-from kg.graph import GraphWriter
+from kg.graph import GraphWriter, Quads
 from kg.ingest import IngestError, read_corpus
 from kg.parallel import Progress, extract_all
 from kg.resolve import Corpus, resolve
@@ -17,8 +18,13 @@ from kg.rules import load_rules
 @dataclass
 class Build:
     corpus: Corpus
-    dataset: Dataset
+    quads: Quads
     errors: list[IngestError]
+
+    @cached_property
+    def dataset(self) -> Dataset:
+        """The graph as an rdflib Dataset, made on first use (the build itself does not need one)."""
+        return self.quads.to_dataset()
 
 
 def build(paths: Iterable[str], workers: int = 1, dask: object = None, progress: Progress | None = None) -> Build:

@@ -31,19 +31,19 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import BNode, Dataset, Literal, URIRef
 from rdflib.term import Node
 
-from kg.graph import FACTS_GRAPH, GraphWriter, doc_iri
+from kg.graph import FACTS_GRAPH, GraphWriter, Quads, doc_iri, from_ox
 from kg.ingest import Document, IngestError, read_corpus
 from kg.model import Claim, DocResult, Entity, Event, Evidence, Fact
 from kg.rules import load_rules
 
 CURRENT = "current"
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
 
 
@@ -171,33 +171,8 @@ def _prune(root: Path, keep: set[Path]) -> None:
 # ---------------------------------------------------------------- rdflib <-> pyoxigraph terms
 
 
-def to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    if term.language:
-        return ox.Literal(str(term), language=term.language)
-    return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)) if term.datatype else None)
-
-
-def from_ox(term: object) -> Node | None:
-    if term is None:
-        return None
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    if term.datatype.value == XSD_STRING:  # a plain literal in RDF 1.1; rdflib leaves it untyped
-        return Literal(term.value)
-    return Literal(term.value, datatype=URIRef(term.datatype.value))
-
-
-def graph_quads(dataset: Dataset, name: URIRef) -> list[ox.Quad]:
-    g = ox.NamedNode(str(name))
-    return [ox.Quad(to_ox(s), to_ox(p), to_ox(o), g) for s, p, o in dataset.graph(name)]
+def graph_quads(built: Quads, name: URIRef) -> list[ox.Quad]:
+    return list(built.quads(name))
 
 
 def stored_triples(store: ox.Store, name: URIRef) -> set[tuple[str, str, str]]:
@@ -240,9 +215,13 @@ class StoreBuild:
     """The same shape as kg.pipeline.Build, plus the load report."""
 
     corpus: object
-    dataset: Dataset
+    quads: Quads
     errors: list[IngestError]
     report: LoadReport
+
+    @cached_property
+    def dataset(self) -> Dataset:
+        return self.quads.to_dataset()
 
 
 def _known_results(gen: Path | None, manifest: dict, keep: Iterable[str]) -> list[DocResult]:
@@ -295,7 +274,7 @@ def add_documents(
     results.sort(key=lambda r: (r.doc.source, r.doc.id))  # the order a fresh build reads them in
     report.seconds["extract"] = time.perf_counter() - clock
     corpus = resolve(results)
-    dataset = GraphWriter(corpus, load_rules()).build()
+    built = GraphWriter(corpus, load_rules()).build()
     report.seconds["resolve+graph"] = time.perf_counter() - clock - report.seconds["extract"]
     target = _next_generation(root, gen)
     shutil.rmtree(target, ignore_errors=True)  # a crashed load's leftovers
@@ -303,19 +282,19 @@ def add_documents(
     report.added = [d.id for d in fresh if d.id in encoded and d.source not in manifest["documents"]]
     report.replaced = replaced
     mark = time.perf_counter()
-    _write_generation(gen, target, dataset, encoded, keep, replaced, corpus, report, crash_after)
+    _write_generation(gen, target, built, encoded, keep, replaced, corpus, report, crash_after)
     if crash_after:
         crash_after("written")
     _swap_current(root, target)
     _prune(root, {target.resolve()} | ({gen} if gen else set()))
     report.seconds["store"] = time.perf_counter() - mark
-    return StoreBuild(corpus, dataset, errors, report)
+    return StoreBuild(corpus, built, errors, report)
 
 
 def _write_generation(
     gen: Path | None,
     target: Path,
-    dataset: Dataset,
+    built: Quads,
     encoded: dict,
     keep: list[str],
     replaced: list[str],
@@ -333,16 +312,16 @@ def _write_generation(
         for doc_id in replaced:
             store.remove_graph(ox.NamedNode(str(doc_iri(doc_id))))
         for doc_id in encoded:
-            _put_graph(store, dataset, doc_iri(doc_id))
+            _put_graph(store, built, doc_iri(doc_id))
             if crash_after:
                 crash_after("document")
         for doc_id in keep:  # resolution may move evidence between documents' graphs
             name = doc_iri(doc_id)
-            if stored_triples(store, name) != _triples(graph_quads(dataset, name)):
-                _put_graph(store, dataset, name)
+            if stored_triples(store, name) != _triples(graph_quads(built, name)):
+                _put_graph(store, built, name)
                 report.rewritten.append(doc_id)
         report.unchanged = len(keep)
-        report.facts_triples = _put_graph(store, dataset, FACTS_GRAPH)
+        report.facts_triples = _put_graph(store, built, FACTS_GRAPH)
         store.flush()
     finally:
         del store
@@ -356,9 +335,9 @@ def _write_generation(
     )
 
 
-def _put_graph(store: ox.Store, dataset: Dataset, name: URIRef) -> int:
+def _put_graph(store: ox.Store, built: Quads, name: URIRef) -> int:
     """Replace one named graph. Not atomic on its own: the generation it is in is not visible yet."""
-    quads = graph_quads(dataset, name)
+    quads = graph_quads(built, name)
     store.remove_graph(ox.NamedNode(str(name)))
     store.extend(quads)
     return len(quads)
@@ -382,14 +361,14 @@ def _rebuild_without(root: Path, gen: Path, manifest: dict, drop: set[str]) -> S
     keep = [v["id"] for v in manifest["documents"].values() if v["id"] not in drop]
     results = sorted(_known_results(gen, manifest, keep), key=lambda r: (r.doc.source, r.doc.id))
     corpus = resolve(results)
-    dataset = GraphWriter(corpus, load_rules()).build()
+    built = GraphWriter(corpus, load_rules()).build()
     target = _next_generation(root, gen)
     shutil.rmtree(target, ignore_errors=True)
     report = LoadReport(generation=target.name, replaced=sorted(drop))
-    _write_generation(gen, target, dataset, {}, keep, sorted(drop), corpus, report, None)
+    _write_generation(gen, target, built, {}, keep, sorted(drop), corpus, report, None)
     _swap_current(root, target)
     _prune(root, {target.resolve(), gen})
-    return StoreBuild(corpus, dataset, [], report)
+    return StoreBuild(corpus, built, [], report)
 
 
 def open_store(path: str | os.PathLike) -> ox.Store:
