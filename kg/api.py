@@ -108,8 +108,8 @@ def build(
     for error in result.errors:
         warnings.warn(str(error), stacklevel=2)
     if out is not None:
-        write(result.dataset, out)
-    return use(to_graph(result.dataset))
+        write(result.quads, out)
+    return use(to_graph(result.quads))
 
 
 def _build_with(paths: list[str], rules: RuleSet):

@@ -36,6 +36,19 @@ def main() -> None:
     help="Add the documents to this on-disk store (kg.store); --out is then optional.",
 )
 @click.option(
+    "--shards",
+    "shards",
+    type=click.Path(file_okay=False),
+    help="Also write the graph as N-Quads shards in this folder (for `kg store load` or `kg push`).",
+)
+@click.option(
+    "--shard-docs",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Documents' graphs per shard file.",
+)
+@click.option(
     "--workers",
     type=click.IntRange(min=1),
     default=1,
@@ -49,18 +62,29 @@ def main() -> None:
     default=None,
     help="Extract documents on a Dask cluster (e.g. tcp://host:8786) instead.",
 )
-def build(paths: tuple[str, ...], out: str | None, workers: int, dask: str | None, store: str | None) -> None:
-    """Read documents (files or folders) and write the whole graph to OUT and/or STORE."""
+def build(
+    paths: tuple[str, ...],
+    out: str | None,
+    workers: int,
+    dask: str | None,
+    store: str | None,
+    shards: str | None,
+    shard_docs: int,
+) -> None:
+    """Read documents (files or folders) and write the whole graph to OUT, STORE and/or SHARDS."""
     from kg.graph import write
     from kg.parallel import stderr_progress
     from kg.pipeline import build as run_build
 
-    if not out and not store:
-        raise click.UsageError("give --out FILE, --store DIR or both")
+    if not out and not store and not shards:
+        raise click.UsageError("give --out FILE, --store DIR or --shards DIR")
     if store:
-        from kg.store import add_documents
+        from kg.store import StoreError, add_documents
 
-        result = add_documents(store, paths, workers=workers, dask=dask, progress=stderr_progress())
+        try:
+            result = add_documents(store, paths, workers=workers, dask=dask, progress=stderr_progress())
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from exc
         click.echo(str(result.report), err=True)
     else:
         result = run_build(paths, workers=workers, dask=dask, progress=stderr_progress())
@@ -69,11 +93,19 @@ def build(paths: tuple[str, ...], out: str | None, workers: int, dask: str | Non
     if not result.corpus.documents:
         raise click.ClickException("no documents could be read; nothing written")
     if out:
-        write(result.dataset, out)
+        write(result.quads, out)
+    if shards:
+        from kg.shards import ShardError, write_shards
+
+        try:
+            written = write_shards(result.quads, [d.id for d in result.corpus.documents], shards, shard_docs)
+        except (ShardError, OSError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"{len(written)} shards, {sum(s.quads for s in written)} quads -> {shards}", err=True)
     c = result.corpus
     click.echo(
         f"{len(c.documents)} documents, {len(c.entities)} entities, {len(c.events)} events, "
-        f"{len(c.facts)} statements, {len(c.claims)} casualty claims -> {out or store}",
+        f"{len(c.facts)} statements, {len(c.claims)} casualty claims -> {out or store or shards}",
         err=True,
     )
     if result.errors:

@@ -100,7 +100,7 @@ def queries_command(full: bool) -> None:
 
 @click.group("store")
 def store_group() -> None:
-    """Inspect or shrink a store made with `kg build PATH... --store DIR`."""
+    """Inspect, bulk-load or shrink a store made with `kg build PATH... --store DIR`."""
 
 
 @store_group.command("info")
@@ -118,6 +118,21 @@ def store_info_command(directory: str) -> None:
         click.echo(f"  {n:7d}  {name}")
     for source, doc in sorted(info["documents"].items()):
         click.echo(f"  doc-{doc['id']}  {source}  {doc['title'][:60]}")
+
+
+@store_group.command("load")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("shards", type=click.Path(exists=True, file_okay=False))
+def store_load_command(directory: str, shards: str) -> None:
+    """Bulk-load SHARDS (written by `kg build --shards`) into a new generation of the store DIRECTORY."""
+    from kg.shards import ShardError
+    from kg.store import StoreError, load_shards
+
+    try:
+        report = load_shards(directory, shards)
+    except (StoreError, ShardError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{report.generation}: bulk-loaded {shards}; {report.seconds['bulk load']:.2f}s", err=True)
 
 
 @store_group.command("remove")

@@ -264,6 +264,8 @@ def add_documents(
     root.mkdir(parents=True, exist_ok=True)
     gen = current_generation(root)
     manifest = read_manifest(gen)
+    if "shards" in manifest:
+        raise StoreError(f"{root}: bulk-loaded from shards, so it has no extraction results to add to; rebuild it")
     clock, report = time.perf_counter(), LoadReport()
     documents, errors = read_corpus(paths)
     fresh, keep, replaced = _plan(manifest, documents)
@@ -341,6 +343,37 @@ def _put_graph(store: ox.Store, built: Quads, name: URIRef) -> int:
     store.remove_graph(ox.NamedNode(str(name)))
     store.extend(quads)
     return len(quads)
+
+
+def load_shards(root: str | os.PathLike, shard_dir: str | os.PathLike) -> LoadReport:
+    """A new store generation bulk-loaded from N-Quads shards (kg build --shards), switched in
+    atomically like any other. Oxigraph's bulk loader writes sorted files straight to disk
+    and does not hold the data in memory. The store then holds no per-document extraction
+    results, so `kg build --store` refuses to add to it: rebuild, or load new shards."""
+    from kg.shards import read_shards
+
+    root = Path(root)
+    shards = read_shards(shard_dir)  # checked before anything is touched
+    root.mkdir(parents=True, exist_ok=True)
+    gen, clock = current_generation(root), time.perf_counter()
+    target = _next_generation(root, gen)
+    shutil.rmtree(target, ignore_errors=True)
+    (target / "results").mkdir(parents=True)
+    store = ox.Store(str(target / "oxigraph"))
+    try:
+        for file, _ in shards:
+            store.bulk_load(path=str(file), format=ox.RdfFormat.N_QUADS)
+        store.flush()
+    finally:
+        del store
+    origin = {"from": str(Path(shard_dir).resolve()), "files": [s.file for _, s in shards]}
+    manifest = {"documents": {}, "shards": origin}
+    (target / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    _swap_current(root, target)
+    _prune(root, {target.resolve()} | ({gen} if gen else set()))
+    report = LoadReport(generation=target.name, facts_triples=sum(s.quads for _, s in shards if s.file == "facts.nq"))
+    report.seconds["bulk load"] = time.perf_counter() - clock
+    return report
 
 
 def remove_documents(root: str | os.PathLike, sources_or_ids: Iterable[str]) -> StoreBuild:
@@ -757,8 +790,11 @@ class PushResult:
 def graphs_of(source: str | os.PathLike) -> dict[str, bytes]:
     """Named graph IRI (or "" for the default graph) -> its N-Triples, from a store or a file."""
     from kg.graph import FORMATS, QUAD_FORMATS, load
+    from kg.shards import is_shard_dir, read_shards, shard_graphs
 
     src = Path(source)
+    if is_shard_dir(src):
+        return {name: body for file, _ in read_shards(src) for name, body in shard_graphs(file).items()}
     if src.is_dir():
         store = open_store(src)
         out = {}
@@ -793,7 +829,16 @@ def push(
 ) -> list[PushResult]:
     """PUT each graph to a SPARQL 1.1 Graph Store Protocol endpoint (`?graph=IRI`), or everything
     merged into the default graph (`?default`). PUT replaces, so a retry or a second push of the
-    same source leaves the same data: that is why PUT and not POST."""
+    same source leaves the same data: that is why PUT and not POST. A shard folder sent graph
+    by graph is read one shard at a time, so its size is not bounded by memory."""
+    from kg.shards import is_shard_dir, read_shards, shard_graphs
+
+    if per_document and is_shard_dir(source):
+        return [
+            _put(endpoint, name, body, retries, timeout, sleep)
+            for file, _ in read_shards(source)
+            for name, body in sorted(shard_graphs(file).items())
+        ]
     graphs = graphs_of(source)
     if per_document:
         if list(graphs) == [""]:

@@ -228,6 +228,21 @@ def test_push_then_saved_questions_remote(seeds_store, writable):
     assert '"claimant": "Sarfaraz Bugti"' in out.output
 
 
+def test_push_shards_graph_by_graph(tmp_path, writable):
+    runner = CliRunner()
+    built = runner.invoke(main, ["build", str(SEEDS), "--shards", str(tmp_path / "sh"), "--shard-docs", "2"])
+    assert built.exit_code == 0, built.output
+    result = runner.invoke(
+        main, ["push", str(tmp_path / "sh"), "--endpoint", f"{writable}/store", "--graph-per-document"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.count("HTTP 204") + result.output.count("HTTP 201") == 6  # five documents and the facts
+    n = ask(f"{writable}/query", "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", JSON)
+    assert n["results"]["bindings"][0]["n"]["value"] == "3027"
+    out = runner.invoke(main, ["query", f"{writable}/query", "--saved", "party-leadership", "--format", "csv"])
+    assert "Balochistan National Party,leads,Akhtar Mengal" in out.output
+
+
 def test_push_retries_then_reports(seeds_store):
     port = free_port()  # nothing listens there
     waits: list[float] = []

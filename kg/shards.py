@@ -1,0 +1,118 @@
+"""N-Quads shards: the built graph split into files a triple store bulk-loads in parallel.
+
+A corpus too big for one `--out` file is written as `docs-00000.nq`, `docs-00001.nq`, ... (the
+named graphs of up to `docs_per_shard` documents each: their metadata and evidence) and
+`facts.nq` (`kgr:graph-facts`: entities, events, statements, claims), with `shards.json`
+listing each file, its graphs, its quad count and its sha256 so a loader can check it got
+what was written. Each file is whole named graphs, so loading shards in any order, or
+re-sending one, gives the same store. The folder is written beside its final place and
+renamed into it: a crash leaves the previous shards, never half of new ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.graph import FACTS_GRAPH, Quads, doc_node
+
+MANIFEST = "shards.json"
+
+
+class ShardError(ValueError):
+    """A shard folder that is not whole: missing manifest, missing or changed file."""
+
+
+@dataclass(frozen=True)
+class Shard:
+    file: str
+    graphs: list[str]
+    quads: int
+    sha256: str
+
+
+def write_shards(
+    built: Quads, doc_ids: list[str], out_dir: str | os.PathLike, docs_per_shard: int = 1000
+) -> list[Shard]:
+    """Write `built` as shards of `docs_per_shard` documents' graphs plus the facts graph."""
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    tmp.mkdir()  # not mkdtemp: its 0700 mode would stay on the published folder
+    try:
+        groups = [doc_ids[i : i + docs_per_shard] for i in range(0, len(doc_ids), docs_per_shard)]
+        shards = [_write(built, [doc_node(d) for d in ids], tmp / f"docs-{n:05d}.nq") for n, ids in enumerate(groups)]
+        shards.append(_write(built, [ox.NamedNode(str(FACTS_GRAPH))], tmp / "facts.nq"))
+        manifest = {"format": "application/n-quads", "shards": [s.__dict__ for s in shards]}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        _swap_in(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return shards
+
+
+def _write(built: Quads, graphs: list[ox.NamedNode], path: Path) -> Shard:
+    quads = [q for g in graphs for q in built.quads(g)]
+    ox.serialize(quads, str(path), ox.RdfFormat.N_QUADS)
+    return Shard(path.name, [g.value for g in graphs], len(quads), file_sha256(path))
+
+
+def _swap_in(tmp: Path, out: Path) -> None:
+    """Replace `out` by `tmp`: the old folder is moved aside first, then removed."""
+    if out.exists():
+        if not is_shard_dir(out) and any(out.iterdir()):
+            raise ShardError(f"{out}: exists and is not a shard folder; not replacing it")
+        old = out.with_name(f".{out.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def is_shard_dir(path: str | os.PathLike) -> bool:
+    return (Path(path) / MANIFEST).is_file()
+
+
+def read_shards(path: str | os.PathLike, check: bool = True) -> list[tuple[Path, Shard]]:
+    """The shard files of a folder, each checked against the manifest's sha256 (`check`)."""
+    root = Path(path)
+    try:
+        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+        shards = [Shard(**s) for s in manifest["shards"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ShardError(f"{root / MANIFEST}: not a readable shard manifest ({exc})") from exc
+    found = []
+    for shard in shards:
+        file = root / shard.file
+        if Path(shard.file).name != shard.file or not file.is_file():
+            raise ShardError(f"{file}: listed in {MANIFEST} but missing")
+        if check and file_sha256(file) != shard.sha256:
+            raise ShardError(f"{file}: changed since it was written (sha256 differs from {MANIFEST})")
+        found.append((file, shard))
+    return found
+
+
+def shard_graphs(file: Path) -> dict[str, bytes]:
+    """One shard's named graphs as N-Triples bodies (for a Graph Store Protocol PUT)."""
+    graphs: dict[str, list[ox.Triple]] = {}
+    for q in ox.parse(path=str(file), format=ox.RdfFormat.N_QUADS):
+        graphs.setdefault(q.graph_name.value, []).append(ox.Triple(q.subject, q.predicate, q.object))
+    return {name: ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) for name, triples in graphs.items()}
