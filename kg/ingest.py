@@ -263,23 +263,37 @@ def iter_files(paths: Iterable[str | os.PathLike]) -> Iterator[Path | IngestErro
             yield IngestError(str(path), "no such file or folder")
 
 
-def read_corpus(paths: Iterable[str | os.PathLike]) -> tuple[list[Document], list[IngestError]]:
-    """All documents under `paths`, each once (by sha256), with the errors met on the way."""
-    documents: dict[str, Document] = {}
-    errors: list[IngestError] = []
+def iter_corpus(paths: Iterable[str | os.PathLike]) -> Iterator[Document | IngestError]:
+    """Documents one file at a time, each once (by sha256), and the errors met on the way, in
+    file order: a build streams them, so a corpus need not fit in memory as text."""
+    seen: set[str] = set()
     metadata_by_folder: dict[Path, dict] = {}
     for item in iter_files(paths):
         if isinstance(item, IngestError):
-            errors.append(item)
+            yield item
             continue
         folder = item.parent
         if folder not in metadata_by_folder:
             metadata_by_folder[folder], meta_errors = read_metadata(folder)
-            errors.extend(meta_errors)
+            yield from meta_errors
         meta = metadata_by_folder[folder].get(item.name, {})
         for result in read_file(item, meta):
             if isinstance(result, IngestError):
-                errors.append(result)
-            elif result.sha256 not in documents:
-                documents[result.sha256] = result
-    return sorted(documents.values(), key=lambda d: (d.source, d.id)), errors
+                yield result
+            elif result.sha256 not in seen:
+                seen.add(result.sha256)
+                yield result
+
+
+def read_corpus(paths: Iterable[str | os.PathLike]) -> tuple[list[Document], list[IngestError]]:
+    """All documents under `paths`, each once (by sha256), with the errors met on the way."""
+    documents: list[Document] = []
+    errors: list[IngestError] = []
+    for item in iter_corpus(paths):
+        (errors if isinstance(item, IngestError) else documents).append(item)
+    return sorted(documents, key=corpus_order), errors
+
+
+def corpus_order(doc: Document) -> tuple[str, str]:
+    """The order every build reads documents in, whatever order they were extracted in."""
+    return (doc.source, doc.id)

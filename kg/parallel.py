@@ -11,8 +11,10 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 
 from kg.extract import extract
 from kg.ingest import Document, IngestError
@@ -20,7 +22,7 @@ from kg.model import DocResult
 from kg.rules import load_rules
 
 Outcome = DocResult | IngestError
-Progress = Callable[[int, int], None]
+Progress = Callable[[int, int | None], None]  # done, total (None: a stream)
 
 
 def extract_one(doc: Document) -> Outcome:
@@ -54,48 +56,86 @@ def batches(docs: Sequence[Document], workers: int) -> list[Sequence[Document]]:
     return [docs[i : i + size] for i in range(0, len(docs), size)]
 
 
-def _local(docs: Sequence[Document], workers: int) -> Iterator[list[Outcome]]:
+def stream_batches(docs: Iterable[Document], workers: int) -> Iterator[list[Document]]:
+    """Batches as `batches` makes them for a list; for a stream of unknown length, 16 documents."""
+    if isinstance(docs, Sequence):
+        yield from (list(b) for b in batches(docs, workers))
+        return
+    batch: list[Document] = []
+    for doc in docs:
+        batch.append(doc)
+        if len(batch) == STREAM_BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+STREAM_BATCH = 16
+IN_FLIGHT_PER_WORKER = 4  # batches queued per worker: keeps them busy, bounds the text held
+
+
+def _in_order(submit: Callable, docs: Iterable[Document], workers: int) -> Iterator[tuple[list, list[Outcome]]]:
+    """Submit batches as the stream yields them, at most IN_FLIGHT_PER_WORKER per worker
+    outstanding, and hand results back in submission order (so in document order)."""
+    pending: deque = deque()
+    for batch in stream_batches(docs, workers):
+        pending.append((batch, submit(batch)))
+        if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+            done, future = pending.popleft()
+            yield done, future.result()
+    while pending:
+        done, future = pending.popleft()
+        yield done, future.result()
+
+
+def _local(docs: Iterable[Document], workers: int) -> Iterator[tuple[list, list[Outcome]]]:
     if workers <= 1:
         for doc in docs:
-            yield [extract_one(doc)]
+            yield [doc], [extract_one(doc)]
         return
     with ProcessPoolExecutor(max_workers=workers, initializer=_warm_worker) as pool:
-        yield from pool.map(extract_batch, batches(docs, workers))
+        yield from _in_order(lambda batch: pool.submit(extract_batch, batch), docs, workers)
 
 
-def _dask(docs: Sequence[Document], scheduler: object) -> Iterator[list[Outcome]]:
+def _dask(docs: Iterable[Document], scheduler: object) -> Iterator[tuple[list, list[Outcome]]]:
     """`scheduler` is an address ("tcp://host:8786") or a dask.distributed Client."""
     from dask.distributed import Client
 
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     try:
         nworkers = max(1, len(client.scheduler_info().get("workers", {})))
-        futures = client.map(extract_batch, batches(docs, nworkers), pure=False)
-        for future in futures:  # in submission order, so in document order
-            yield future.result()
+        yield from _in_order(lambda batch: client.submit(extract_batch, batch, pure=False), docs, nworkers)
     finally:
         if client is not scheduler:
             client.close()
 
 
 def extract_all(
-    docs: Sequence[Document], workers: int = 1, dask: object = None, progress: Progress | None = None
+    docs: Iterable[Document],
+    workers: int = 1,
+    dask: object = None,
+    progress: Progress | None = None,
+    keep_text: bool = True,
 ) -> tuple[list[DocResult], list[IngestError]]:
-    """Every document's records in document order, and the documents that failed."""
+    """Every document's records in the order given, and the documents that failed. `docs` may
+    be a stream; with `keep_text=False` each result keeps its document without the text, so
+    what stays in memory is the records, not the corpus."""
     chunks = _dask(docs, dask) if dask else _local(docs, workers)
+    total = len(docs) if isinstance(docs, Sized) else None
     results: list[DocResult] = []
     errors: list[IngestError] = []
     done = 0
-    for chunk in chunks:
-        for outcome in chunk:
+    for batch, outcomes in chunks:
+        for doc, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, IngestError):
                 errors.append(outcome)
             else:
-                outcome.doc = outcome.doc or docs[done]
+                outcome.doc = doc if keep_text else replace(doc, text="")
                 results.append(outcome)
-            done += 1
+        done += len(batch)
         if progress:
-            progress(done, len(docs))
+            progress(done, total)
     return results, errors
 
 
@@ -108,7 +148,12 @@ def stderr_progress(min_docs: int = 200) -> Progress:
     tty = sys.stderr.isatty()
     state = {"step": -1}
 
-    def report(done: int, total: int) -> None:
+    def report(done: int, total: int | None) -> None:
+        if total is None:  # a stream of unknown length: a line every 1,000 documents
+            if done >= 1000 and done // 1000 != state["step"]:
+                state["step"] = done // 1000
+                print(f"extracted {done} documents", file=sys.stderr, flush=True)
+            return
         if total < (20 if tty else min_docs):
             return
         if tty:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from kg.cli import main
 from kg.ingest import Document, read_corpus
 from kg.match import Mention, mask, select_longest
-from kg.parallel import batches, extract_all
+from kg.parallel import IN_FLIGHT_PER_WORKER, STREAM_BATCH, batches, extract_all
 from kg.pipeline import build
 from kg.rules import OPEN, SEP
 
@@ -49,6 +50,29 @@ def test_results_in_document_order_and_failures_reported() -> None:
     assert [r.doc.id for r in results] == [d.id for d in docs]
     assert [e.path for e in errors] == ["bad.txt"]
     assert errors[0].reason.startswith("extraction failed: ")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_stream_is_read_a_window_at_a_time(workers: int) -> None:
+    """A corpus need not fit in memory: documents are pulled as results come back, and the
+    results keep the records without the text."""
+    docs, _ = read_corpus([SEEDS])
+    many = [replace(docs[i % len(docs)], id=f"d{i:04d}") for i in range(300)]
+    pulled: list[int] = []
+    seen_at_progress: list[int] = []
+
+    def stream():
+        for doc in many:
+            pulled.append(1)
+            yield doc
+
+    results, _ = extract_all(
+        stream(), workers, progress=lambda done, total: seen_at_progress.append(len(pulled)), keep_text=False
+    )
+    window = 1 if workers == 1 else workers * IN_FLIGHT_PER_WORKER * STREAM_BATCH
+    assert seen_at_progress[0] <= window < len(many)  # the first results came before the stream was drained
+    assert [r.doc.id for r in results] == [d.id for d in many]
+    assert all(r.doc.text == "" and r.doc.sha256 for r in results)
 
 
 def test_batches_cover_every_document_once() -> None:

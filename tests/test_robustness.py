@@ -221,7 +221,9 @@ def hostile_build(tmp_path_factory):
     (corpus / "feed.jsonl").write_text(
         json.dumps({"text": "The BLA said \ud800 it attacked Noshki, killing 4 soldiers.", "title": "t\udfff"}) + "\n"
     )
-    return build([str(corpus)])
+    built = build([str(corpus)])
+    built.folder = corpus
+    return built
 
 
 def test_hostile_text_reaches_the_graph(hostile_build):
@@ -246,7 +248,8 @@ def test_hostile_text_round_trips_through_every_format(hostile_build, tmp_path, 
     assert not [r for r in caplog.records if r.name.startswith("rdflib")], caplog.text
     assert not [w for w in caught if re.search(r"\bUR[IL]|IRI", str(w.message))], [str(w.message) for w in caught]
     assert isomorphic(graph, to_graph(hostile_build.dataset))
-    texts = {f"https://w3id.org/kgae/id/doc-{d.id}": d.text for d in hostile_build.corpus.documents}
+    documents, _ = read_corpus([hostile_build.folder])  # a build keeps the records, not the text
+    texts = {f"https://w3id.org/kgae/id/doc-{d.id}": d.text for d in documents}
     checked = 0
     for ev in graph.subjects(KGO.quote, None):
         doc = str(graph.value(ev, KGO.document))
