@@ -153,8 +153,7 @@ class EventReader:
         self.rules = ctx.rules.events
         self.state = DocEvents()
         self.counter = 0
-        fig = self.rules["figures"]
-        self.figures = FigureReader(fig)
+        self.figures = figure_reader(self.rules["figures"])
         self.attribution_cache: dict[int, list[tuple[int, Pattern, re.Match]]] = {}
         self.unverified = re.compile(self.rules["unverified"]["pattern"], re.I)
         self.both_sides = re.compile(self.rules["unverified"]["whole_document"], re.I)
@@ -557,6 +556,18 @@ class Figure:
     qualifier: str
     category: str
     outcome: str
+
+
+_figure_readers: dict[int, tuple[dict, FigureReader]] = {}
+
+
+def figure_reader(spec: dict) -> FigureReader:
+    """One reader per rule set: building one compiles ~100 patterns, which cost as much as reading
+    a whole document. Keyed by the spec's identity (held, so the id cannot be reused)."""
+    key = id(spec)
+    if key not in _figure_readers or _figure_readers[key][0] is not spec:
+        _figure_readers[key] = (spec, FigureReader(spec))
+    return _figure_readers[key][1]
 
 
 class FigureReader:

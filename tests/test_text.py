@@ -1,5 +1,8 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
 from kg.ingest import stated_date
-from kg.text import normalise, split_sentences
+from kg.text import _FOLDS, _NORMALISE, normalise, split_sentences
 
 
 def test_sentence_offsets_are_exact_on_seed_text():
@@ -33,6 +36,17 @@ def test_normalise_keeps_length_so_offsets_hold():
     text = "Pakistan’s “Indian-sponsored” claim — denied"
     assert len(normalise(text)) == len(text)
     assert normalise(text) == 'Pakistan\'s "Indian-sponsored" claim - denied'
+
+
+@given(st.text(alphabet=st.sampled_from([*_FOLDS, *_FOLDS.values(), "a", "Z", " ", "\n", "é", "\ue000"])))
+def test_normalise_is_the_one_for_one_translation(text):
+    """The replace chain is the character-for-character table it stands for."""
+    assert normalise(text) == text.translate(_NORMALISE)
+
+
+@given(st.text())
+def test_normalise_on_any_text(text):
+    assert normalise(text) == text.translate(_NORMALISE)
 
 
 def test_stated_dates_in_both_orders():
