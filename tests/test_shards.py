@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from kg.cli import main
 from kg.pipeline import build
 from kg.shards import MANIFEST, ShardError, read_shards, write_shards
-from kg.store import add_documents, load_shards, open_store
+from kg.store import add_documents, bulk_load_nquads, load_shards, open_store
 
 SEEDS = str(Path(__file__).resolve().parent.parent / "seeds")
 
@@ -120,3 +120,13 @@ def test_dask_build_writes_the_same_shards(seeds, tmp_path):
         )
     assert out.exit_code == 0, out.output
     assert canonical_shards(tmp_path / "sh") == canonical(seeds.quads.quads())
+
+
+def test_chunked_bulk_load_equals_one_load(seeds, tmp_path):
+    path = tmp_path / "all.nq"
+    ox.serialize(seeds.quads.quads(), str(path), ox.RdfFormat.N_QUADS)
+    whole, chunked = ox.Store(), ox.Store()
+    whole.bulk_load(path=str(path), format=ox.RdfFormat.N_QUADS)
+    bulk_load_nquads(chunked, path, chunk=7)  # 3,000 lines in chunks of 7: many boundaries
+    assert len(chunked) == len(whole) > 3000
+    assert {str(q) for q in chunked} == {str(q) for q in whole}
