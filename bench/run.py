@@ -152,6 +152,36 @@ def case_extract(mb: float, repeats: int, workers: int = 1) -> dict:
     }
 
 
+def case_build(mb: float, repeats: int) -> dict:
+    """`kg build DIR --shards OUT` as users run it: documents streamed (text dropped after
+    extraction), resolution, the graph, N-Quads shards written; its peak memory is the one
+    to compare with the corpus size."""
+    import shutil
+
+    from kg.pipeline import build
+    from kg.shards import write_shards
+
+    folder = corpus(mb)
+    ndocs, size, sents = corpus_stats(folder)
+    out = Path(tempfile.mkdtemp(prefix="kg-bench-shards-")) / "shards"
+
+    def run() -> int:
+        built = build([str(folder)])
+        shards = write_shards(built.quads, [d.id for d in built.corpus.documents], out)
+        return sum(s.quads for s in shards)
+
+    t, quads = timed(run, repeats)
+    shutil.rmtree(out.parent, ignore_errors=True)
+    return {
+        "what": f"kg build --shards, streamed ({mb:g} MB)",
+        "docs": ndocs,
+        "sentences": sents,
+        "bytes": size,
+        "s": t,
+        "note": f"{quads:,} quads in shards",
+    }
+
+
 def case_extract_only(mb: float, repeats: int, workers: int = 1) -> dict:
     """Only the per-document extraction (what --workers parallelises)."""
     from kg.ingest import read_corpus
@@ -176,6 +206,8 @@ def case_extract_only(mb: float, repeats: int, workers: int = 1) -> dict:
 def case_load(triples: int, repeats: int, on_disk: bool = False) -> dict:
     """Bulk load into a pyoxigraph Store (in memory, or RocksDB in a temp folder), then the
     analyst questions of bench/synth.py, median of 5 each."""
+    import shutil
+
     import pyoxigraph as ox
     from synth import QUERIES, write_nquads
 
@@ -187,10 +219,13 @@ def case_load(triples: int, repeats: int, on_disk: bool = False) -> dict:
 
     def load() -> int:
         holder.pop("store", None)  # the previous run's store goes first: peak memory is one load's
+        if "folder" in holder:
+            shutil.rmtree(holder.pop("folder"), ignore_errors=True)
         if on_disk:  # how `kg store load` loads shards: kg.store.bulk_load_nquads, in chunks
             from kg.store import bulk_load_nquads
 
-            store = ox.Store(tempfile.mkdtemp(prefix="kg-bench-store-"))
+            holder["folder"] = tempfile.mkdtemp(prefix="kg-bench-store-")
+            store = ox.Store(holder["folder"])
             bulk_load_nquads(store, path)
             store.flush()
         else:
@@ -200,10 +235,11 @@ def case_load(triples: int, repeats: int, on_disk: bool = False) -> dict:
         return len(store)
 
     t, loaded = timed(load, repeats)
-    store = holder["store"]
     latencies = {}
     for name, query in QUERIES.items():
-        latencies[name], _ = timed(lambda q=query: list(store.query(q)), 5)
+        latencies[name], _ = timed(lambda q=query: list(holder["store"].query(q)), 5)
+    holder.pop("store")
+    shutil.rmtree(holder.get("folder", ""), ignore_errors=True)
     where = "on disk" if on_disk else "in memory"
     return {
         "what": f"load into pyoxigraph Store ({where}) ({count:,} quads)",
@@ -263,9 +299,7 @@ def machine() -> list[str]:
                 cpu = line.split(":", 1)[1].strip()
                 break
         mem = next(
-            int(x.split()[1])
-            for x in Path("/proc/meminfo").read_text().splitlines()
-            if x.startswith("MemTotal")
+            int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")
         )
         ram = f"{mem / 2**20:.1f} GiB"
     except (OSError, StopIteration):
@@ -292,10 +326,7 @@ def machine() -> list[str]:
     ]
 
 
-RATE_HEADER = (
-    "| case | input | median time | sentences/s | sentences/s per core | MB/s per core "
-    "| peak MB | note |"
-)
+RATE_HEADER = "| case | input | median time | sentences/s | sentences/s per core | MB/s per core | peak MB | note |"
 
 
 def rate_row(r: dict) -> str:
@@ -341,8 +372,7 @@ def incremental_rows(r: dict | None) -> list[str]:
         "| case | first build of the store | add the new documents | full rebuild with them "
         "| peak MB | seconds of the add |",
         "|---|---|---|---|---|---|",
-        f"| {r['what']} | {r['first']:.2f} s | {r['s']:.2f} s | {r['full']:.2f} s "
-        f"| {r['peak_mb']:.0f} | {r['note']} |",
+        f"| {r['what']} | {r['first']:.2f} s | {r['s']:.2f} s | {r['full']:.2f} s | {r['peak_mb']:.0f} | {r['note']} |",
     ]
 
 
@@ -370,12 +400,11 @@ def main() -> None:
             run_case("read", mb, reps),
             run_case("scan", mb, reps),
             run_case("extract", mb, reps),
+            run_case("build", mb, reps),
         ]
     par = [run_case("extract_only", par_mb, 1 if opts.quick else 2, w) for w in (1, 2)]
     par += [run_case("extract", par_mb, 1, 2)]
-    loads = [
-        run_case("load", n, 3 if n <= 1_000_000 else 1, disk) for n in triples for disk in (0, 1)
-    ]
+    loads = [run_case("load", n, 3 if n <= 1_000_000 else 1, disk) for n in triples for disk in (0, 1)]
     ranks = [run_case("rank", n, 1) for n in nodes]
     has_store = (HERE.parent / "kg" / "store.py").exists()
     inc = run_case("incremental", 1.0, 1 if opts.quick else 3) if has_store else None
@@ -411,9 +440,7 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|",
     ]
     lines += [rate_row(r) for r in par]
-    serial = next(
-        r for r in rows if r["what"].startswith("end to end") and f"({par_mb:g} MB)" in r["what"]
-    )
+    serial = next(r for r in rows if r["what"].startswith("end to end") and f"({par_mb:g} MB)" in r["what"])
     lines += [
         "",
         f"Speed-up with 2 workers: extraction {par[0]['s'] / par[1]['s']:.2f}x; "
@@ -425,9 +452,7 @@ def main() -> None:
         "",
         f"Targets: {TARGETS['load']}; {TARGETS['query']}.",
         "",
-        "| case | N-Quads file | median load | peak MB | "
-        + " | ".join(loads[0]["queries_ms"])
-        + " |",
+        "| case | N-Quads file | median load | peak MB | " + " | ".join(loads[0]["queries_ms"]) + " |",
         "|---|---|---|---|" + "---|" * len(loads[0]["queries_ms"]),
     ]
     for r in loads:
