@@ -5,6 +5,7 @@ side's figure. Merges are decided here and applied to the records; nothing is re
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
@@ -129,25 +130,26 @@ def event_keys(e: Event, entity_type) -> set[tuple]:
     fam = family(e.type)
     keys = {(fam, "name", n.lower()) for n in e.names}
     keys |= {(fam, "target", t) for t in e.targets if entity_type(t) == "Facility"}
-    if e.date and len(e.date) == 10:
-        keys.add((fam, "day", e.date))
+    if e.date and len(e.date) == 10:  # same_event wants the day and a shared perpetrator or place
+        keys |= {(fam, "day-by", e.date, p) for p in e.perpetrators}
+        keys |= {(fam, "day-in", e.date, p) for p in e.locations}
     return keys
 
 
-def candidate_pairs(events: list[Event], keys) -> list[tuple[Event, Event]]:
-    """Pairs of events from different documents that share a blocking key, each pair once,
-    in a stable order."""
+def candidate_pairs(events: list[Event], keys) -> Iterator[tuple[Event, Event]]:
+    """Pairs of events from different documents that share a blocking key (a pair sharing two
+    keys comes twice: checking it again is cheaper than remembering it). Generated, not
+    collected: union-find gives the same clusters in any order (the root is the smallest id),
+    and a big block must not cost memory per pair."""
     blocks: dict[tuple, list[Event]] = {}
     for e in events:
         for key in keys(e):
             blocks.setdefault(key, []).append(e)
-    pairs: dict[tuple[str, str], tuple[Event, Event]] = {}
     for members in blocks.values():
         for i, a in enumerate(members):
             for b in members[i + 1 :]:
                 if a.doc != b.doc:
-                    pairs.setdefault((a.id, b.id), (a, b))
-    return [pairs[k] for k in sorted(pairs)]
+                    yield a, b
 
 
 def same_event(a: Event, b: Event, entity_type) -> bool:
