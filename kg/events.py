@@ -132,10 +132,14 @@ def last_weekday(name: str, doc_date: str | None) -> str | None:
     return (day - datetime.timedelta(days=back)).isoformat()
 
 
-def find_dates(sentence: Sentence, text: str, doc_date: str | None) -> list[tuple[int, int, str]]:
+def find_dates(
+    sentence: Sentence, text: str, doc_date: str | None, patterns: list[tuple[str, re.Pattern]] | None = None
+) -> list[tuple[int, int, str]]:
+    """Date expressions in the sentence, by DATE_PATTERNS in order (or those of them that
+    can match, when the caller has filtered them)."""
     found: list[tuple[int, int, str]] = []
     body = text[sentence.start : sentence.end]
-    for precision, regex in DATE_PATTERNS:
+    for precision, regex in DATE_PATTERNS if patterns is None else patterns:
         for m in regex.finditer(body):
             start, end = sentence.start + m.start(), sentence.start + m.end()
             if any(s < end and start < e for s, e, _ in found):
@@ -217,9 +221,9 @@ class EventReader:
         return "".join(out)
 
     # ------------------------------------------------------------ attributes
-    def attributes(self, index: int, mentions: list[EventMention], emasked: str) -> None:
+    def attributes(self, index: int, mentions: list[EventMention], emasked: str, literals: int | None = None) -> None:
         masked = self.ctx.masked(index)
-        for pattern in self.rules["attributes"]:
+        for pattern in self.ctx.candidates(self.rules["attributes"], index, literals):
             for m in pattern.regex.finditer(emasked):
                 evs = [mentions[i - EVENT_BASE] for i in mention_indices(m.group("ev")) if i >= EVENT_BASE]
                 values = [
@@ -260,9 +264,13 @@ class EventReader:
             return {self.ctx.institution(country, pattern.get("role"))} if country else set()
         return {m.entity for m in found}
 
-    def assign_dates(self, sentence: Sentence, mentions: list[EventMention]) -> None:
+    def assign_dates(self, sentence: Sentence, mentions: list[EventMention], index: int | None = None) -> None:
         primaries = [em for em in mentions if not em.second]
-        for start, end, value in find_dates(sentence, self.ctx.text, self.ctx.doc.date):
+        patterns = None
+        if index is not None:
+            literals = self.ctx.raw_literals(index)
+            patterns = [(p, r) for p, r, need in self.ctx.prefilter.dates if literals & need == need]
+        for start, end, value in find_dates(sentence, self.ctx.text, self.ctx.doc.date, patterns):
             if not primaries:
                 return
             nearest = min(primaries, key=lambda em: min(abs(start - em.end), abs(em.start - end)))
@@ -347,10 +355,10 @@ class EventReader:
 
     # ------------------------------------------------------------ claims and figures
     def claims_of_responsibility(
-        self, index: int, mentions: list[EventMention], emasked: str, sentence: Sentence
+        self, index: int, mentions: list[EventMention], emasked: str, sentence: Sentence, literals: int | None = None
     ) -> None:
         masked = self.ctx.masked(index)
-        for pattern in self.ctx.candidates(self.rules["claims"], index):
+        for pattern in self.ctx.candidates(self.rules["claims"], index, literals):
             for m in pattern.regex.finditer(emasked):
                 groups, resolved = [], False
                 if m.groupdict().get("g"):
@@ -407,7 +415,7 @@ class EventReader:
             masked = self.ctx.masked(index)
             self.attribution_cache[index] = [
                 (masked.span(m.start(), m.end())[0], pattern, m)
-                for pattern in self.rules["attributions"]
+                for pattern in self.ctx.candidates(self.rules["attributions"], index)
                 for m in pattern.regex.finditer(masked.text)
             ]
         return self.attribution_cache[index]
@@ -429,7 +437,10 @@ class EventReader:
         return (self.ctx.institution(country, role) if country else None), True
 
     def casualty_figures(self, index: int, sentence: Sentence, mentions: list[EventMention]) -> list[Claim]:
-        claims = []
+        claims: list[Claim] = []
+        need = self.ctx.prefilter.figures
+        if self.ctx.raw_literals(index) & need != need:  # no victim noun: the figure regex cannot match
+            return claims
         for figure in self.figures.read(self.ctx.text, sentence):
             event = self.event_for_figure(figure.start, mentions, index)
             if not event:
@@ -470,9 +481,11 @@ class EventReader:
             masked = ctx.masked(index)
             self.state.groups_seen.extend((m.start, m.entity) for m in masked.mentions if m.type == "ArmedGroup")
             mentions, emasked = self.triggers(index)
-            self.assign_dates(sentence, mentions)
+            # the clauses the event-masked sentence satisfies: the masked sentence's when no trigger
+            literals = ctx.prefilter.filter.satisfied(emasked) if mentions else ctx.literals(index)
+            self.assign_dates(sentence, mentions, index)
             if mentions:
-                self.attributes(index, mentions, emasked)
+                self.attributes(index, mentions, emasked, literals)
             evidence_of = {}
             for em in mentions:
                 evidence = ctx.evidence(sentence, em.pattern.id)
@@ -485,11 +498,12 @@ class EventReader:
                     ctx.fired(em.pattern.id)
             self.link_responses(index, mentions, sentence)
             self.refocus_by_target(index, masked.mentions)
-            self.claims_of_responsibility(index, mentions, emasked, sentence)
+            self.claims_of_responsibility(index, mentions, emasked, sentence, literals)
             found = self.casualty_figures(index, sentence, mentions)
             paragraph_claims.setdefault(sentence.paragraph, []).extend(range(len(claims), len(claims) + len(found)))
             claims.extend(found)
-            if self.unverified.search(sentence.text):
+            need = ctx.prefilter.unverified
+            if ctx.raw_literals(index) & need == need and self.unverified.search(sentence.text):
                 whole_document = whole_document or bool(self.both_sides.search(sentence.text))
                 if found:  # "..., a figure that could not be verified": that sentence's figures only
                     self.mark_unverified(claims, list(range(len(claims) - len(found), len(claims))), None)

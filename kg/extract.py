@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 import ahocorasick
 
 from kg.ingest import Document
-from kg.match import Masked, Matcher, Mention, mask, select_longest, slugify
+from kg.match import Masked, Matcher, Mention, mask, mask_inside, mentions_inside, select_longest, slugify
 from kg.model import DocResult, Entity, Evidence, Fact
-from kg.rules import Entry, Pattern, RuleSet, load_rules, mention_indices
+from kg.rules import Entry, LiteralFilter, Pattern, RuleSet, load_rules, mention_indices, needed_literals
 from kg.text import Sentence, normalise, split_sentences
 
 HEDGE = re.compile(r"\b(?:could|may|might|would|possibly|reportedly|allegedly|likely to|plans? to)\b", re.I)
 CAPITALISED_PAIR = re.compile(r"[A-Z][a-z.]+[ -][A-Z]")
 TITLED = {"person.office-title", "person.honorific"}
+NO_WORDS: frozenset[str] = frozenset()  # name patterns have no `requires` words
 NEGATION = re.compile(r"\b(?:not|never|no longer|denied|denies|deny|rejected|rejects)\b|n't\b", re.I)
 
 
@@ -38,11 +39,20 @@ class Context:
     masks: dict[int, Masked] = field(default_factory=dict)
     focus: tuple[str | None] | None = None
     present: dict[int, frozenset[str]] = field(default_factory=dict)
+    raw: dict[int, int] = field(default_factory=dict)
+
+    name_masks: dict[int, Masked] = field(default_factory=dict)  # sentences masked by dictionary names
 
     def masked(self, index: int) -> Masked:
         if index not in self.masks:
             s = self.sentences[index]
-            self.masks[index] = mask(self.text[s.start : s.end], s.start, self.mentions)
+            inside = mentions_inside(self.mentions, s.start, s.end - s.start)
+            earlier = self.name_masks.get(index)
+            # most sentences gain no minted name: the mask the name patterns ran over is this one
+            if earlier is not None and earlier.mentions == inside:
+                self.masks[index] = earlier
+            else:
+                self.masks[index] = mask_inside(s.text, s.start, inside)
         return self.masks[index]
 
     def keywords(self, index: int) -> frozenset[str]:
@@ -51,10 +61,27 @@ class Context:
             self.present[index] = keywords_in(self.rules, self.sentences[index].text.lower())
         return self.present[index]
 
-    def candidates(self, patterns: list[Pattern], index: int) -> list[Pattern]:
-        """The patterns whose pre-filter words occur in sentence `index`, in rule order."""
-        present = self.keywords(index)
-        return [p for p in patterns if not p.requires or not present.isdisjoint(p.requires)]
+    @property
+    def prefilter(self) -> Prefilter:
+        return prefilter_for(self.rules)
+
+    def literals(self, index: int) -> int:
+        """The literal clauses the masked sentence `index` satisfies (see kg.rules.LiteralFilter)."""
+        return self.prefilter.masked_literals(self.masked(index))
+
+    def raw_literals(self, index: int) -> int:
+        """The literal clauses sentence `index` as written satisfies."""
+        if index not in self.raw:
+            self.raw[index] = self.prefilter.filter.satisfied(self.sentences[index].text)
+        return self.raw[index]
+
+    def candidates(self, patterns: list[Pattern], index: int, literals: int | None = None) -> list[Pattern]:
+        """The patterns that can match sentence `index`, in rule order: their `requires` words
+        occur in the sentence, and their needed literals in the masked sentence (or in the text
+        whose clauses `literals` are, when given)."""
+        if literals is None:
+            literals = self.literals(index)
+        return self.prefilter.select(patterns, literals, self.keywords(index))
 
     def evidence(self, sentence: Sentence, rule: str, resolved: bool = False) -> Evidence:
         return Evidence(
@@ -116,10 +143,12 @@ def minted_names(ctx: Context, dict_mentions: list[Mention]) -> dict[str, tuple[
     found: dict[str, tuple[str, str, str, set[str], Evidence]] = {}
     for index, sentence in enumerate(ctx.sentences):
         masked = mask(ctx.text[sentence.start : sentence.end], sentence.start, dict_mentions)
+        ctx.name_masks[index] = masked
         if not CAPITALISED_PAIR.search(masked.text):  # every name pattern needs two capitalised words
             continue
+        literals = ctx.prefilter.masked_literals(masked)
         for kind, patterns in (("Person", names["person_patterns"]), (None, names["org_patterns"])):
-            for pattern in patterns:
+            for pattern in ctx.prefilter.select(patterns, literals, NO_WORDS):
                 for match in pattern.regex.finditer(masked.text):
                     raw = match.group("name")
                     aliases = {raw}
@@ -293,6 +322,75 @@ def read_relations(ctx: Context) -> None:
             masked = masked or ctx.masked(index)
             for match in pattern.regex.finditer(masked.text):
                 apply_relation(ctx, pattern, index, masked, match)
+
+
+# ---------------------------------------------------------------- pre-filters
+class Prefilter:
+    """Which patterns can match a sentence, found without running them.
+
+    Two tests, both cheap: the rules' hand-written `requires` words (one Aho-Corasick pass
+    over the sentence) and the literals each regex needs, read off the regex itself
+    (kg.rules.needed_literals; one pass over the masked sentence). A pattern that fails
+    either cannot match, so skipping it changes nothing. The event reader's fixed regexes
+    (dates, casualty figures, unverified figures) are registered too."""
+
+    MEMO_LIMIT = 100_000
+
+    def __init__(self, rules: RuleSet):
+        from kg.events import DATE_PATTERNS, figure_reader
+
+        self.rules = rules
+        groups = [rules.names["person_patterns"], rules.names["org_patterns"], rules.relations]
+        groups += [rules.events[s] for s in ("triggers", "attributes", "claims", "attributions")]
+        self.groups = groups
+        figures = figure_reader(rules.events["figures"])
+        self.unverified_regex = re.compile(rules.events["unverified"]["pattern"], re.I)
+        fixed = [regex for _, regex in DATE_PATTERNS] + [figures.figure, self.unverified_regex]
+        self.filter = LiteralFilter([p.needs for g in groups for p in g] + [needed_literals(r) for r in fixed])
+        self.tables = {id(g): [(p, self.filter.mask(p.needs), p.requires) for p in g] for g in groups}
+        for g in groups[:2]:  # name patterns run whatever words the sentence has (no `requires`)
+            self.tables[id(g)] = [(p, need, ()) for p, need, _ in self.tables[id(g)]]
+        self.dates = [(precision, regex, self.need(regex)) for precision, regex in DATE_PATTERNS]
+        self.figures = self.need(figures.figure)
+        self.unverified = self.need(self.unverified_regex)
+        self.memo: dict[tuple[int, int, frozenset[str]], list[Pattern]] = {}
+
+    def need(self, regex: re.Pattern) -> int:
+        return self.filter.mask(needed_literals(regex))
+
+    def masked_literals(self, masked: Masked) -> int:
+        """The clauses a masked sentence satisfies; kept on it (a mask may serve twice)."""
+        if masked.literals is None:
+            masked.literals = self.filter.satisfied(masked.text)
+        return masked.literals
+
+    def select(self, patterns: list[Pattern], literals: int, present: frozenset[str]) -> list[Pattern]:
+        """`patterns` (one of the rule lists) that pass both tests, in rule order."""
+        key = (id(patterns), literals, present)
+        found = self.memo.get(key)
+        if found is None:
+            table = self.tables.get(id(patterns))
+            if table is None:  # not a list of the rule set: needed literals are not registered
+                table = [(p, 0, p.requires) for p in patterns]
+            found = [
+                p
+                for p, need, requires in table
+                if literals & need == need and (not requires or not present.isdisjoint(requires))
+            ]
+            if len(self.memo) >= self.MEMO_LIMIT:
+                self.memo.clear()
+            self.memo[key] = found
+        return found
+
+
+_prefilters: dict[int, Prefilter] = {}
+
+
+def prefilter_for(rules: RuleSet) -> Prefilter:
+    key = id(rules)
+    if key not in _prefilters or _prefilters[key].rules is not rules:
+        _prefilters[key] = Prefilter(rules)
+    return _prefilters[key]
 
 
 # ---------------------------------------------------------------- the document

@@ -6,8 +6,9 @@ relation and event patterns run over.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from functools import cache
 
 import ahocorasick
 
@@ -27,9 +28,7 @@ class Mention:
 
     @property
     def tags(self) -> str:
-        extra = ["Capital"] if self.capital_of else []
-        base = [self.type] if self.type == "Demonym" else sorted(ancestors(self.type))
-        return ",".join([*base, *extra, "Entity"])
+        return mention_tags(self.type, bool(self.capital_of))
 
 
 def slugify(text: str) -> str:
@@ -100,42 +99,93 @@ def select_longest(mentions: list[Mention]) -> list[Mention]:
 
 @dataclass
 class Masked:
-    """A sentence with each mention replaced by OPEN index SEP tags CLOSE."""
+    """A sentence with each mention replaced by OPEN index SEP tags CLOSE.
+
+    Where each masked character comes from is kept per segment, not per character: the
+    masked text is cut into plain runs (copied from the sentence) and mention tokens;
+    `bounds` holds where each segment starts in the masked text and `origins` the original
+    offset of its first character (every character of a token maps to its mention's start)."""
 
     text: str
     mentions: list[Mention]
-    offsets: list[int]  # original offset of each masked character
+    bounds: list[int]  # masked start of each segment, ascending
+    origins: list[int]  # original offset of each segment's first character
+    tokens: list[bool]  # whether each segment is a mention token
+    literals: int | None = field(default=None, compare=False)  # pre-filter clauses it satisfies, once asked
+
+    def origin(self, pos: int) -> int:
+        """Original offset of masked character `pos` (negative counts from the end)."""
+        if pos < 0:
+            pos += len(self.text)
+        k = bisect_right(self.bounds, pos) - 1
+        return self.origins[k] if self.tokens[k] else self.origins[k] + pos - self.bounds[k]
+
+    @property
+    def offsets(self) -> list[int]:
+        """Original offset of each masked character."""
+        return [self.origin(i) for i in range(len(self.text))]
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original (start, end) of masked text[start:end]."""
-        first = self.offsets[start]
+        first = self.origin(start)
         last_char = end - 1
         if self.text[last_char] == CLOSE:
             index = int(self.text[self.text.rindex(OPEN, 0, last_char) + 1 : self.text.rindex(SEP, 0, last_char)])
             return first, self.mentions[index].end
-        return first, self.offsets[last_char] + 1
+        return first, self.origin(last_char) + 1
+
+
+@cache
+def mention_tags(etype: str, capital: bool) -> str:
+    """The tags a mention of class `etype` carries in a masked sentence (Mention.tags)."""
+    extra = ["Capital"] if capital else []
+    base = [etype] if etype == "Demonym" else sorted(ancestors(etype))
+    return ",".join([*base, *extra, "Entity"])
 
 
 def mask(sentence_text: str, sentence_start: int, mentions: list[Mention]) -> Masked:
     """`mentions` sorted and not overlapping (as select_longest gives them): the sentence's
     mentions are then one run found by bisection, not a scan of the whole document's."""
-    parts: list[str] = []
-    offsets: list[int] = []
-    cursor = sentence_start
-    end = sentence_start + len(sentence_text)
-    inside = []
-    i = bisect_left(mentions, sentence_start, key=lambda m: m.start)
+    return mask_inside(sentence_text, sentence_start, mentions_inside(mentions, sentence_start, len(sentence_text)))
+
+
+def mentions_inside(mentions: list[Mention], sentence_start: int, length: int) -> list[Mention]:
+    """The run of (sorted, non-overlapping) `mentions` inside the sentence, by bisection."""
+    end = sentence_start + length
+    first = i = bisect_left(mentions, sentence_start, key=lambda m: m.start)
     while i < len(mentions) and mentions[i].end <= end:
-        inside.append(mentions[i])
         i += 1
+    return mentions[first:i]
+
+
+def mask_inside(sentence_text: str, sentence_start: int, inside: list[Mention]) -> Masked:
+    """The masked sentence for its mentions `inside` (as mentions_inside gives them)."""
+    end = sentence_start + len(sentence_text)
+    if not inside:
+        return Masked(sentence_text, inside, [0], [sentence_start], [False])
+    parts: list[str] = []
+    bounds: list[int] = []
+    origins: list[int] = []
+    tokens: list[bool] = []
+    cursor = sentence_start
+    length = 0
     for index, m in enumerate(inside):
-        plain = sentence_text[cursor - sentence_start : m.start - sentence_start]
-        parts.append(plain)
-        offsets.extend(range(cursor, m.start))
-        token = f"{OPEN}{index}{SEP}{m.tags}{CLOSE}"
+        if m.start > cursor:
+            parts.append(sentence_text[cursor - sentence_start : m.start - sentence_start])
+            bounds.append(length)
+            origins.append(cursor)
+            tokens.append(False)
+            length += m.start - cursor
+        token = f"{OPEN}{index}{SEP}{mention_tags(m.type, bool(m.capital_of))}{CLOSE}"
         parts.append(token)
-        offsets.extend([m.start] * len(token))
+        bounds.append(length)
+        origins.append(m.start)
+        tokens.append(True)
+        length += len(token)
         cursor = m.end
-    parts.append(sentence_text[cursor - sentence_start :])
-    offsets.extend(range(cursor, end))
-    return Masked("".join(parts), inside, offsets)
+    if cursor < end or not bounds:
+        parts.append(sentence_text[cursor - sentence_start :])
+        bounds.append(length)
+        origins.append(cursor)
+        tokens.append(False)
+    return Masked("".join(parts), inside, bounds, origins, tokens)

@@ -7,11 +7,19 @@ refuses a bad file with a message that names the file, the rule and the fix.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+import ahocorasick
 import yaml
+
+try:  # the regex parser the re module uses; private, so a filter that needs it degrades to none
+    import re._constants as _c
+    import re._parser as _parser
+except ImportError:  # pragma: no cover
+    _c = _parser = None
 
 from kg.vocab import CONTRACT_RELATIONS, ENTITY_CLASSES, EVENT_CLASSES, descendants
 
@@ -53,6 +61,9 @@ class Pattern:
     regex: re.Pattern
     spec: dict = field(hash=False, compare=False)
     requires: tuple[str, ...] = ()  # lower-case words one of which must be in the sentence
+    # derived from the regex (needed_literals): for each clause one of its strings is in every
+    # text the regex matches, folded by fold_case; a pre-filter that cannot drop a match
+    needs: tuple[frozenset[str], ...] = ()
 
     def get(self, key: str, default=None):
         return self.spec.get(key, default)
@@ -106,6 +117,149 @@ def compile_pattern(text: str, macros: dict[str, str]) -> re.Pattern:
     text = _GAP.sub(lambda m: rf"[^{OPEN}.;!?]{{0,{m.group(1) or 60}}}?", text)
     text = _SLOT.sub(lambda m: slot_regex(m["types"], m["name"], bool(m["plus"])), text)
     return re.compile(text)
+
+
+# ---------------------------------------------------------------- literals a regex needs
+# Characters that re.IGNORECASE matches to an ASCII letter although they are not ASCII
+# (checked over every code point by the tests); fold_case maps them to that letter.
+CASE_SPECIALS = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
+_SPECIAL = re.compile("[" + "".join(CASE_SPECIALS) + "]")
+_SPECIAL_TABLE = str.maketrans(CASE_SPECIALS)
+MIN_LITERAL = 2  # a clause with a shorter string filters nothing
+MAX_CLAUSES = 4  # the most selective clauses of a regex are kept; more cost more than they save
+MAX_ALTERNATIVES = 64  # a literal run with more spellings than this ([Tt]he[Ss]...) is cut
+
+
+def fold_case(text: str) -> str:
+    """The text the literals of `needed_literals` are looked for in: lower case, with the few
+    non-ASCII letters that ignore-case matching equates with an ASCII letter made that letter.
+    Every character a literal can match maps to exactly one character, so a regex match of a
+    literal is a substring of the folded text."""
+    if not text.isascii() and _SPECIAL.search(text):
+        text = text.translate(_SPECIAL_TABLE)
+    return text.lower()
+
+
+def _fold_char(code: int) -> str | None:
+    """A literal character as the folded text has it, or None where folding cannot be trusted."""
+    ch = chr(code)
+    if ch.isascii():
+        return ch.lower()
+    return ch if ch in (OPEN, SEP, CLOSE) else None
+
+
+def _chars(op, av) -> set[str] | None:
+    """The characters one regex item matches, if it is a literal or a small class of literals."""
+    if op is _c.LITERAL:
+        ch = _fold_char(av)
+        return {ch} if ch else None
+    if op is _c.IN and len(av) <= 8 and all(o is _c.LITERAL for o, _ in av):
+        chars = {_fold_char(v) for _, v in av}
+        return None if None in chars else chars
+    return None
+
+
+def _best(clauses: list[frozenset[str]]) -> frozenset[str] | None:
+    """The most selective clause: longest shortest string, then fewest strings."""
+    return max(clauses, key=lambda c: (min(map(len, c)), -len(c)), default=None)
+
+
+def _sequence(items) -> list[frozenset[str]]:
+    clauses: list[frozenset[str]] = []
+    run = {""}
+
+    def flush() -> None:
+        if run != {""}:
+            clauses.append(frozenset(run))
+
+    for op, av in items:
+        chars = _chars(op, av)
+        if chars is not None:
+            grown = {r + c for r in run for c in chars}
+            if len(grown) > MAX_ALTERNATIVES:
+                flush()
+                grown = set(chars)
+            run = grown
+            continue
+        flush()
+        run = {""}
+        clauses.extend(_item(op, av))
+    flush()
+    return clauses
+
+
+def _item(op, av) -> list[frozenset[str]]:
+    """Clauses every match of one non-literal regex item satisfies ([] when nothing is known)."""
+    if op is _c.SUBPATTERN:
+        return _sequence(av[-1])
+    if op is _c.ATOMIC_GROUP:
+        return _sequence(av)
+    if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+        return _sequence(av[2]) if av[0] >= 1 else []
+    if op is _c.BRANCH:
+        union: set[str] = set()
+        for branch in av[1]:
+            best = _best([c for c in _sequence(branch) if min(map(len, c)) >= MIN_LITERAL])
+            if best is None:
+                return []
+            union |= best
+        return [frozenset(union)]
+    return []  # anchors, lookarounds, classes, back-references: no literal is certain
+
+
+def needed_literals(regex: re.Pattern) -> tuple[frozenset[str], ...]:
+    """Clauses of literal strings every match of `regex` contains: for each clause, one of its
+    strings occurs in fold_case(text) wherever the regex matches text. Read off the parsed
+    regex: runs of literal characters in a sequence, the union of the branches of an
+    alternation, the body of a repeat that must occur once. Empty when nothing is certain
+    (or the parser is not available)."""
+    if _parser is None:
+        return ()
+    try:
+        parsed = _parser.parse(regex.pattern, regex.flags)
+    except Exception:  # noqa: BLE001 - a parser we cannot read is a filter we do not use
+        return ()
+    clauses = {c for c in _sequence(parsed) if min(map(len, c)) >= MIN_LITERAL}
+    ranked = sorted(clauses, key=lambda c: (-min(map(len, c)), len(c), sorted(c)))[:MAX_CLAUSES]
+    if ranked and min(map(len, ranked[0])) > MIN_LITERAL:  # two-letter clauses only where nothing better
+        ranked = [c for c in ranked if min(map(len, c)) > MIN_LITERAL]
+    return tuple(ranked)
+
+
+class LiteralFilter:
+    """Which of a set of regexes can match a text, from one Aho-Corasick pass over it.
+
+    Every clause of every registered regex's needed_literals gets a bit; `satisfied(text)`
+    is the bits of the clauses one of whose strings occurs in fold_case(text), and a regex
+    with need mask `m` can match the text only if `satisfied & m == m`."""
+
+    def __init__(self, needs: Iterable[tuple[frozenset[str], ...]]):
+        self.bits: dict[frozenset[str], int] = {}
+        for clauses in needs:
+            for clause in clauses:
+                self.bits.setdefault(clause, 1 << len(self.bits))
+        by_literal: dict[str, int] = {}
+        for clause, bit in self.bits.items():
+            for literal in clause:
+                by_literal[literal] = by_literal.get(literal, 0) | bit
+        self.automaton = ahocorasick.Automaton()
+        for literal, bits in by_literal.items():
+            self.automaton.add_word(literal, bits)
+        self.empty = not by_literal
+        if not self.empty:
+            self.automaton.make_automaton()
+
+    def mask(self, needs: tuple[frozenset[str], ...]) -> int:
+        """The bits a text must have for a regex with these needs (clauses not registered: none)."""
+        return sum(self.bits[c] for c in set(needs) if c in self.bits)
+
+    def satisfied(self, text: str) -> int:
+        if self.empty:
+            return 0
+        bits = 0
+        for _, value in self.automaton.iter(fold_case(text)):
+            bits |= value
+        return bits
 
 
 def mention_indices(group_text: str) -> list[int]:
@@ -209,7 +363,8 @@ def load_patterns(path: Path, section: str, macros: dict[str, str]) -> list[Patt
             regex = compile_pattern(item["pattern"], macros)
         except (re.error, KeyError) as exc:
             raise RuleError(f"{path.name} rule {rid}: pattern does not compile: {exc}") from exc
-        patterns.append(Pattern(rid, regex, item, tuple(w.lower() for w in item.get("requires", []))))
+        requires = tuple(w.lower() for w in item.get("requires", []))
+        patterns.append(Pattern(rid, regex, item, requires, needed_literals(regex)))
     return patterns
 
 
