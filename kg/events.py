@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from kg.match import Mention
 from kg.model import Claim, Event, Evidence, Fact
-from kg.rules import CLOSE, OPEN, SEP, Pattern, mention_indices
+from kg.rules import CLOSE, OPEN, SEP, Pattern, fold_case, mention_indices
 from kg.text import MONTHS, Sentence
 from kg.vocab import ancestors
 
@@ -438,10 +438,11 @@ class EventReader:
 
     def casualty_figures(self, index: int, sentence: Sentence, mentions: list[EventMention]) -> list[Claim]:
         claims: list[Claim] = []
-        need = self.ctx.prefilter.figures
-        if self.ctx.raw_literals(index) & need != need:  # no victim noun: the figure regex cannot match
+        need, words = self.ctx.prefilter.figures, self.ctx.prefilter.number_words
+        literals = self.ctx.raw_literals(index)
+        if literals & need != need:  # no victim noun: the figure regex cannot match
             return claims
-        for figure in self.figures.read(self.ctx.text, sentence):
+        for figure in self.figures.read(self.ctx.text, sentence, literals & words == words):
             event = self.event_for_figure(figure.start, mentions, index)
             if not event:
                 continue
@@ -482,7 +483,7 @@ class EventReader:
             self.state.groups_seen.extend((m.start, m.entity) for m in masked.mentions if m.type == "ArmedGroup")
             mentions, emasked = self.triggers(index)
             # the clauses the event-masked sentence satisfies: the masked sentence's when no trigger
-            literals = ctx.prefilter.filter.satisfied(emasked) if mentions else ctx.literals(index)
+            literals = ctx.text_literals(emasked) if mentions else ctx.literals(index)
             self.assign_dates(sentence, mentions, index)
             if mentions:
                 self.attributes(index, mentions, emasked, literals)
@@ -607,23 +608,30 @@ class FigureReader:
             re.I,
         )
         self.has_number = re.compile(r"\d|\b(?:" + "|".join(map(re.escape, self.words)) + r")\b", re.I)
+        # has_number in two parts: a digit anywhere (fast), else a number word
+        self.has_digit = re.compile(r"\d")
+        self.has_word = re.compile(r"\b(?:" + "|".join(map(re.escape, self.words)) + r")\b", re.I)
         self.alt_number = re.compile(rf"(?:(?P<qual>{qual}) )?(?P<num>\d+)\+?", re.I)
         self.before = self._cues(spec["outcomes_before"], after=False)
         self.after = self._cues(spec["outcomes_after"], after=True)
 
     @staticmethod
-    def _cues(table: dict, after: bool) -> list[tuple[re.Pattern, str]]:
+    def _cues(table: dict, after: bool) -> list[tuple[re.Pattern, str, str]]:
+        """(regex, outcome, literal): the literal, when the cue is ASCII, is in the fold_case
+        form of any window the regex matches, so a window without it is skipped."""
         cues = [(c, k) for k, vs in table.items() for c in vs]
         cues.sort(key=lambda x: -len(x[0]))
-        return [(re.compile(rf"\b{re.escape(c)}\b", re.I), k) for c, k in cues]
+        return [(re.compile(rf"\b{re.escape(c)}\b", re.I), k, c.lower() if c.isascii() else "") for c, k in cues]
 
     def number(self, text: str) -> int | None:
         text = text.lower().replace(",", "")
         return int(text) if text.isdigit() else self.words.get(text)
 
-    def read(self, text: str, sentence: Sentence) -> list[Figure]:
+    def read(self, text: str, sentence: Sentence, words_possible: bool = True) -> list[Figure]:
+        """`words_possible` False: the caller knows no number word is in the sentence."""
         body = text[sentence.start : sentence.end]
-        if not self.has_number.search(body):  # most sentences hold no figure at all
+        # most sentences hold no figure at all (the same test as has_number, cheaper)
+        if not self.has_digit.search(body) and not (words_possible and self.has_word.search(body)):
             return []
         spans = []
         for m in self.figure.finditer(body):
@@ -688,18 +696,22 @@ class FigureReader:
     def last_cue(self, window: str) -> str | None:
         """A before-cue at the very end of the window (only articles and qualifiers after it)."""
         best = None
-        for regex, kind in self.before:
+        folded = fold_case(window)
+        for regex, kind, literal in self.before:
+            if literal not in folded:
+                continue
             for m in regex.finditer(window):
                 rest = window[m.end() :]
-                if re.fullmatch(r"\s*(?:to have |to |have |the |all |an? )?\s*", rest) and (
-                    not best or m.end() > best[0]
-                ):
+                if AFTER_BEFORE_CUE.fullmatch(rest) and (not best or m.end() > best[0]):
                     best = (m.end(), kind)
         return best[1] if best else None
 
     def first_cue(self, window: str) -> str | None:
         best = None
-        for regex, kind in self.after:
+        folded = fold_case(window)
+        for regex, kind, literal in self.after:
+            if literal not in folded:
+                continue
             m = regex.search(window)
             between = window[: m.start()] if m else ""
             if m and AUXILIARIES.fullmatch(between) and (not best or m.start() < best[0]):
@@ -713,8 +725,12 @@ AUXILIARIES = re.compile(
 )
 
 
+AFTER_BEFORE_CUE = re.compile(r"\s*(?:to have |to |have |the |all |an? )?\s*")
+CONNECTIVE = re.compile(r"[\s,;]*(?:\([^)]*\))?[\s,;]*(?:and|or|including|as well as|plus|with)?[\s,;]*")
+
+
 def is_connective(window: str) -> bool:
-    return bool(re.fullmatch(r"[\s,;]*(?:\([^)]*\))?[\s,;]*(?:and|or|including|as well as|plus|with)?[\s,;]*", window))
+    return bool(CONNECTIVE.fullmatch(window))
 
 
 def read_events(ctx) -> None:

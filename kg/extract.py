@@ -11,18 +11,15 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-import ahocorasick
-
 from kg.ingest import Document
 from kg.match import Masked, Matcher, Mention, mask, mask_inside, mentions_inside, select_longest, slugify
 from kg.model import DocResult, Entity, Evidence, Fact
-from kg.rules import Entry, LiteralFilter, Pattern, RuleSet, load_rules, mention_indices, needed_literals
+from kg.rules import Entry, LiteralFilter, Pattern, RuleSet, is_plain, load_rules, mention_indices, needed_literals
 from kg.text import Sentence, normalise, split_sentences
 
 HEDGE = re.compile(r"\b(?:could|may|might|would|possibly|reportedly|allegedly|likely to|plans? to)\b", re.I)
 CAPITALISED_PAIR = re.compile(r"[A-Z][a-z.]+[ -][A-Z]")
 TITLED = {"person.office-title", "person.honorific"}
-NO_WORDS: frozenset[str] = frozenset()  # name patterns have no `requires` words
 NEGATION = re.compile(r"\b(?:not|never|no longer|denied|denies|deny|rejected|rejects)\b|n't\b", re.I)
 
 
@@ -38,10 +35,14 @@ class Context:
     result: DocResult
     masks: dict[int, Masked] = field(default_factory=dict)
     focus: tuple[str | None] | None = None
-    present: dict[int, frozenset[str]] = field(default_factory=dict)
-    raw: dict[int, int] = field(default_factory=dict)
-
+    words: dict[int, tuple[int, int]] = field(default_factory=dict)
     name_masks: dict[int, Masked] = field(default_factory=dict)  # sentences masked by dictionary names
+    prefilter: Prefilter = None  # type: ignore[assignment]  # set in __post_init__
+    plain: bool = True  # no character that lower() and fold_case() treat differently
+
+    def __post_init__(self) -> None:
+        self.prefilter = prefilter_for(self.rules)
+        self.plain = is_plain(self.text)
 
     def masked(self, index: int) -> Masked:
         if index not in self.masks:
@@ -55,25 +56,34 @@ class Context:
                 self.masks[index] = mask_inside(s.text, s.start, inside)
         return self.masks[index]
 
-    def keywords(self, index: int) -> frozenset[str]:
-        """The rules' pre-filter words present in sentence `index` (one Aho-Corasick pass)."""
-        if index not in self.present:
-            self.present[index] = keywords_in(self.rules, self.sentences[index].text.lower())
-        return self.present[index]
-
-    @property
-    def prefilter(self) -> Prefilter:
-        return prefilter_for(self.rules)
-
     def literals(self, index: int) -> int:
         """The literal clauses the masked sentence `index` satisfies (see kg.rules.LiteralFilter)."""
-        return self.prefilter.masked_literals(self.masked(index))
+        return self.masked_literals(self.masked(index))
+
+    def masked_literals(self, masked: Masked) -> int:
+        """The clauses a masked sentence satisfies; kept on it (a mask may serve twice)."""
+        if masked.literals is None:
+            masked.literals = self.text_literals(masked.text)
+        return masked.literals
+
+    def text_literals(self, text: str) -> int:
+        flt = self.prefilter.filter
+        return flt.satisfied_folded(text.lower()) if self.plain else flt.satisfied(text)
+
+    def sentence_literals(self, index: int) -> tuple[int, int]:
+        """The clauses sentence `index` as written satisfies: in its lower-case form (the
+        `requires` words, as always looked for) and in fold_case form (the literals of regexes
+        run over the sentence itself). One pass where the two forms are the same text."""
+        if index not in self.words:
+            text = self.sentences[index].text
+            flt = self.prefilter.filter
+            lowered = flt.satisfied_folded(text.lower())
+            self.words[index] = (lowered, lowered if self.plain else flt.satisfied(text))
+        return self.words[index]
 
     def raw_literals(self, index: int) -> int:
-        """The literal clauses sentence `index` as written satisfies."""
-        if index not in self.raw:
-            self.raw[index] = self.prefilter.filter.satisfied(self.sentences[index].text)
-        return self.raw[index]
+        """The literal clauses sentence `index` as written satisfies (fold_case form)."""
+        return self.sentence_literals(index)[1]
 
     def candidates(self, patterns: list[Pattern], index: int, literals: int | None = None) -> list[Pattern]:
         """The patterns that can match sentence `index`, in rule order: their `requires` words
@@ -81,7 +91,7 @@ class Context:
         whose clauses `literals` are, when given)."""
         if literals is None:
             literals = self.literals(index)
-        return self.prefilter.select(patterns, literals, self.keywords(index))
+        return self.prefilter.select(patterns, literals, self.sentence_literals(index)[0])
 
     def evidence(self, sentence: Sentence, rule: str, resolved: bool = False) -> Evidence:
         return Evidence(
@@ -146,9 +156,9 @@ def minted_names(ctx: Context, dict_mentions: list[Mention]) -> dict[str, tuple[
         ctx.name_masks[index] = masked
         if not CAPITALISED_PAIR.search(masked.text):  # every name pattern needs two capitalised words
             continue
-        literals = ctx.prefilter.masked_literals(masked)
+        literals = ctx.masked_literals(masked)
         for kind, patterns in (("Person", names["person_patterns"]), (None, names["org_patterns"])):
-            for pattern in ctx.prefilter.select(patterns, literals, NO_WORDS):
+            for pattern in ctx.prefilter.select(patterns, literals, 0):
                 for match in pattern.regex.finditer(masked.text):
                     raw = match.group("name")
                     aliases = {raw}
@@ -328,11 +338,12 @@ def read_relations(ctx: Context) -> None:
 class Prefilter:
     """Which patterns can match a sentence, found without running them.
 
-    Two tests, both cheap: the rules' hand-written `requires` words (one Aho-Corasick pass
-    over the sentence) and the literals each regex needs, read off the regex itself
-    (kg.rules.needed_literals; one pass over the masked sentence). A pattern that fails
-    either cannot match, so skipping it changes nothing. The event reader's fixed regexes
-    (dates, casualty figures, unverified figures) are registered too."""
+    Two tests, both cheap: the rules' hand-written `requires` words (one of them in the
+    lower-cased sentence) and the literals each regex needs, read off the regex itself
+    (kg.rules.needed_literals; in the masked sentence it runs over). Both are clauses of one
+    LiteralFilter, so one Aho-Corasick pass per text finds them. A pattern that fails either
+    cannot match, so skipping it changes nothing. The event reader's fixed regexes (dates,
+    casualty figures, unverified figures) are registered too."""
 
     MEMO_LIMIT = 100_000
 
@@ -345,38 +356,38 @@ class Prefilter:
         self.groups = groups
         figures = figure_reader(rules.events["figures"])
         self.unverified_regex = re.compile(rules.events["unverified"]["pattern"], re.I)
-        fixed = [regex for _, regex in DATE_PATTERNS] + [figures.figure, self.unverified_regex]
-        self.filter = LiteralFilter([p.needs for g in groups for p in g] + [needed_literals(r) for r in fixed])
-        self.tables = {id(g): [(p, self.filter.mask(p.needs), p.requires) for p in g] for g in groups}
-        for g in groups[:2]:  # name patterns run whatever words the sentence has (no `requires`)
-            self.tables[id(g)] = [(p, need, ()) for p, need, _ in self.tables[id(g)]]
+        fixed = [regex for _, regex in DATE_PATTERNS] + [figures.figure, figures.has_word, self.unverified_regex]
+        words = [frozenset(p.requires) for g in groups[2:] for p in g if p.requires]
+        self.filter = LiteralFilter([p.needs for g in groups for p in g] + [needed_literals(r) for r in fixed], words)
+        self.tables = {id(g): [(p, self.filter.mask(p.needs), self.words_need(p, g)) for p in g] for g in groups}
         self.dates = [(precision, regex, self.need(regex)) for precision, regex in DATE_PATTERNS]
         self.figures = self.need(figures.figure)
+        self.number_words = self.need(figures.has_word)
         self.unverified = self.need(self.unverified_regex)
-        self.memo: dict[tuple[int, int, frozenset[str]], list[Pattern]] = {}
+        self.memo: dict[tuple[int, int, int], list[Pattern]] = {}
 
     def need(self, regex: re.Pattern) -> int:
         return self.filter.mask(needed_literals(regex))
 
-    def masked_literals(self, masked: Masked) -> int:
-        """The clauses a masked sentence satisfies; kept on it (a mask may serve twice)."""
-        if masked.literals is None:
-            masked.literals = self.filter.satisfied(masked.text)
-        return masked.literals
+    def words_need(self, pattern: Pattern, group: list[Pattern]) -> int:
+        """The clause of a pattern's `requires` words; name patterns run whatever words the
+        sentence has (they never had `requires`)."""
+        if not pattern.requires or any(group is g for g in self.groups[:2]):
+            return 0
+        return self.filter.words_mask(frozenset(pattern.requires))
 
-    def select(self, patterns: list[Pattern], literals: int, present: frozenset[str]) -> list[Pattern]:
-        """`patterns` (one of the rule lists) that pass both tests, in rule order."""
-        key = (id(patterns), literals, present)
+    def select(self, patterns: list[Pattern], literals: int, words: int) -> list[Pattern]:
+        """`patterns` (one of the rule lists) that can match: their needed literals among the
+        clauses `literals` of the text they run over, their `requires` among `words`, the
+        clauses of the lower-cased sentence."""
+        key = (id(patterns), literals, words)
         found = self.memo.get(key)
         if found is None:
             table = self.tables.get(id(patterns))
-            if table is None:  # not a list of the rule set: needed literals are not registered
-                table = [(p, 0, p.requires) for p in patterns]
-            found = [
-                p
-                for p, need, requires in table
-                if literals & need == need and (not requires or not present.isdisjoint(requires))
-            ]
+            if table is None:  # not a list of this rule set: run them all
+                found = list(patterns)
+            else:
+                found = [p for p, need, req in table if literals & need == need and words & req == req]
             if len(self.memo) >= self.MEMO_LIMIT:
                 self.memo.clear()
             self.memo[key] = found
@@ -395,20 +406,6 @@ def prefilter_for(rules: RuleSet) -> Prefilter:
 
 # ---------------------------------------------------------------- the document
 _matchers: dict[int, Matcher] = {}
-_keyword_automata: dict[int, ahocorasick.Automaton] = {}
-
-
-def keywords_in(rules: RuleSet, lowered: str) -> frozenset[str]:
-    """Which of the rules' `requires` words occur in a lower-cased sentence."""
-    key = id(rules)
-    if key not in _keyword_automata:
-        automaton = ahocorasick.Automaton()
-        words = {w for p in (*rules.relations, *rules.events["triggers"], *rules.events["claims"]) for w in p.requires}
-        for word in words:
-            automaton.add_word(word, word)
-        automaton.make_automaton()
-        _keyword_automata[key] = automaton
-    return frozenset(word for _, word in _keyword_automata[key].iter(lowered))
 
 
 def matcher_for(rules: RuleSet) -> Matcher:

@@ -140,6 +140,12 @@ def fold_case(text: str) -> str:
     return text.lower()
 
 
+def is_plain(text: str) -> bool:
+    """True when lower() folds `text` as fold_case does (no special letter in it), so lower()
+    of it and of any text made of its pieces and ASCII can stand for fold_case."""
+    return text.isascii() or not _SPECIAL.search(text)
+
+
 def _fold_char(code: int) -> str | None:
     """A literal character as the folded text has it, or None where folding cannot be trusted."""
     ch = chr(code)
@@ -221,9 +227,8 @@ def needed_literals(regex: re.Pattern) -> tuple[frozenset[str], ...]:
         return ()
     clauses = {c for c in _sequence(parsed) if min(map(len, c)) >= MIN_LITERAL}
     ranked = sorted(clauses, key=lambda c: (-min(map(len, c)), len(c), sorted(c)))[:MAX_CLAUSES]
-    if ranked and min(map(len, ranked[0])) > MIN_LITERAL:  # two-letter clauses only where nothing better
-        ranked = [c for c in ranked if min(map(len, c)) > MIN_LITERAL]
-    return tuple(ranked)
+    longer = [c for c in ranked if min(map(len, c)) > MIN_LITERAL]
+    return tuple(longer or ranked[:1])  # a two-letter clause only where there is nothing better
 
 
 class LiteralFilter:
@@ -231,15 +236,20 @@ class LiteralFilter:
 
     Every clause of every registered regex's needed_literals gets a bit; `satisfied(text)`
     is the bits of the clauses one of whose strings occurs in fold_case(text), and a regex
-    with need mask `m` can match the text only if `satisfied & m == m`."""
+    with need mask `m` can match the text only if `satisfied & m == m`. Lists of `words`
+    (the rules' `requires`) get bits of their own, so the same pass finds them too; their
+    bits are kept apart from the needed literals' (`needs_bits`), even for equal lists."""
 
-    def __init__(self, needs: Iterable[tuple[frozenset[str], ...]]):
-        self.bits: dict[frozenset[str], int] = {}
+    def __init__(self, needs: Iterable[tuple[frozenset[str], ...]], words: Iterable[frozenset[str]] = ()):
+        self.bits: dict[tuple[str, frozenset[str]], int] = {}
         for clauses in needs:
             for clause in clauses:
-                self.bits.setdefault(clause, 1 << len(self.bits))
+                self.bits.setdefault(("needs", clause), 1 << len(self.bits))
+        self.needs_bits = (1 << len(self.bits)) - 1
+        for clause in words:
+            self.bits.setdefault(("words", clause), 1 << len(self.bits))
         by_literal: dict[str, int] = {}
-        for clause, bit in self.bits.items():
+        for (_, clause), bit in self.bits.items():
             for literal in clause:
                 by_literal[literal] = by_literal.get(literal, 0) | bit
         self.automaton = ahocorasick.Automaton()
@@ -251,13 +261,21 @@ class LiteralFilter:
 
     def mask(self, needs: tuple[frozenset[str], ...]) -> int:
         """The bits a text must have for a regex with these needs (clauses not registered: none)."""
-        return sum(self.bits[c] for c in set(needs) if c in self.bits)
+        return sum(self.bits[("needs", c)] for c in set(needs) if ("needs", c) in self.bits)
+
+    def words_mask(self, words: frozenset[str]) -> int:
+        """The bit of a registered list of words (0, no test, for one not registered)."""
+        return self.bits.get(("words", words), 0)
 
     def satisfied(self, text: str) -> int:
+        return self.satisfied_folded(fold_case(text))
+
+    def satisfied_folded(self, folded: str) -> int:
+        """`satisfied` for a text already folded (by fold_case, or by lower() where is_plain)."""
         if self.empty:
             return 0
         bits = 0
-        for _, value in self.automaton.iter(fold_case(text)):
+        for _, value in self.automaton.iter(folded):
             bits |= value
         return bits
 

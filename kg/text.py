@@ -62,6 +62,7 @@ ABBREVIATIONS = {
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
 _LINE = re.compile(r"[^\n]+")
 _OPENS_QUOTE = re.compile(r"\s*[\"'(\[]")
+_WORD_BEFORE = re.compile(r"([A-Za-z.]+)$")
 
 # Same-length replacements, so offsets in the normalised text are offsets in the original.
 _FOLDS = {"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u2011": "-", "\u00a0": " "}
@@ -90,7 +91,7 @@ class Sentence:
 
 def _ends_with_abbreviation(text: str, dot: int) -> bool:
     # a bounded window: searching the whole line up to each dot was quadratic on long lines
-    word = re.search(r"([A-Za-z.]+)$", text[max(0, dot - 100) : dot])
+    word = _WORD_BEFORE.search(text, max(0, dot - 100), dot)
     if not word:
         return False
     token = word.group(1).rstrip(".").lower()
