@@ -10,6 +10,7 @@ statements become edges: literals (dates, counts) never become nodes.
 from __future__ import annotations
 
 import itertools
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -388,25 +389,123 @@ class Ranking:
     sampled_k: int | None = None  # set when betweenness was estimated from k pivots
 
 
+def _igraph():
+    """The igraph module, or None when it is not installed (NetworkX is then used)."""
+    try:
+        import igraph
+    except ImportError:
+        return None
+    return igraph
+
+
+def betweenness(U: nx.Graph, k: int | None = None, seed: int | None = 0) -> dict:
+    """`nx.betweenness_centrality(U, k=k, seed=seed)` (normalised, endpoints excluded), the same
+    numbers, with the shortest-path counting done by igraph in C (about 40x faster than
+    NetworkX's pure Python: 500 pivots on 100k nodes / 500k edges take ~14 s instead of ~11 min).
+
+    igraph is used for every size, not only for large graphs, so that the one code path is the
+    one the tests compare with NetworkX. How it stays equal to NetworkX (>= 3.5):
+    - the pivots are NetworkX's: `create_py_random_state(seed).sample(list(U), k)`, as its
+      `@py_random_state` decorator and `betweenness_centrality` draw them (no draw when k is
+      None or k == n);
+    - igraph's subset betweenness (`sources=` the pivots, all targets) counts each unordered
+      pair once on an undirected graph, NetworkX's accumulation counts (s, t) and (t, s):
+      twice igraph's figure is NetworkX's raw sum;
+    - that sum is rescaled as NetworkX's `_rescale` does with normalized=True, endpoints=False:
+      N = n - 1 pairs through v; exact: 1 / (N (N - 1)); sampled with k pivots: 1 / ((k - 1)(N - 1))
+      for a pivot (it cannot be its own target) and 1 / (k (N - 1)) for the others (NetworkX 3.5's
+      rescaling, hence networkx>=3.5 in setup.cfg).
+    Directed graphs, multigraphs and k < 1 are left to NetworkX; so is everything when igraph
+    is missing."""
+    ig = _igraph()
+    if ig is None or U.is_directed() or U.is_multigraph() or (k is not None and k < 1):
+        return nx.betweenness_centrality(U, k=k, seed=seed)
+    nodes = list(U)
+    n = len(nodes)
+    if k == n:
+        k = None
+    pivots = None if k is None else nx.utils.create_py_random_state(seed).sample(nodes, k)
+    index = {v: i for i, v in enumerate(nodes)}
+    g = ig.Graph(n=n, edges=[(index[u], index[v]) for u, v in U.edges()])
+    if pivots is None:
+        raw = g.betweenness(directed=False)
+    else:
+        raw = g.betweenness(directed=False, sources=[index[s] for s in pivots])
+    N = n - 1
+    if N < 2:  # no pair of other nodes: every score is 0, NetworkX leaves them unscaled
+        return {v: 2 * b for v, b in zip(nodes, raw, strict=True)}
+    if k is None:
+        scale = 1 / (N * (N - 1))
+        return {v: 2 * b * scale for v, b in zip(nodes, raw, strict=True)}
+    scale_pivot = 1 / ((k - 1) * (N - 1)) if k > 1 else math.nan
+    scale_other = 1 / (k * (N - 1))
+    chosen = set(pivots)
+    return {v: 2 * b * (scale_pivot if v in chosen else scale_other) for v, b in zip(nodes, raw, strict=True)}
+
+
+def eigenvector_power(U: nx.Graph, max_iter: int = 1000, tol: float = 1e-08) -> dict:
+    """`nx.eigenvector_centrality(U, max_iter=max_iter, tol=tol)` (unweighted), the very same
+    floating-point operations on a scipy sparse matrix instead of Python dicts (100k nodes /
+    500k edges: ~1.5 s instead of ~35 s). NetworkX starts from 1/n everywhere; each step adds to
+    x[v] first its own last value, then its neighbours' in node order, divides by
+    `math.hypot` of the vector, and stops when the L1 change (`sum`, in node order) is below
+    n * tol, or raises PowerIterationFailedConvergence after max_iter steps. Here the rows of
+    A + I hold the diagonal first and then the neighbours in node order, and scipy's CSR
+    product adds a row's terms one by one from 0, so x_new = (A + I) @ x is summed in the same
+    order, and the norm and the stop test are the same Python calls. Directed graphs and
+    multigraphs are left to NetworkX."""
+    import numpy as np
+    from scipy import sparse
+
+    if U.is_directed() or U.is_multigraph():
+        return nx.eigenvector_centrality(U, max_iter=max_iter, tol=tol)
+    nodes = list(U)
+    n = len(nodes)
+    if n == 0:
+        raise nx.NetworkXPointlessConcept("cannot compute centrality for the null graph")
+    index = {v: i for i, v in enumerate(nodes)}
+    ends = np.fromiter((index[w] for e in U.edges() for w in e), dtype=np.intp, count=2 * U.number_of_edges())
+    u, v = ends[0::2], ends[1::2]
+    other = u != v  # an edge adds to both ends, a self-loop once
+    diagonal = np.arange(n, dtype=np.intp)
+    rows = np.concatenate([diagonal, u, v[other]])
+    cols = np.concatenate([diagonal, v, u[other]])
+    first = np.concatenate([np.full(n, -1, dtype=np.intp), cols[n:]])  # the diagonal, then node order
+    order = np.lexsort((first, rows))
+    indptr = np.zeros(n + 1, dtype=np.intp)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    A_plus_I = sparse.csr_array((np.ones(len(order)), cols[order], indptr), shape=(n, n))
+    x = np.full(n, 1 / n)
+    for _ in range(max_iter):
+        xlast = x
+        x = A_plus_I @ xlast
+        x = x / (math.hypot(*x.tolist()) or 1)
+        if sum(np.abs(x - xlast).tolist()) < n * tol:
+            return dict(zip(nodes, x.tolist(), strict=True))
+    raise nx.PowerIterationFailedConvergence(max_iter)
+
+
 def _eigenvector(U: nx.Graph) -> dict[str, float]:
     if U.number_of_edges() == 0:
         return dict.fromkeys(U, 0.0)
     try:
-        return nx.eigenvector_centrality(U, max_iter=1000, tol=1e-08)
+        return eigenvector_power(U, max_iter=1000, tol=1e-08)
     except (nx.PowerIterationFailedConvergence, nx.NetworkXException):
         return nx.eigenvector_centrality_numpy(U)
 
 
 def centrality(G: nx.Graph, seed: int = 0) -> Ranking:
     """Degree, betweenness, PageRank and eigenvector centrality of every node, on the
-    undirected simple graph; above SAMPLE_ABOVE nodes betweenness is sampled (k pivots)."""
+    undirected simple graph; above SAMPLE_ABOVE nodes betweenness is sampled (k pivots).
+    NetworkX's definitions and answers throughout; betweenness runs in igraph and the
+    eigenvector power iteration in scipy (see `betweenness` and `eigenvector_power`)."""
     U = undirected(G)
     if U.number_of_nodes() == 0:
         return Ranking({})
     k = min(SAMPLE_K, len(U)) if len(U) > SAMPLE_ABOVE else None
     measures = {
         "degree": nx.degree_centrality(U),
-        "betweenness": nx.betweenness_centrality(U, k=k, seed=seed),
+        "betweenness": betweenness(U, k=k, seed=seed),
         "pagerank": nx.pagerank(U),
         "eigenvector": _eigenvector(U),
     }

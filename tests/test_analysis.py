@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import math
+
 import networkx as nx
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rdflib import RDF, RDFS, XSD, Graph, Literal
 from rdflib.namespace import DCTERMS, PROV, SKOS
 
@@ -164,6 +168,170 @@ def test_centrality_on_a_star():
     assert r.scores["c"]["degree"] == 1.0 and r.scores["c"]["betweenness"] == 1.0
     assert r.scores["a"]["betweenness"] == 0.0 and r.sampled_k is None
     assert [row["name"] for row in an.rank_rows(G, r, top=1)] == ["c"]
+
+
+# --- igraph betweenness and scipy eigenvector: NetworkX's numbers --------------------
+
+
+def _with_isolated() -> nx.Graph:
+    G = nx.star_graph(4)
+    G.add_nodes_from(["lonely", "alone"])
+    G.add_edge("x", "y")
+    return G
+
+
+def _named() -> nx.Graph:
+    """String node names, IRIs like the projection's, inserted in a shuffled order."""
+    K = nx.karate_club_graph()
+    order = sorted(K, key=lambda n: (n * 7) % 34)
+    G = nx.Graph()
+    G.add_nodes_from(f"https://w3id.org/kgae/id/n{n}" for n in order)
+    G.add_edges_from((f"https://w3id.org/kgae/id/n{u}", f"https://w3id.org/kgae/id/n{v}") for u, v in K.edges())
+    return G
+
+
+GRAPHS = {
+    "karate": nx.karate_club_graph,
+    "gnm, several components": lambda: nx.gnm_random_graph(40, 35, seed=3),
+    "path": lambda: nx.path_graph(9),
+    "isolated nodes": _with_isolated,
+    "string names": _named,
+    "les miserables": nx.les_miserables_graph,
+    "grid (many equal paths)": lambda: nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 7)),
+    "one node": lambda: nx.empty_graph(1),
+    "two nodes": lambda: nx.path_graph(2),
+    "no edges": lambda: nx.empty_graph(5),
+}
+
+
+def assert_same(ours: dict, theirs: dict, tol: float = 1e-9) -> None:
+    assert list(ours) == list(theirs)  # same nodes, same order
+    for n, value in theirs.items():
+        if math.isnan(value):  # NetworkX's 0/0 for the only pivot when k=1
+            assert math.isnan(ours[n]), n
+        else:
+            assert ours[n] == pytest.approx(value, abs=tol, rel=0), n
+
+
+def test_igraph_is_what_runs():
+    assert an._igraph() is not None  # a dependency: the tests below compare igraph with NetworkX
+
+
+@pytest.mark.parametrize("name", GRAPHS)
+def test_exact_betweenness_equals_networkx(name):
+    G = GRAPHS[name]()
+    assert_same(an.betweenness(G), nx.betweenness_centrality(G))
+
+
+@pytest.mark.parametrize("name", GRAPHS)
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_sampled_betweenness_equals_networkx(name, seed):
+    """The same pivots drawn from the same seed, the same rescaling (pivots and others apart)."""
+    G = GRAPHS[name]()
+    for k in sorted({1, 2, 3, len(G) // 2, len(G) - 1, len(G)} - {0}):
+        if k <= len(G):
+            assert_same(an.betweenness(G, k=k, seed=seed), nx.betweenness_centrality(G, k=k, seed=seed))
+
+
+def test_multigraphs_and_digraphs_are_left_to_networkx():
+    M = nx.MultiGraph(nx.karate_club_graph())
+    M.add_edges_from([(0, 1), (0, 1), (5, 6)])
+    assert_same(an.betweenness(M, k=7, seed=2), nx.betweenness_centrality(M, k=7, seed=2))
+    D = nx.gnm_random_graph(30, 80, seed=1, directed=True)
+    assert_same(an.betweenness(D, k=7, seed=2), nx.betweenness_centrality(D, k=7, seed=2))
+    for fn in (an.eigenvector_power, nx.eigenvector_centrality):
+        with pytest.raises(nx.NetworkXNotImplemented):
+            fn(M)
+
+
+def test_betweenness_without_igraph_is_networkx(monkeypatch):
+    G = nx.karate_club_graph()
+    monkeypatch.setattr(an, "_igraph", lambda: None)
+    assert an.betweenness(G, k=5, seed=3) == nx.betweenness_centrality(G, k=5, seed=3)
+
+
+@st.composite
+def graphs(draw, loops: bool = False) -> nx.Graph:
+    n = draw(st.integers(1, 25))
+    pairs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=60))
+    G = nx.Graph()
+    G.add_nodes_from(draw(st.permutations(range(n))))
+    G.add_edges_from((u, v) for u, v in pairs if loops or u != v)
+    return G
+
+
+@settings(max_examples=150, deadline=None)
+@given(graphs(loops=True), st.integers(0, 2**32), st.data())
+def test_betweenness_equals_networkx_on_random_graphs(G, seed, data):
+    k = data.draw(st.one_of(st.none(), st.integers(1, len(G))))
+    assert_same(an.betweenness(G, k=k, seed=seed), nx.betweenness_centrality(G, k=k, seed=seed))
+
+
+@pytest.mark.parametrize("name", [n for n in GRAPHS if nx.number_of_edges(GRAPHS[n]())])
+def test_eigenvector_equals_networkx(name):
+    """Bit for bit: the same additions in the same order (see eigenvector_power)."""
+    G = GRAPHS[name]()
+    assert an.eigenvector_power(G) == nx.eigenvector_centrality(G, max_iter=1000, tol=1e-08)
+
+
+@settings(max_examples=100, deadline=None)
+@given(graphs(loops=True))
+def test_eigenvector_equals_networkx_on_random_graphs(G):
+    try:
+        theirs = nx.eigenvector_centrality(G, max_iter=1000, tol=1e-08)
+    except nx.PowerIterationFailedConvergence:
+        with pytest.raises(nx.PowerIterationFailedConvergence):
+            an.eigenvector_power(G)
+        return
+    assert an.eigenvector_power(G) == theirs
+
+
+def test_eigenvector_gives_up_where_networkx_does():
+    G = nx.karate_club_graph()
+    with pytest.raises(nx.PowerIterationFailedConvergence):
+        nx.eigenvector_centrality(G, max_iter=3)
+    with pytest.raises(nx.PowerIterationFailedConvergence):
+        an.eigenvector_power(G, max_iter=3)
+
+
+def test_centrality_samples_like_networkx(monkeypatch):
+    """Above SAMPLE_ABOVE nodes, centrality() samples SAMPLE_K pivots with its seed, as
+    nx.betweenness_centrality(U, k, seed) would."""
+    monkeypatch.setattr(an, "SAMPLE_ABOVE", 20)
+    monkeypatch.setattr(an, "SAMPLE_K", 9)
+    G = _named()
+    r = an.centrality(G, seed=5)
+    assert r.sampled_k == 9
+    U = an.undirected(G)
+    expected = {
+        "degree": nx.degree_centrality(U),
+        "betweenness": nx.betweenness_centrality(U, k=9, seed=5),
+        "pagerank": nx.pagerank(U),
+        "eigenvector": nx.eigenvector_centrality(U, max_iter=1000, tol=1e-08),
+    }
+    for measure, values in expected.items():
+        assert_same({n: s[measure] for n, s in r.scores.items()}, values)
+
+
+def _networkx_only(monkeypatch) -> None:
+    """centrality() as it was before igraph and scipy: NetworkX's own functions."""
+    monkeypatch.setattr(an, "betweenness", lambda U, k=None, seed=0: nx.betweenness_centrality(U, k=k, seed=seed))
+    monkeypatch.setattr(an, "eigenvector_power", nx.eigenvector_centrality)
+
+
+def test_seeds_rank_is_unchanged(seeds_graph, seeds_ttl, monkeypatch):
+    E = an.entity_graph(seeds_graph)
+    ours = an.centrality(E)
+    table = CliRunner().invoke(main, ["rank", str(seeds_ttl), "--top", "1000"])
+    actors = CliRunner().invoke(main, ["rank", str(seeds_ttl), "--actors", "--by", "betweenness"])
+    assert table.exit_code == 0 and actors.exit_code == 0
+    _networkx_only(monkeypatch)
+    theirs = an.centrality(E)
+    assert list(ours.scores) == list(theirs.scores)
+    for measure in ("degree", "betweenness", "pagerank", "eigenvector"):
+        assert_same({n: s[measure] for n, s in ours.scores.items()}, {n: s[measure] for n, s in theirs.scores.items()})
+    assert CliRunner().invoke(main, ["rank", str(seeds_ttl), "--top", "1000"]).output == table.output
+    assert CliRunner().invoke(main, ["rank", str(seeds_ttl), "--actors", "--by", "betweenness"]).output == actors.output
 
 
 def test_communities_are_deterministic(seeds_graph):
