@@ -209,6 +209,8 @@ class EventReader:
     @staticmethod
     def event_masked(text: str, mentions: list[EventMention]) -> str:
         """Replace each trigger span by an event slot numbered from EVENT_BASE."""
+        if not mentions:
+            return text
         out, cursor = [], 0
         for i, em in enumerate(mentions):
             if em.second:
@@ -266,6 +268,8 @@ class EventReader:
 
     def assign_dates(self, sentence: Sentence, mentions: list[EventMention], index: int | None = None) -> None:
         primaries = [em for em in mentions if not em.second]
+        if not primaries:  # a date goes to the nearest event mention: with none, nothing to do
+            return
         patterns = None
         if index is not None:
             literals = self.ctx.raw_literals(index)
@@ -438,6 +442,8 @@ class EventReader:
 
     def casualty_figures(self, index: int, sentence: Sentence, mentions: list[EventMention]) -> list[Claim]:
         claims: list[Claim] = []
+        if not any(em.resolved_to and not em.second for em in mentions) and not self.focus_events(index):
+            return claims  # no event a figure could belong to (event_for_figure would find none)
         need, words = self.ctx.prefilter.figures, self.ctx.prefilter.number_words
         literals = self.ctx.raw_literals(index)
         if literals & need != need:  # no victim noun: the figure regex cannot match

@@ -62,7 +62,7 @@ ABBREVIATIONS = {
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
 _LINE = re.compile(r"[^\n]+")
 _OPENS_QUOTE = re.compile(r"\s*[\"'(\[]")
-_WORD_BEFORE = re.compile(r"([A-Za-z.]+)$")
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.")
 
 # Same-length replacements, so offsets in the normalised text are offsets in the original.
 _FOLDS = {"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u2011": "-", "\u00a0": " "}
@@ -90,11 +90,14 @@ class Sentence:
 
 
 def _ends_with_abbreviation(text: str, dot: int) -> bool:
-    # a bounded window: searching the whole line up to each dot was quadratic on long lines
-    word = _WORD_BEFORE.search(text, max(0, dot - 100), dot)
-    if not word:
+    # the run of letters and dots just before the dot, at most 100 back (what the regex
+    # ([A-Za-z.]+)$ finds in that window), read backwards: a search tried every start
+    start, low = dot, max(0, dot - 100)
+    while start > low and text[start - 1] in _WORD_CHARS:
+        start -= 1
+    if start == dot:
         return False
-    token = word.group(1).rstrip(".").lower()
+    token = text[start:dot].rstrip(".").lower()
     return token in ABBREVIATIONS or len(token) == 1 or "." in token
 
 
@@ -116,8 +119,9 @@ def split_sentences(text: str) -> list[Sentence]:
 
 def _piece(text: str, start: int, end: int, paragraph: int) -> list[Sentence]:
     """Trim white space at both ends; drop pieces with nothing in them."""
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return [Sentence(start, end, text[start:end], paragraph)] if end > start else []
+    piece = text[start:end]
+    body = piece.strip()  # str.strip() drops what str.isspace() calls white space
+    if not body:
+        return []
+    start += len(piece) - len(piece.lstrip())
+    return [Sentence(start, start + len(body), body, paragraph)]
