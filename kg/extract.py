@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from kg.ingest import Document
-from kg.match import Masked, Matcher, Mention, mask, mask_inside, mentions_inside, select_longest, slugify
+from kg.match import Masked, Matcher, Mention, mask_inside, mentions_by_sentence, select_longest, slugify
 from kg.model import DocResult, Entity, Evidence, Fact
 from kg.rules import Entry, LiteralFilter, Pattern, RuleSet, is_plain, load_rules, mention_indices, needed_literals
 from kg.text import Sentence, normalise, split_sentences
@@ -44,10 +44,19 @@ class Context:
         self.prefilter = prefilter_for(self.rules)
         self.plain = is_plain(self.text)
 
+    grouped: tuple[list[Mention], list[list[Mention]]] | None = None  # (mentions, their run per sentence)
+
+    def inside(self, index: int) -> list[Mention]:
+        """The mentions inside sentence `index` (mentions_inside), found for all sentences at once."""
+        if self.grouped is None or self.grouped[0] is not self.mentions:
+            spans = [(s.start, s.end) for s in self.sentences]
+            self.grouped = (self.mentions, mentions_by_sentence(self.mentions, spans))
+        return self.grouped[1][index]
+
     def masked(self, index: int) -> Masked:
         if index not in self.masks:
             s = self.sentences[index]
-            inside = mentions_inside(self.mentions, s.start, s.end - s.start)
+            inside = self.inside(index)
             earlier = self.name_masks.get(index)
             # most sentences gain no minted name: the mask the name patterns ran over is this one
             if earlier is not None and earlier.mentions == inside:
@@ -151,8 +160,9 @@ def minted_names(ctx: Context, dict_mentions: list[Mention]) -> dict[str, tuple[
     not_first = set(names.get("not_first_name_words", []))
     strip = re.compile(r"^(?:" + names["macros"]["HONORIFIC"] + "|" + names["macros"]["OFFICE"] + r")\s+")
     found: dict[str, tuple[str, str, str, set[str], Evidence]] = {}
+    groups = mentions_by_sentence(dict_mentions, [(s.start, s.end) for s in ctx.sentences])
     for index, sentence in enumerate(ctx.sentences):
-        masked = mask(ctx.text[sentence.start : sentence.end], sentence.start, dict_mentions)
+        masked = mask_inside(sentence.text, sentence.start, groups[index])
         ctx.name_masks[index] = masked
         if not CAPITALISED_PAIR.search(masked.text):  # every name pattern needs two capitalised words
             continue

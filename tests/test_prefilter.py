@@ -17,7 +17,7 @@ from kg.evaluate import run_rule_examples
 from kg.events import DATE_PATTERNS, figure_reader
 from kg.extract import Prefilter, extract, prefilter_for
 from kg.ingest import read_corpus
-from kg.match import Masked, Mention, mask
+from kg.match import Masked, Mention, mask, mentions_by_sentence, mentions_inside
 from kg.rules import CASE_SPECIALS, CLOSE, OPEN, SEP, LiteralFilter, fold_case, load_rules, needed_literals
 from tests.conftest import make_doc
 from tests.test_properties import texts
@@ -240,3 +240,14 @@ def test_mask_by_segments_equals_the_per_character_mask(case, data):
         a = data.draw(st.integers(0, len(got.text) - 1))
         b = data.draw(st.integers(a + 1, len(got.text)))
         assert got.span(a, b) == reference_span(want_text, offsets, got.mentions, a, b)
+
+
+@PROPERTY
+@given(masked_sentences(), st.lists(st.integers(0, 40), max_size=12, unique=True), st.booleans())
+def test_mentions_by_sentence_equals_one_bisection_per_sentence(case, cuts, touching):
+    text, _, _, mentions = case
+    cuts = sorted(c for c in cuts if c <= len(text))
+    spans = list(zip(cuts, cuts[1:], strict=False))  # sorted, touching
+    if not touching:
+        spans = spans[::2]  # with gaps between
+    assert mentions_by_sentence(mentions, spans) == [mentions_inside(mentions, a, b - a) for a, b in spans]
