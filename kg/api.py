@@ -96,7 +96,7 @@ def build(
     the graph there, in the format its extension names. Unreadable files are warned about,
     not fatal, as on the command line.
     """
-    from kg.graph import to_graph, write
+    from kg.graph import to_graph
 
     paths = [str(p) for p in paths]
     if rules is None:
@@ -108,14 +108,13 @@ def build(
     for error in result.errors:
         warnings.warn(str(error), stacklevel=2)
     if out is not None:
-        write(result.quads, out)
+        result.write(out)
     return use(to_graph(result.quads))
 
 
 def _build_with(paths: list[str], rules: RuleSet):
     """kg.pipeline.build with other rules: the same stages, one rule set passed through."""
     from kg.extract import extract
-    from kg.graph import GraphWriter
     from kg.ingest import IngestError, read_corpus
     from kg.pipeline import Build
     from kg.resolve import resolve
@@ -128,7 +127,7 @@ def _build_with(paths: list[str], rules: RuleSet):
         except Exception as exc:  # one bad document must not sink the corpus
             errors.append(IngestError(doc.source, f"extraction failed: {exc.__class__.__name__}: {exc}"))
     corpus = resolve(results)
-    return Build(corpus, GraphWriter(corpus, rules).build(), errors)
+    return Build(corpus, errors, rules)
 
 
 # ---------------------------------------------------------------- SPARQL

@@ -72,7 +72,6 @@ def build(
     shard_docs: int,
 ) -> None:
     """Read documents (files or folders) and write the whole graph to OUT, STORE and/or SHARDS."""
-    from kg.graph import write
     from kg.parallel import stderr_progress
     from kg.pipeline import build as run_build
 
@@ -93,12 +92,12 @@ def build(
     if not result.corpus.documents:
         raise click.ClickException("no documents could be read; nothing written")
     if out:
-        write(result.quads, out)
+        result.write(out)
     if shards:
-        from kg.shards import ShardError, write_shards
+        from kg.shards import ShardError
 
         try:
-            written = write_shards(result.quads, [d.id for d in result.corpus.documents], shards, shard_docs)
+            written = result.write_shards(shards, shard_docs)
         except (ShardError, OSError) as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"{len(written)} shards, {sum(s.quads for s in written)} quads -> {shards}", err=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -179,21 +179,46 @@ def from_ox(term: object):
     return Literal(term.value, datatype=URIRef(term.datatype.value))
 
 
-class GraphWriter:
-    """Builds the graph; document-level triples go to one named graph per document."""
+Sink = Callable[[ox.NamedNode, Term, Term, Term], None]
 
-    def __init__(self, corpus: Corpus, rules: RuleSet):
+
+class _Emitter:
+    """A named graph that passes each triple on instead of keeping it (`g[triple] = None`)."""
+
+    __slots__ = ("name", "sink")
+
+    def __init__(self, name: ox.NamedNode, sink: Sink):
+        self.name, self.sink = name, sink
+
+    def __setitem__(self, triple: Triple, _: None) -> None:
+        self.sink(self.name, *triple)
+
+
+class GraphWriter:
+    """Builds the graph; document-level triples go to one named graph per document.
+
+    Every triple is emitted once (duplicates are removed where they can arise), so the graph
+    can go to a `sink` as it is made, `kg build --out x.nq` and shards never holding it whole;
+    without a sink it is collected into `Quads`."""
+
+    def __init__(self, corpus: Corpus, rules: RuleSet, sink: Sink | None = None):
         self.corpus = corpus
         self.rules = rules
+        self.sink = sink
         self.out = Quads()
-        self.facts = self.out.graph(FACTS_GRAPH)
+        self.facts = self.graph(iri(str(FACTS_GRAPH)))
         self.doc_dates = {d.id: ox_date(d.date) for d in corpus.documents if d.date}
-        self.evidence_nodes: dict = {}
+        self.evidence_nodes: dict[tuple, tuple[ox.NamedNode, bool]] = {}
+        self.asserted: set[Triple] = set()
 
-    def doc_graph(self, doc_id: str) -> dict[Triple, None]:
-        return self.out.graph(doc_node(doc_id))
+    def graph(self, name: ox.NamedNode) -> dict[Triple, None] | _Emitter:
+        return self.out.graph(name) if self.sink is None else _Emitter(name, self.sink)
+
+    def doc_graph(self, doc_id: str) -> dict[Triple, None] | _Emitter:
+        return self.graph(doc_node(doc_id))
 
     def build(self) -> Quads:
+        """The whole graph: collected and returned, or (with a sink) emitted; then `out` is empty."""
         for t in ox.parse(path=str(ONTOLOGY_DIR / "kgo.ttl"), format=ox.RdfFormat.TURTLE):
             self.facts[(t.subject, t.predicate, t.object)] = None
         for doc in self.corpus.documents:
@@ -211,6 +236,12 @@ class GraphWriter:
         for key, evidence in sorted(self.corpus.claims.items(), key=lambda kv: str(kv[0])):
             self.add_claim(key, evidence)
         return self.out
+
+    def emit(self, sink: Sink) -> None:
+        """Emit the whole graph into `sink` (a function of graph, subject, predicate, object)."""
+        self.sink = sink
+        self.facts = self.graph(iri(str(FACTS_GRAPH)))
+        self.build()
 
     def ancestors(self, place: str) -> set[str]:
         found, entry = set(), self.rules.entries.get(place)
@@ -261,8 +292,8 @@ class GraphWriter:
             f[(node, ALT_LABEL, literal(name))] = None
         if entity.mentions:
             f[(node, kgo("mentionCount"), literal(entity.mentions))] = None
-        for ev in entity.evidence[:3]:
-            f[(node, DERIVED, self.add_evidence(ev))] = None
+        for source in self.evidence_of(entity.evidence[:3]):
+            f[(node, DERIVED, source)] = None
 
     def add_place_hierarchy(self) -> None:
         """district → province → country from the gazetteer, cited to its entry."""
@@ -283,10 +314,12 @@ class GraphWriter:
                 p = self.rules.entries[entry.parent]
                 f[(parent, A, kgo(p.type))] = None
                 f[(parent, LABEL, literal(p.name))] = None
-                for alias in p.aliases:
+                for alias in dict.fromkeys(p.aliases):
                     f[(parent, ALT_LABEL, literal(alias))] = None
             part_of = kgo("partOf")
-            f[(child, part_of, parent)] = None
+            if (child, part_of, parent) not in self.asserted:
+                self.asserted.add((child, part_of, parent))
+                f[(child, part_of, parent)] = None
             source = kgr(f"gazetteer-{eid}")
             f[(source, A, iri(str(PROV.Entity)))] = None
             f[(source, LABEL, literal(f"kg/rules/{entry.file}#{eid}"))] = None
@@ -310,18 +343,27 @@ class GraphWriter:
         node, f = kgr(event.id), self.facts
         f[(node, A, kgo(event.type))] = None
         f[(node, LABEL, literal(event.names[0]))] = None
-        for alias in event.names[1:]:
+        for alias in dict.fromkeys(event.names[1:]):
             f[(node, ALT_LABEL, literal(alias))] = None
-        for ev in event.evidence[:5]:
-            f[(node, DERIVED, self.add_evidence(ev))] = None
+        for source in self.evidence_of(event.evidence[:5]):
+            f[(node, DERIVED, source)] = None
+
+    def evidence_of(self, evidence: Iterable) -> list[ox.NamedNode]:
+        """The evidence nodes of spans, each once (two records of one span share a node)."""
+        return list(dict.fromkeys(self.add_evidence(ev) for ev in evidence))
 
     def add_evidence(self, ev) -> ox.NamedNode:
         """The evidence node of a span; a sentence that supports several statements is written once."""
-        node = self.evidence_nodes.get(ev)
-        if node is not None:
+        key = (ev.doc, ev.start, ev.end, ev.rule)
+        known = self.evidence_nodes.get(key)
+        if known is not None:
+            node, resolved = known
+            if ev.resolved and not resolved:
+                self.evidence_nodes[key] = (node, True)
+                self.doc_graph(ev.doc)[(node, kgo("resolved"), TRUE)] = None
             return node
-        node = kgr(f"ev-{short_hash(ev.doc, ev.start, ev.end, ev.rule)}")
-        self.evidence_nodes[ev] = node
+        node = kgr(f"ev-{short_hash(*key)}")
+        self.evidence_nodes[key] = (node, bool(ev.resolved))
         g = self.doc_graph(ev.doc)
         g[(node, A, kgo("Evidence"))] = None
         g[(node, kgo("document"), doc_node(ev.doc))] = None
@@ -337,7 +379,8 @@ class GraphWriter:
         subject, predicate, obj, modality, claimant, denier, is_literal = key
         s, p, f = kgr(subject), kgo(predicate), self.facts
         o = ox_date(obj) if is_literal else kgr(obj)
-        if modality in ASSERTED:
+        if modality in ASSERTED and (s, p, o) not in self.asserted:
+            self.asserted.add((s, p, o))
             f[(s, p, o)] = None
         st = kgr(f"st-{short_hash(*key)}")
         self.add_statement(st, s, p, o, modality)
@@ -345,10 +388,11 @@ class GraphWriter:
             f[(st, kgo("claimant"), kgr(claimant))] = None
         if denier:
             f[(st, kgo("deniedBy"), kgr(denier))] = None
-        for ev in evidence:
-            f[(st, DERIVED, self.add_evidence(ev))] = None
-            if ev.doc in self.doc_dates:
-                f[(st, kgo("observedOn"), self.doc_dates[ev.doc])] = None
+        observed = {self.doc_dates[ev.doc] for ev in evidence if ev.doc in self.doc_dates}
+        for source in self.evidence_of(evidence):
+            f[(st, DERIVED, source)] = None
+        for date in sorted(observed, key=lambda d: d.value):
+            f[(st, kgo("observedOn"), date)] = None
 
     def add_claim(self, key: tuple, evidence: list) -> None:
         event, claimant, outcome, category, count, qualifier = key
@@ -366,8 +410,8 @@ class GraphWriter:
         who = self.corpus.entities[claimant].label if claimant in self.corpus.entities else "unattributed"
         label = f"{who}: {qualifier_text(qualifier)}{count} {category_text(category)} {outcome_text(outcome)}"
         f[(node, LABEL, literal(label))] = None
-        for ev in evidence:
-            f[(node, DERIVED, self.add_evidence(ev))] = None
+        for source in self.evidence_of(evidence):
+            f[(node, DERIVED, source)] = None
 
 
 def decimal(value: float) -> str:
@@ -428,17 +472,49 @@ def write(built: Quads | Dataset, path: str | os.PathLike) -> None:
         raise
 
 
-def write_all(quads: Iterable[ox.Quad], path: str | os.PathLike) -> None:
-    """N-Quads to `path` through a temporary file and a rename."""
+STREAM_FORMATS = {"nquads", "nt"}
+FLUSH_EVERY = 50_000
+
+
+class BufferedWriter:
+    """A sink that serialises quads (or, for N-Triples, their triples) to an open binary file
+    in batches: pyoxigraph's writer per batch, never the whole graph in memory."""
+
+    def __init__(self, fh, triples: bool = False):
+        self.fh, self.triples, self.buffer, self.count = fh, triples, [], 0
+
+    def __call__(self, g: ox.NamedNode, s: Term, p: Term, o: Term) -> None:
+        self.buffer.append(ox.Triple(s, p, o) if self.triples else ox.Quad(s, p, o, g))
+        if len(self.buffer) >= FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buffer:
+            fmt = ox.RdfFormat.N_TRIPLES if self.triples else ox.RdfFormat.N_QUADS
+            ox.serialize(self.buffer, self.fh, fmt)
+            self.count += len(self.buffer)
+            self.buffer = []
+
+
+def stream(corpus: Corpus, rules: RuleSet, path: str | os.PathLike) -> int:
+    """Write the graph of `corpus` to a .nq or .nt file as it is made (temporary file, then
+    rename); returns the number of quads. The other formats group by subject and need `write`."""
     path = Path(path)
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt not in STREAM_FORMATS:
+        raise ValueError(f"{path}: only .nq and .nt are written as a stream")
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
-        ox.serialize(quads, tmp, ox.RdfFormat.N_QUADS)
+        with os.fdopen(fd, "wb") as fh:
+            sink = BufferedWriter(fh, triples=fmt == "nt")
+            GraphWriter(corpus, rules, sink).build()
+            sink.flush()
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return sink.count
 
 
 def load(path: str | os.PathLike) -> Graph:

@@ -2,29 +2,52 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 from rdflib import Dataset
 
-from kg.graph import GraphWriter, Quads
+from kg.graph import FORMATS, STREAM_FORMATS, GraphWriter, Quads, stream, write
 from kg.ingest import Document, IngestError, corpus_order, iter_corpus
 from kg.parallel import Progress, extract_all
 from kg.resolve import Corpus, resolve
-from kg.rules import load_rules
+from kg.rules import RuleSet, load_rules
+from kg.shards import Shard, write_shards
 
 
 @dataclass
 class Build:
+    """A built corpus. Its graph is made when asked for: `quads` (kept in memory), or written
+    straight to a file or shards as it is made (`write`, `write_shards`)."""
+
     corpus: Corpus
-    quads: Quads
     errors: list[IngestError]
+    rules: RuleSet
+
+    @cached_property
+    def quads(self) -> Quads:
+        return GraphWriter(self.corpus, self.rules).build()
 
     @cached_property
     def dataset(self) -> Dataset:
         """The graph as an rdflib Dataset, made on first use (the build itself does not need one)."""
         return self.quads.to_dataset()
+
+    def write(self, path: str | os.PathLike) -> None:
+        """N-Quads and N-Triples stream out as the graph is made; other formats need it whole."""
+        fmt = FORMATS.get(Path(path).suffix.lower())
+        if fmt in STREAM_FORMATS and "quads" not in self.__dict__:
+            stream(self.corpus, self.rules, path)
+        else:
+            write(self.quads, path)
+
+    def write_shards(self, out_dir: str | os.PathLike, docs_per_shard: int = 1000) -> list[Shard]:
+        doc_ids = [d.id for d in self.corpus.documents]
+        source = self.quads if "quads" in self.__dict__ else GraphWriter(self.corpus, self.rules).emit
+        return write_shards(source, doc_ids, out_dir, docs_per_shard)
 
 
 def build(paths: Iterable[str], workers: int = 1, dask: object = None, progress: Progress | None = None) -> Build:
@@ -45,4 +68,4 @@ def build(paths: Iterable[str], workers: int = 1, dask: object = None, progress:
     errors.extend(failed)
     results.sort(key=lambda r: corpus_order(r.doc))  # the order read_corpus gives, for the same graph
     corpus = resolve(results)
-    return Build(corpus, GraphWriter(corpus, rules).build(), errors)
+    return Build(corpus, errors, rules)

@@ -16,12 +16,14 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.graph import FACTS_GRAPH, Quads, doc_node
+from kg.graph import FACTS_GRAPH, BufferedWriter, Quads, Sink, doc_node
 
 MANIFEST = "shards.json"
 
@@ -39,17 +41,40 @@ class Shard:
 
 
 def write_shards(
-    built: Quads, doc_ids: list[str], out_dir: str | os.PathLike, docs_per_shard: int = 1000
+    source: Quads | Callable[[Sink], object],
+    doc_ids: list[str],
+    out_dir: str | os.PathLike,
+    docs_per_shard: int = 1000,
 ) -> list[Shard]:
-    """Write `built` as shards of `docs_per_shard` documents' graphs plus the facts graph."""
+    """Write the graph as shards of `docs_per_shard` documents' graphs plus the facts graph.
+    `source` is built quads, or a function that emits the graph into a sink (a GraphWriter's
+    build with that sink): then quads go to their file as they are made."""
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     tmp.mkdir()  # not mkdtemp: its 0700 mode would stay on the published folder
     try:
         groups = [doc_ids[i : i + docs_per_shard] for i in range(0, len(doc_ids), docs_per_shard)]
-        shards = [_write(built, [doc_node(d) for d in ids], tmp / f"docs-{n:05d}.nq") for n, ids in enumerate(groups)]
-        shards.append(_write(built, [ox.NamedNode(str(FACTS_GRAPH))], tmp / "facts.nq"))
+        names = [f"docs-{n:05d}.nq" for n in range(len(groups))] + ["facts.nq"]
+        graphs = [[doc_node(d) for d in ids] for ids in groups] + [[ox.NamedNode(str(FACTS_GRAPH))]]
+        route = {g: n for n, members in enumerate(graphs) for g in members}
+        with ExitStack() as files:
+            writers = [BufferedWriter(files.enter_context(open(tmp / name, "wb"))) for name in names]
+
+            def sink(g: ox.NamedNode, s, p, o) -> None:
+                writers[route[g]](g, s, p, o)
+
+            if isinstance(source, Quads):
+                for q in source.quads():
+                    sink(q.graph_name, q.subject, q.predicate, q.object)
+            else:
+                source(sink)
+            for writer in writers:
+                writer.flush()
+        shards = [
+            Shard(name, [g.value for g in members], writer.count, file_sha256(tmp / name))
+            for name, members, writer in zip(names, graphs, writers, strict=True)
+        ]
         manifest = {"format": "application/n-quads", "shards": [s.__dict__ for s in shards]}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         _swap_in(tmp, out)
@@ -57,12 +82,6 @@ def write_shards(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return shards
-
-
-def _write(built: Quads, graphs: list[ox.NamedNode], path: Path) -> Shard:
-    quads = [q for g in graphs for q in built.quads(g)]
-    ox.serialize(quads, str(path), ox.RdfFormat.N_QUADS)
-    return Shard(path.name, [g.value for g in graphs], len(quads), file_sha256(path))
 
 
 def _swap_in(tmp: Path, out: Path) -> None:

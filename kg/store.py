@@ -224,6 +224,16 @@ class StoreBuild:
     def dataset(self) -> Dataset:
         return self.quads.to_dataset()
 
+    def write(self, path: str | os.PathLike) -> None:
+        from kg.graph import write
+
+        write(self.quads, path)
+
+    def write_shards(self, out_dir: str | os.PathLike, docs_per_shard: int = 1000) -> list:
+        from kg.shards import write_shards
+
+        return write_shards(self.quads, [d.id for d in self.corpus.documents], out_dir, docs_per_shard)
+
 
 def _known_results(gen: Path | None, manifest: dict, keep: Iterable[str]) -> list[DocResult]:
     return [

@@ -22,7 +22,7 @@ def seeds_build():
 @pytest.fixture(scope="session")
 def seeds_ttl(seeds_build, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("seeds") / "seeds.ttl"
-    write(seeds_build.dataset, path)
+    write(seeds_build.quads, path)
     return path
 
 

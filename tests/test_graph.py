@@ -137,3 +137,33 @@ def test_cli_refuses_an_unknown_format_without_touching_the_old_file(tmp_path):
     result = CliRunner().invoke(main, ["build", str(SEEDS), "--out", str(tmp_path / "seeds.xyz")])
     assert result.exit_code != 0
     assert out.read_text(encoding="utf-8") == "previous"
+
+
+def test_streamed_outputs_equal_the_built_graph(seeds_build, tmp_path):
+    """--out x.nq / x.nt and shards are written as the graph is made; the same quads, each once."""
+    import pyoxigraph as ox
+
+    from kg.graph import GraphWriter
+    from kg.pipeline import Build
+
+    emitted: list[tuple] = []
+    GraphWriter(seeds_build.corpus, seeds_build.rules).emit(lambda *quad: emitted.append(quad))
+    in_memory = {(q.graph_name, q.subject, q.predicate, q.object) for q in seeds_build.quads.quads()}
+    assert len(emitted) == len(set(emitted)) == len(in_memory) > 3000
+    assert set(emitted) == in_memory
+
+    fresh = Build(seeds_build.corpus, [], seeds_build.rules)  # its graph not made yet: streamed
+    fresh.write(tmp_path / "g.nq")
+    fresh.write(tmp_path / "g.nt")
+    fresh.write_shards(tmp_path / "shards", docs_per_shard=2)
+    assert "quads" not in fresh.__dict__
+    nq = {(q.graph_name, q.subject, q.predicate, q.object) for q in ox.parse(path=str(tmp_path / "g.nq"))}
+    assert nq == in_memory
+    nt = {(t.subject, t.predicate, t.object) for t in ox.parse(path=str(tmp_path / "g.nt"))}
+    assert nt == {quad[1:] for quad in in_memory}
+    sharded = {
+        (q.graph_name, q.subject, q.predicate, q.object)
+        for f in sorted((tmp_path / "shards").glob("*.nq"))
+        for q in ox.parse(path=str(f))
+    }
+    assert sharded == in_memory
