@@ -65,7 +65,9 @@ class Matcher:
         """Leftmost-longest, non-overlapping mentions in `text` (already normalised)."""
         if self.empty:
             return []
-        folded = text.casefold() if len(text.casefold()) == len(text) else text.lower()
+        folded = text.casefold()
+        if len(folded) != len(text):
+            folded = text.lower()
         found = []
         size = len(text)
         for last, (length, values) in self.automaton.iter(folded):
