@@ -486,7 +486,8 @@ class EventReader:
         whole_document = False
         for index, sentence in enumerate(ctx.sentences):
             masked = ctx.masked(index)
-            self.state.groups_seen.extend((m.start, m.entity) for m in masked.mentions if m.type == "ArmedGroup")
+            if masked.mentions:
+                self.state.groups_seen.extend((m.start, m.entity) for m in masked.mentions if m.type == "ArmedGroup")
             mentions, emasked = self.triggers(index)
             # the clauses the event-masked sentence satisfies: the masked sentence's when no trigger
             literals = ctx.text_literals(emasked) if mentions else ctx.literals(index)
@@ -507,8 +508,9 @@ class EventReader:
             self.refocus_by_target(index, masked.mentions)
             self.claims_of_responsibility(index, mentions, emasked, sentence, literals)
             found = self.casualty_figures(index, sentence, mentions)
-            paragraph_claims.setdefault(sentence.paragraph, []).extend(range(len(claims), len(claims) + len(found)))
-            claims.extend(found)
+            if found:  # the claims of each paragraph, by index (only paragraphs with claims are looked up)
+                paragraph_claims.setdefault(sentence.paragraph, []).extend(range(len(claims), len(claims) + len(found)))
+                claims.extend(found)
             need = ctx.prefilter.unverified
             if ctx.raw_literals(index) & need == need and self.unverified.search(sentence.text):
                 whole_document = whole_document or bool(self.both_sides.search(sentence.text))

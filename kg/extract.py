@@ -84,6 +84,11 @@ class Context:
         `requires` words, as always looked for) and in fold_case form (the literals of regexes
         run over the sentence itself). One pass where the two forms are the same text."""
         if index not in self.words:
+            masked = self.masked(index)
+            if self.plain and not masked.mentions:  # nothing masked: the masked sentence's pass serves
+                bits = self.masked_literals(masked)
+                self.words[index] = (bits, bits)
+                return self.words[index]
             text = self.sentences[index].text
             flt = self.prefilter.filter
             lowered = flt.satisfied_folded(text.lower())
@@ -370,6 +375,11 @@ class Prefilter:
         words = [frozenset(p.requires) for g in groups[2:] for p in g if p.requires]
         self.filter = LiteralFilter([p.needs for g in groups for p in g] + [needed_literals(r) for r in fixed], words)
         self.tables = {id(g): [(p, self.filter.mask(p.needs), self.words_need(p, g)) for p in g] for g in groups}
+        # the bits any pattern of a list looks at: the memo is keyed by those alone
+        self.relevant = {
+            key: (sum_bits(need for _, need, _ in table), sum_bits(req for _, _, req in table))
+            for key, table in self.tables.items()
+        }
         self.dates = [(precision, regex, self.need(regex)) for precision, regex in DATE_PATTERNS]
         self.figures = self.need(figures.figure)
         self.number_words = self.need(figures.has_word)
@@ -390,18 +400,28 @@ class Prefilter:
         """`patterns` (one of the rule lists) that can match: their needed literals among the
         clauses `literals` of the text they run over, their `requires` among `words`, the
         clauses of the lower-cased sentence."""
+        relevant = self.relevant.get(id(patterns))
+        if relevant is None:  # not a list of this rule set: run them all
+            return list(patterns)
+        literals &= relevant[0]
+        words &= relevant[1]
         key = (id(patterns), literals, words)
         found = self.memo.get(key)
         if found is None:
-            table = self.tables.get(id(patterns))
-            if table is None:  # not a list of this rule set: run them all
-                found = list(patterns)
-            else:
-                found = [p for p, need, req in table if literals & need == need and words & req == req]
+            table = self.tables[id(patterns)]
+            found = [p for p, need, req in table if literals & need == need and words & req == req]
             if len(self.memo) >= self.MEMO_LIMIT:
                 self.memo.clear()
             self.memo[key] = found
         return found
+
+
+def sum_bits(masks) -> int:
+    """The union of bit masks."""
+    bits = 0
+    for mask in masks:
+        bits |= mask
+    return bits
 
 
 _prefilters: dict[int, Prefilter] = {}
