@@ -111,24 +111,42 @@ def select_longest(mentions: list[Mention]) -> list[Mention]:
 class Masked:
     """A sentence with each mention replaced by OPEN index SEP tags CLOSE.
 
-    Where each masked character comes from is kept per segment, not per character: the
-    masked text is cut into plain runs (copied from the sentence) and mention tokens;
-    `bounds` holds where each segment starts in the masked text and `origins` the original
-    offset of its first character (every character of a token maps to its mention's start)."""
+    Where each masked character comes from is worked out from the mentions when first asked
+    (most masks are never asked): a token's characters map to its mention's start, a plain
+    character to its place in the sentence, shifted by the tokens before it."""
 
     text: str
     mentions: list[Mention]
-    bounds: list[int]  # masked start of each segment, ascending
-    origins: list[int]  # original offset of each segment's first character
-    tokens: list[bool]  # whether each segment is a mention token
+    start: int  # original offset of the sentence
     literals: int | None = field(default=None, compare=False)  # pre-filter clauses it satisfies, once asked
+    _tokens: tuple[list[int], list[int]] | None = field(default=None, repr=False, compare=False)
+
+    def tokens(self) -> tuple[list[int], list[int]]:
+        """Masked start and end of each mention's token."""
+        if self._tokens is None:
+            starts: list[int] = []
+            ends: list[int] = []
+            shift = 0  # masked minus original offset, after the tokens so far
+            for index, m in enumerate(self.mentions):
+                begin = m.start - self.start + shift
+                size = len(f"{OPEN}{index}{SEP}{mention_tags(m.type, bool(m.capital_of))}{CLOSE}")
+                starts.append(begin)
+                ends.append(begin + size)
+                shift += size - (m.end - m.start)
+            self._tokens = (starts, ends)
+        return self._tokens
 
     def origin(self, pos: int) -> int:
         """Original offset of masked character `pos` (negative counts from the end)."""
         if pos < 0:
             pos += len(self.text)
-        k = bisect_right(self.bounds, pos) - 1
-        return self.origins[k] if self.tokens[k] else self.origins[k] + pos - self.bounds[k]
+        starts, ends = self.tokens()
+        k = bisect_right(starts, pos) - 1
+        if k < 0:
+            return self.start + pos
+        if pos < ends[k]:  # in the token
+            return self.mentions[k].start
+        return self.mentions[k].end + pos - ends[k]
 
     @property
     def offsets(self) -> list[int]:
@@ -185,32 +203,13 @@ def mentions_by_sentence(mentions: list[Mention], spans: list[tuple[int, int]]) 
 
 def mask_inside(sentence_text: str, sentence_start: int, inside: list[Mention]) -> Masked:
     """The masked sentence for its mentions `inside` (as mentions_inside gives them)."""
-    end = sentence_start + len(sentence_text)
     if not inside:
-        return Masked(sentence_text, inside, [0], [sentence_start], [False])
+        return Masked(sentence_text, inside, sentence_start)
     parts: list[str] = []
-    bounds: list[int] = []
-    origins: list[int] = []
-    tokens: list[bool] = []
-    cursor = sentence_start
-    length = 0
+    cursor = 0
     for index, m in enumerate(inside):
-        if m.start > cursor:
-            parts.append(sentence_text[cursor - sentence_start : m.start - sentence_start])
-            bounds.append(length)
-            origins.append(cursor)
-            tokens.append(False)
-            length += m.start - cursor
-        token = f"{OPEN}{index}{SEP}{mention_tags(m.type, bool(m.capital_of))}{CLOSE}"
-        parts.append(token)
-        bounds.append(length)
-        origins.append(m.start)
-        tokens.append(True)
-        length += len(token)
-        cursor = m.end
-    if cursor < end or not bounds:
-        parts.append(sentence_text[cursor - sentence_start :])
-        bounds.append(length)
-        origins.append(cursor)
-        tokens.append(False)
-    return Masked("".join(parts), inside, bounds, origins, tokens)
+        parts.append(sentence_text[cursor : m.start - sentence_start])
+        parts.append(f"{OPEN}{index}{SEP}{mention_tags(m.type, bool(m.capital_of))}{CLOSE}")
+        cursor = m.end - sentence_start
+    parts.append(sentence_text[cursor:])
+    return Masked("".join(parts), inside, sentence_start)
