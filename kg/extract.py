@@ -453,11 +453,13 @@ def extract(doc: Document, rules: RuleSet | None = None) -> DocResult:
     text = normalise(doc.text)
     ctx = Context(doc, text, split_sentences(text), [], rules, DocResult(doc))
     ctx.mentions = find_mentions(ctx, matcher_for(rules))
+    entities = ctx.result.entities
     for m in ctx.mentions:
-        ctx.ensure(m.entity)
+        if m.entity not in entities:  # ctx.ensure, called only where it may add one
+            ctx.ensure(m.entity)
         if m.type == "Demonym":
             continue
-        entity = ctx.result.entities.get(m.entity)
+        entity = entities.get(m.entity)
         if entity:
             entity.mentions += 1
             if m.surface != entity.label:
