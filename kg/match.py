@@ -84,10 +84,22 @@ class Matcher:
             surface = text[start:end]
             for alias, eid, etype, case in values:
                 if case == "any" or surface == alias or (len(alias) > 4 and surface == alias.upper()):
-                    capital = self.capitals.get(eid)
-                    found.append(Mention(start, end, eid, etype, surface, f"{rule_prefix}:{eid}", capital))
+                    found.append((start, end, eid, etype, surface))
                     break
-        return select_longest(found)
+        # the longest of overlapping mentions (select_longest), as tuples: only the kept become Mentions
+        chosen: list[tuple[int, int, str, str, str]] = []
+        starts: list[int] = []
+        for m in sorted(found, key=lambda m: (m[0] - m[1], m[0])):
+            i = bisect_left(starts, m[1])
+            if i and chosen[i - 1][1] > m[0]:
+                continue
+            starts.insert(i, m[0])
+            chosen.insert(i, m)
+        capitals = self.capitals
+        return [
+            Mention(start, end, eid, etype, surface, f"{rule_prefix}:{eid}", capitals.get(eid))
+            for start, end, eid, etype, surface in chosen
+        ]
 
 
 def select_longest(mentions: list[Mention]) -> list[Mention]:

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from kg import extract as extract_module
 from kg.evaluate import run_rule_examples
 from kg.events import DATE_PATTERNS, figure_reader
-from kg.extract import Prefilter, extract, prefilter_for
+from kg.extract import Prefilter, extract, matcher_for, prefilter_for
 from kg.ingest import read_corpus
-from kg.match import Masked, Mention, mask, mentions_by_sentence, mentions_inside
+from kg.match import Masked, Mention, is_word_char, mask, mentions_by_sentence, mentions_inside, select_longest
 from kg.rules import CASE_SPECIALS, CLOSE, OPEN, SEP, LiteralFilter, fold_case, load_rules, needed_literals
 from tests.conftest import make_doc
 from tests.test_properties import texts
@@ -251,3 +251,60 @@ def test_mentions_by_sentence_equals_one_bisection_per_sentence(case, cuts, touc
     if not touching:
         spans = spans[::2]  # with gaps between
     assert mentions_by_sentence(mentions, spans) == [mentions_inside(mentions, a, b - a) for a, b in spans]
+
+
+# ---------------------------------------------------------------- the dictionary scan
+def reference_scan(matcher, text: str, rule_prefix: str = "dict") -> list[Mention]:
+    """Matcher.scan as it was: every hit made a Mention, then select_longest."""
+    folded = text.casefold() if len(text.casefold()) == len(text) else text.lower()
+    found = []
+    for last, (length, values) in matcher.automaton.iter(folded):
+        start, end = last - length + 1, last + 1
+        if start > 0 and is_word_char(text[start - 1]) or end < len(text) and is_word_char(text[end]):
+            continue
+        surface = text[start:end]
+        for alias, eid, etype, case in values:
+            if case == "any" or surface == alias or (len(alias) > 4 and surface == alias.upper()):
+                entry = matcher.entries.get(eid)
+                capital = entry.capital_of if entry else None
+                found.append(Mention(start, end, eid, etype, surface, f"{rule_prefix}:{eid}", capital))
+                break
+    return select_longest(found)
+
+
+def fields(mentions: list[Mention]) -> list[tuple]:
+    return [(m.start, m.end, m.entity, m.type, m.surface, m.rule, m.capital_of) for m in mentions]
+
+
+def overlapping_names() -> list[str]:
+    """Two dictionary names run together where the end of one is the start of the other
+    ("Jamaat-e-Islami Pakistan Tehreek-e-Insaf"): the scan must keep the same one of the two."""
+    aliases = sorted({a for e in RULES.entries.values() for a in (e.name, *e.aliases, *e.demonyms)})
+    by_first: dict[str, list[str]] = {}
+    for alias in aliases:
+        by_first.setdefault(alias.split(" ")[0], []).append(alias)
+    merged = []
+    for a in aliases:
+        words = a.split(" ")
+        for i in range(1, len(words)):
+            suffix = " ".join(words[i:])
+            merged += [a + b[len(suffix) :] for b in by_first.get(words[i], []) if b.startswith(suffix + " ")]
+    return merged
+
+
+OVERLAPS = overlapping_names()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        texts,
+        texts.map(str.upper),
+        texts.map(str.lower),
+        texts.map(lambda t: t.replace(" ", "")),
+        st.lists(st.one_of(st.sampled_from(OVERLAPS), st.sampled_from([" ", ", ", "the "])), max_size=8).map("".join),
+    )
+)
+def test_dictionary_scan_equals_the_reference(text):
+    matcher = matcher_for(RULES)
+    assert fields(matcher.scan(text)) == fields(reference_scan(matcher, text))
