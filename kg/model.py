@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """One span of one document that supports a statement, and the rule that read it."""
 
@@ -17,7 +17,7 @@ class Evidence:
     resolved: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Entity:
     """An actor, place or facility; `id` is the IRI slug."""
 
@@ -30,7 +30,7 @@ class Entity:
     mentions: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fact:
     """subject predicate object, with how it is put and where it is said."""
 
@@ -44,7 +44,7 @@ class Fact:
     literal: bool = False  # object is a literal (dates), not an entity or event id
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Event:
     """An event as one document reports it; resolution merges them across documents."""
 
@@ -63,7 +63,7 @@ class Event:
     responds_to: set[str] = field(default_factory=set)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Claim:
     """One side's figure for one outcome of one event."""
 
@@ -78,7 +78,7 @@ class Claim:
     claimant_resolved: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class DocResult:
     """Everything extracted from one document."""
 

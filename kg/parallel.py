@@ -117,10 +117,12 @@ def extract_all(
     dask: object = None,
     progress: Progress | None = None,
     keep_text: bool = True,
+    each: Callable[[DocResult], None] | None = None,
 ) -> tuple[list[DocResult], list[IngestError]]:
     """Every document's records in the order given, and the documents that failed. `docs` may
     be a stream; with `keep_text=False` each result keeps its document without the text, so
-    what stays in memory is the records, not the corpus."""
+    what stays in memory is the records, not the corpus. `each` sees every result as it
+    arrives (a build folds its entities there)."""
     chunks = _dask(docs, dask) if dask else _local(docs, workers)
     total = len(docs) if isinstance(docs, Sized) else None
     results: list[DocResult] = []
@@ -132,6 +134,8 @@ def extract_all(
                 errors.append(outcome)
             else:
                 outcome.doc = doc if keep_text else replace(doc, text="")
+                if each:
+                    each(outcome)
                 results.append(outcome)
         done += len(batch)
         if progress:

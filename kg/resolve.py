@@ -49,15 +49,55 @@ class UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def merge_entities(results: list[DocResult]) -> tuple[dict[str, Entity], dict[str, str]]:
-    """Union the per-document entities; minted names close to a known name of the same type join it."""
-    merged: dict[str, Entity] = {}
-    for result in results:
-        for e in result.entities.values():
-            target = merged.setdefault(e.id, Entity(e.id, e.label, e.type, set(), e.entry))
+class EntityFold:
+    """Per-document entities folded into one Entity per id as results arrive, so a streamed
+    build holds one object per actor, not one per actor per document. Whatever order results
+    are added in, the outcome is the union in corpus order: label, type and entry from the
+    first document, aliases and mentions summed, and the first three evidence spans (all the
+    graph cites), in the order the entities were first seen."""
+
+    EVIDENCE_KEPT = 3
+
+    def __init__(self) -> None:
+        self.first: dict[str, tuple] = {}
+        self.merged: dict[str, Entity] = {}
+        self.evidence: dict[str, list[tuple[tuple, Evidence]]] = {}
+
+    def add(self, result: DocResult, order: tuple) -> None:
+        for pos, e in enumerate(result.entities.values()):
+            seen = (order, pos)
+            target = self.merged.get(e.id)
+            if target is None:
+                target = self.merged[e.id] = Entity(e.id, e.label, e.type, set(), e.entry)
+                self.first[e.id], self.evidence[e.id] = seen, []
+            elif seen < self.first[e.id]:
+                self.first[e.id] = seen
+                target.label, target.type, target.entry = e.label, e.type, e.entry
             target.aliases |= e.aliases
             target.mentions += e.mentions
-            target.evidence.extend(e.evidence)
+            kept = self.evidence[e.id] + [((order, i), ev) for i, ev in enumerate(e.evidence[: self.EVIDENCE_KEPT])]
+            self.evidence[e.id] = sorted(kept, key=lambda x: x[0])[: self.EVIDENCE_KEPT]
+
+    def entities(self) -> dict[str, Entity]:
+        out = {}
+        for eid in sorted(self.merged, key=self.first.__getitem__):
+            entity = self.merged[eid]
+            entity.evidence = [ev for _, ev in self.evidence[eid]]
+            out[eid] = entity
+        return out
+
+
+def merge_entities(
+    results: list[DocResult], folded: dict[str, Entity] | None = None
+) -> tuple[dict[str, Entity], dict[str, str]]:
+    """Union the per-document entities (or take them `folded` already); minted names close to
+    a known name of the same type join it."""
+    if folded is None:
+        fold = EntityFold()
+        for n, result in enumerate(results):
+            fold.add(result, (n,))
+        folded = fold.entities()
+    merged = folded
     mapping: dict[str, str] = {}
     known = [e for e in merged.values() if e.entry]
     minted = sorted((e for e in merged.values() if not e.entry), key=lambda e: e.id)
@@ -200,9 +240,11 @@ def most_specific(types: list[str]) -> str:
     return max(types, key=lambda t: len(ancestors(t)))
 
 
-def resolve(results: list[DocResult]) -> Corpus:
+def resolve(results: list[DocResult], entities: dict[str, Entity] | None = None) -> Corpus:
+    """One corpus from the documents' results, in their order. `entities`: the results'
+    entities already folded (EntityFold), when the results were streamed without them."""
     corpus = Corpus(documents=[r.doc for r in results])
-    corpus.entities, entity_map = merge_entities(results)
+    corpus.entities, entity_map = merge_entities(results, entities)
     for r in results:
         for rule, n in r.fired.items():
             corpus.fired[rule] = corpus.fired.get(rule, 0) + n
