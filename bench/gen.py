@@ -49,15 +49,11 @@ def templates() -> tuple[list[list[str | tuple[str]]], dict[str, list[str]]]:
     return result, names
 
 
-def sentence(
-    rng: random.Random, pieces: list[str | tuple[str]], names: dict[str, list[str]]
-) -> str:
+def sentence(rng: random.Random, pieces: list[str | tuple[str]], names: dict[str, list[str]]) -> str:
     return "".join(p if isinstance(p, str) else rng.choice(names[p[0]]) for p in pieces)
 
 
-def document(
-    rng: random.Random, sents: list, names: dict[str, list[str]], size: int, number: int
-) -> str:
+def document(rng: random.Random, sents: list, names: dict[str, list[str]], size: int, number: int) -> str:
     """A title line, then paragraphs of 3-6 sentences until `size` characters."""
     lines = [f"Report {number}: {sentence(rng, rng.choice(sents), names)[:80]}", ""]
     length = 0

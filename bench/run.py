@@ -228,6 +228,7 @@ def case_load(triples: int, repeats: int, on_disk: bool = False) -> dict:
             store = ox.Store(holder["folder"])
             bulk_load_nquads(store, path)
             store.flush()
+            store.optimize()  # as kg store load does
         else:
             store = ox.Store()
             store.bulk_load(path=str(path), format=ox.RdfFormat.N_QUADS)
