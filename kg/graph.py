@@ -466,7 +466,7 @@ def write(built: Quads | Dataset, path: str | os.PathLike) -> None:
         else:
             target = built if fmt in QUAD_FORMATS else to_graph(built)
             target.serialize(destination=tmp, format=fmt, encoding="utf-8")
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -510,11 +510,20 @@ def stream(corpus: Corpus, rules: RuleSet, path: str | os.PathLike) -> int:
             sink = BufferedWriter(fh, triples=fmt == "nt")
             GraphWriter(corpus, rules, sink).build()
             sink.flush()
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return sink.count
+
+
+def publish(tmp: str, path: Path) -> None:
+    """Rename the finished temporary file into place with the mode a plain open() would give
+    (mkstemp makes it 0600, which would hide the graph from the user's other tools)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)
+    os.replace(tmp, path)
 
 
 def load(path: str | os.PathLike) -> Graph:

@@ -167,3 +167,16 @@ def test_streamed_outputs_equal_the_built_graph(seeds_build, tmp_path):
         for q in ox.parse(path=str(f))
     }
     assert sharded == in_memory
+
+
+def test_written_graph_has_the_usual_file_mode(seeds_build, tmp_path):
+    """Written through a temporary file (mkstemp: 0600), but published as open() would."""
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        for name in ("g.ttl", "g.nq"):
+            seeds_build.write(tmp_path / name)
+            assert (tmp_path / name).stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(mask)
