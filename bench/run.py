@@ -116,7 +116,7 @@ def case_extract(mb: float, repeats: int, workers: int = 1) -> dict:
     from kg.graph import GraphWriter, write
     from kg.ingest import read_corpus
     from kg.parallel import extract_all
-    from kg.resolve import resolve
+    from kg.resolve import EntityFold, resolve
     from kg.rules import load_rules
 
     rules = load_rules()
@@ -133,8 +133,9 @@ def case_extract(mb: float, repeats: int, workers: int = 1) -> dict:
 
     def run() -> int:
         docs, _ = step("read", lambda: read_corpus([folder]))
-        results, _ = step("extract", lambda: extract_all(docs, workers))
-        corpus_ = step("resolve", lambda: resolve(results))
+        fold = EntityFold()  # as kg.pipeline.build does: entities folded in the workers
+        results, _ = step("extract", lambda: extract_all(docs, workers, fold=fold))
+        corpus_ = step("resolve", lambda: resolve(results, fold.entities()))
         dataset = step("rdf", lambda: GraphWriter(corpus_, rules).build())
         step("write", lambda: write(dataset, str(out)))
         return len(dataset)
@@ -186,13 +187,14 @@ def case_extract_only(mb: float, repeats: int, workers: int = 1) -> dict:
     """Only the per-document extraction (what --workers parallelises)."""
     from kg.ingest import read_corpus
     from kg.parallel import extract_all
+    from kg.resolve import EntityFold
     from kg.rules import load_rules
 
     load_rules()
     folder = corpus(mb)
     ndocs, size, sents = corpus_stats(folder)
     docs, _ = read_corpus([folder])
-    t, _ = timed(lambda: extract_all(docs, workers), repeats)
+    t, _ = timed(lambda: extract_all(docs, workers, fold=EntityFold()), repeats)
     return {
         "what": f"extraction only, {workers} worker(s) ({mb:g} MB)",
         "docs": ndocs,

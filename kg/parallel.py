@@ -17,8 +17,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
 from kg.extract import extract
-from kg.ingest import Document, IngestError
+from kg.ingest import Document, IngestError, corpus_order
 from kg.model import DocResult
+from kg.resolve import EntityFold
 from kg.rules import load_rules
 
 Outcome = DocResult | IngestError
@@ -33,15 +34,21 @@ def extract_one(doc: Document) -> Outcome:
         return IngestError(doc.source, f"extraction failed: {exc.__class__.__name__}: {exc}")
 
 
-def extract_batch(docs: Sequence[Document]) -> list[Outcome]:
+def extract_batch(docs: Sequence[Document], fold: bool = False) -> tuple[list[Outcome], EntityFold | None]:
     """A batch per task: pickling and scheduling cost per task, not per document.
 
-    The documents are not sent back (the parent has them): that halves what is pickled."""
+    The documents are not sent back (the parent has them): that halves what is pickled. With
+    `fold`, the batch's entities come back folded (one object per actor, not per actor per
+    document): the parent unpickles a fraction of them, on cores the workers need."""
     outcomes = [extract_one(doc) for doc in docs]
-    for outcome in outcomes:
+    folded = EntityFold() if fold else None
+    for doc, outcome in zip(docs, outcomes, strict=True):
         if isinstance(outcome, DocResult):
+            if folded is not None:
+                folded.add(outcome, corpus_order(doc))
+                outcome.entities = {}
             outcome.doc = None
-    return outcomes
+    return outcomes, folded
 
 
 def _warm_worker() -> None:
@@ -75,7 +82,10 @@ STREAM_BATCH = 16
 IN_FLIGHT_PER_WORKER = 4  # batches queued per worker: keeps them busy, bounds the text held
 
 
-def _in_order(submit: Callable, docs: Iterable[Document], workers: int) -> Iterator[tuple[list, list[Outcome]]]:
+Chunk = tuple[list[Document], tuple[list[Outcome], EntityFold | None]]
+
+
+def _in_order(submit: Callable, docs: Iterable[Document], workers: int) -> Iterator[Chunk]:
     """Submit batches as the stream yields them, at most IN_FLIGHT_PER_WORKER per worker
     outstanding, and hand results back in submission order (so in document order)."""
     pending: deque = deque()
@@ -89,23 +99,23 @@ def _in_order(submit: Callable, docs: Iterable[Document], workers: int) -> Itera
         yield done, future.result()
 
 
-def _local(docs: Iterable[Document], workers: int) -> Iterator[tuple[list, list[Outcome]]]:
+def _local(docs: Iterable[Document], workers: int, fold: bool) -> Iterator[Chunk]:
     if workers <= 1:
         for doc in docs:
-            yield [doc], [extract_one(doc)]
+            yield [doc], ([extract_one(doc)], None)
         return
     with ProcessPoolExecutor(max_workers=workers, initializer=_warm_worker) as pool:
-        yield from _in_order(lambda batch: pool.submit(extract_batch, batch), docs, workers)
+        yield from _in_order(lambda batch: pool.submit(extract_batch, batch, fold), docs, workers)
 
 
-def _dask(docs: Iterable[Document], scheduler: object) -> Iterator[tuple[list, list[Outcome]]]:
+def _dask(docs: Iterable[Document], scheduler: object, fold: bool) -> Iterator[Chunk]:
     """`scheduler` is an address ("tcp://host:8786") or a dask.distributed Client."""
     from dask.distributed import Client
 
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     try:
         nworkers = max(1, len(client.scheduler_info().get("workers", {})))
-        yield from _in_order(lambda batch: client.submit(extract_batch, batch, pure=False), docs, nworkers)
+        yield from _in_order(lambda batch: client.submit(extract_batch, batch, fold, pure=False), docs, nworkers)
     finally:
         if client is not scheduler:
             client.close()
@@ -117,25 +127,29 @@ def extract_all(
     dask: object = None,
     progress: Progress | None = None,
     keep_text: bool = True,
-    each: Callable[[DocResult], None] | None = None,
+    fold: EntityFold | None = None,
 ) -> tuple[list[DocResult], list[IngestError]]:
     """Every document's records in the order given, and the documents that failed. `docs` may
     be a stream; with `keep_text=False` each result keeps its document without the text, so
-    what stays in memory is the records, not the corpus. `each` sees every result as it
-    arrives (a build folds its entities there)."""
-    chunks = _dask(docs, dask) if dask else _local(docs, workers)
+    what stays in memory is the records, not the corpus. With a `fold`, every result's
+    entities go into it (in the workers, batch by batch) and the results come back without."""
+    wanted = fold is not None
+    chunks = _dask(docs, dask, wanted) if dask else _local(docs, workers, wanted)
     total = len(docs) if isinstance(docs, Sized) else None
     results: list[DocResult] = []
     errors: list[IngestError] = []
     done = 0
-    for batch, outcomes in chunks:
+    for batch, (outcomes, folded) in chunks:
+        if folded is not None:
+            fold.merge(folded)
         for doc, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, IngestError):
                 errors.append(outcome)
             else:
                 outcome.doc = doc if keep_text else replace(doc, text="")
-                if each:
-                    each(outcome)
+                if wanted and outcome.entities:  # extracted here, not in a worker
+                    fold.add(outcome, corpus_order(doc))
+                    outcome.entities = {}
                 results.append(outcome)
         done += len(batch)
         if progress:

@@ -12,7 +12,6 @@ from rdflib import Dataset
 
 from kg.graph import FORMATS, STREAM_FORMATS, GraphWriter, Quads, stream, write
 from kg.ingest import Document, IngestError, corpus_order, iter_corpus
-from kg.model import DocResult
 from kg.parallel import Progress, extract_all
 from kg.resolve import Corpus, EntityFold, resolve
 from kg.rules import RuleSet, load_rules
@@ -65,13 +64,8 @@ def build(paths: Iterable[str], workers: int = 1, dask: object = None, progress:
             else:
                 yield item
 
-    fold = EntityFold()
-
-    def fold_entities(result: DocResult) -> None:  # one Entity per actor, not per actor per document
-        fold.add(result, corpus_order(result.doc))
-        result.entities = {}
-
-    results, failed = extract_all(documents(), workers, dask, progress, keep_text=False, each=fold_entities)
+    fold = EntityFold()  # one Entity per actor, not per actor per document
+    results, failed = extract_all(documents(), workers, dask, progress, keep_text=False, fold=fold)
     errors.extend(failed)
     results.sort(key=lambda r: corpus_order(r.doc))  # the order read_corpus gives, for the same graph
     corpus = resolve(results, fold.entities())

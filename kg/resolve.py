@@ -78,6 +78,21 @@ class EntityFold:
             kept = self.evidence[e.id] + [((order, i), ev) for i, ev in enumerate(e.evidence[: self.EVIDENCE_KEPT])]
             self.evidence[e.id] = sorted(kept, key=lambda x: x[0])[: self.EVIDENCE_KEPT]
 
+    def merge(self, other: EntityFold) -> None:
+        """Fold in another fold (a worker's batch): the same as adding its results here."""
+        for eid, entity in other.merged.items():
+            seen, target = other.first[eid], self.merged.get(eid)
+            if target is None:
+                self.merged[eid], self.first[eid], self.evidence[eid] = entity, seen, other.evidence[eid]
+                continue
+            if seen < self.first[eid]:
+                self.first[eid] = seen
+                target.label, target.type, target.entry = entity.label, entity.type, entity.entry
+            target.aliases |= entity.aliases
+            target.mentions += entity.mentions
+            kept = self.evidence[eid] + other.evidence[eid]
+            self.evidence[eid] = sorted(kept, key=lambda x: x[0])[: self.EVIDENCE_KEPT]
+
     def entities(self) -> dict[str, Entity]:
         out = {}
         for eid in sorted(self.merged, key=self.first.__getitem__):

@@ -60,6 +60,18 @@ def test_entity_fold_is_the_same_in_any_arrival_order():
         for r in shuffled:
             fold.add(r, corpus_order(r.doc))
         assert _entities_as_data(merge_entities([], fold.entities())[0]) == expected
+        # as workers do it: each batch folded apart, the folds merged in any order
+        batches = [shuffled[:2], shuffled[2:3], shuffled[3:]]
+        folds = []
+        for batch in batches:
+            part = EntityFold()
+            for r in copy.deepcopy(batch):
+                part.add(r, corpus_order(r.doc))
+            folds.append(part)
+        merged = EntityFold()
+        for part in random.Random(seed + 10).sample(folds, len(folds)):
+            merged.merge(part)
+        assert _entities_as_data(merge_entities([], merged.entities())[0]) == expected
 
 
 def test_paths_in_any_order_give_the_same_graph(tmp_path):
