@@ -136,9 +136,9 @@ def case_extract(mb: float, repeats: int, workers: int = 1) -> dict:
         fold = EntityFold()  # as kg.pipeline.build does: entities folded in the workers
         results, _ = step("extract", lambda: extract_all(docs, workers, fold=fold))
         corpus_ = step("resolve", lambda: resolve(results, fold.entities()))
-        dataset = step("rdf", lambda: GraphWriter(corpus_, rules).build())
-        step("write", lambda: write(dataset, str(out)))
-        return len(dataset)
+        built = step("rdf", lambda: GraphWriter(corpus_, rules).build())
+        step("write", lambda: write(built, str(out)))
+        return len(built)
 
     t, quads = timed(run, repeats)
     split = ", ".join(f"{k} {v:.1f}" for k, v in phases.items())

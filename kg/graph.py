@@ -12,8 +12,10 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO
 
 import pyoxigraph as ox
 from rdflib import XSD, BNode, Dataset, Graph, Literal, URIRef
@@ -85,11 +87,6 @@ def short_hash(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8")).hexdigest()[:16]
 
 
-def date_literal(value: str) -> Literal:
-    datatype = {4: XSD.gYear, 7: XSD.gYearMonth, 10: XSD.date}[len(value)]
-    return Literal(value, datatype=datatype)
-
-
 def ox_date(value: str) -> ox.Literal:
     return ox.Literal(value, datatype=DATE_TYPES[len(value)])
 
@@ -130,10 +127,6 @@ class Quads:
     def __len__(self) -> int:
         return sum(len(t) for t in self.graphs.values())
 
-    def serialize(self, fmt: str = "nquads") -> bytes:
-        source = self.quads() if fmt in QUAD_FORMATS else self.triples()
-        return ox.serialize(source, format=OX_FORMATS[fmt], prefixes=PREFIXES)
-
     def to_dataset(self) -> Dataset:
         """The same quads as an rdflib Dataset, for callers that want rdflib's API."""
         ds = Dataset()
@@ -150,16 +143,6 @@ class Quads:
             graph.bind(prefix, ns)
         graph.addN((from_ox(t.subject), from_ox(t.predicate), from_ox(t.object), graph) for t in self.triples())
         return graph
-
-
-def to_ox(term) -> Term:
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    if term.language:
-        return ox.Literal(str(term), language=term.language)
-    return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)) if term.datatype else None)
 
 
 XSD_STRING = str(XSD.string)
@@ -236,12 +219,6 @@ class GraphWriter:
         for key, evidence in sorted(self.corpus.claims.items(), key=lambda kv: str(kv[0])):
             self.add_claim(key, evidence)
         return self.out
-
-    def emit(self, sink: Sink) -> None:
-        """Emit the whole graph into `sink` (a function of graph, subject, predicate, object)."""
-        self.sink = sink
-        self.facts = self.graph(iri(str(FACTS_GRAPH)))
-        self.build()
 
     def ancestors(self, place: str) -> set[str]:
         found, entry = set(), self.rules.entries.get(place)
@@ -450,22 +427,25 @@ def to_graph(built: Quads | Dataset) -> Graph:
     return merged
 
 
-def write(built: Quads | Dataset, path: str | os.PathLike) -> None:
-    """Serialise to a temporary file beside `path`, then rename: never a half-written graph."""
+def write(built: Quads, path: str | os.PathLike) -> None:
+    """The whole graph, in the format the extension names; never a half-written file."""
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"{path}: unknown extension; use one of {', '.join(FORMATS)}")
+    with atomic_output(path) as fh:
+        source = built.quads() if fmt in QUAD_FORMATS else built.triples()
+        ox.serialize(source, fh, OX_FORMATS[fmt], prefixes=PREFIXES)
+
+
+@contextmanager
+def atomic_output(path: Path) -> Iterator[BinaryIO]:
+    """A temporary file beside `path` that is renamed onto it only when the block succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
-        if isinstance(built, Quads):
-            source = built.quads() if fmt in QUAD_FORMATS else built.triples()
-            ox.serialize(source, tmp, OX_FORMATS[fmt], prefixes=PREFIXES)
-        else:
-            target = built if fmt in QUAD_FORMATS else to_graph(built)
-            target.serialize(destination=tmp, format=fmt, encoding="utf-8")
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
         publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -503,17 +483,10 @@ def stream(corpus: Corpus, rules: RuleSet, path: str | os.PathLike) -> int:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt not in STREAM_FORMATS:
         raise ValueError(f"{path}: only .nq and .nt are written as a stream")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            sink = BufferedWriter(fh, triples=fmt == "nt")
-            GraphWriter(corpus, rules, sink).build()
-            sink.flush()
-        publish(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as fh:
+        sink = BufferedWriter(fh, triples=fmt == "nt")
+        GraphWriter(corpus, rules, sink).build()
+        sink.flush()
     return sink.count
 
 

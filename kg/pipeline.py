@@ -46,8 +46,10 @@ class Build:
 
     def write_shards(self, out_dir: str | os.PathLike, docs_per_shard: int = 1000) -> list[Shard]:
         doc_ids = [d.id for d in self.corpus.documents]
-        source = self.quads if "quads" in self.__dict__ else GraphWriter(self.corpus, self.rules).emit
-        return write_shards(source, doc_ids, out_dir, docs_per_shard)
+        if "quads" in self.__dict__:
+            return write_shards(self.quads, doc_ids, out_dir, docs_per_shard)
+        emit = lambda sink: GraphWriter(self.corpus, self.rules, sink).build()  # noqa: E731
+        return write_shards(emit, doc_ids, out_dir, docs_per_shard)
 
 
 def build(paths: Iterable[str], workers: int = 1, dask: object = None, progress: Progress | None = None) -> Build:

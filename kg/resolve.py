@@ -65,33 +65,26 @@ class EntityFold:
 
     def add(self, result: DocResult, order: tuple) -> None:
         for pos, e in enumerate(result.entities.values()):
-            seen = (order, pos)
-            target = self.merged.get(e.id)
-            if target is None:
-                target = self.merged[e.id] = Entity(e.id, e.label, e.type, set(), e.entry)
-                self.first[e.id], self.evidence[e.id] = seen, []
-            elif seen < self.first[e.id]:
-                self.first[e.id] = seen
-                target.label, target.type, target.entry = e.label, e.type, e.entry
-            target.aliases |= e.aliases
-            target.mentions += e.mentions
-            kept = self.evidence[e.id] + [((order, i), ev) for i, ev in enumerate(e.evidence[: self.EVIDENCE_KEPT])]
-            self.evidence[e.id] = sorted(kept, key=lambda x: x[0])[: self.EVIDENCE_KEPT]
+            kept = [((order, i), ev) for i, ev in enumerate(e.evidence[: self.EVIDENCE_KEPT])]
+            self._take(e, (order, pos), kept)
 
     def merge(self, other: EntityFold) -> None:
         """Fold in another fold (a worker's batch): the same as adding its results here."""
         for eid, entity in other.merged.items():
-            seen, target = other.first[eid], self.merged.get(eid)
-            if target is None:
-                self.merged[eid], self.first[eid], self.evidence[eid] = entity, seen, other.evidence[eid]
-                continue
-            if seen < self.first[eid]:
-                self.first[eid] = seen
-                target.label, target.type, target.entry = entity.label, entity.type, entity.entry
-            target.aliases |= entity.aliases
-            target.mentions += entity.mentions
-            kept = self.evidence[eid] + other.evidence[eid]
-            self.evidence[eid] = sorted(kept, key=lambda x: x[0])[: self.EVIDENCE_KEPT]
+            self._take(entity, other.first[eid], other.evidence[eid])
+
+    def _take(self, e: Entity, seen: tuple, evidence: list[tuple[tuple, Evidence]]) -> None:
+        target = self.merged.get(e.id)
+        if target is None:
+            target = self.merged[e.id] = Entity(e.id, e.label, e.type, set(), e.entry)
+            self.first[e.id], self.evidence[e.id] = seen, []
+        elif seen < self.first[e.id]:
+            self.first[e.id] = seen
+            target.label, target.type, target.entry = e.label, e.type, e.entry
+        target.aliases |= e.aliases
+        target.mentions += e.mentions
+        kept = self.evidence[e.id] + evidence
+        self.evidence[e.id] = sorted(kept, key=lambda x: x[0])[: self.EVIDENCE_KEPT]
 
     def entities(self) -> dict[str, Entity]:
         out = {}

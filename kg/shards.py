@@ -129,9 +129,11 @@ def read_shards(path: str | os.PathLike, check: bool = True) -> list[tuple[Path,
     return found
 
 
-def shard_graphs(file: Path) -> dict[str, bytes]:
-    """One shard's named graphs as N-Triples bodies (for a Graph Store Protocol PUT)."""
+def shard_graphs(file: Path, fmt: ox.RdfFormat = ox.RdfFormat.N_QUADS) -> dict[str, bytes]:
+    """The named graphs of a quads file (a shard, N-Quads or TriG) as N-Triples bodies, for a
+    Graph Store Protocol PUT; triples in the default graph are left out."""
     graphs: dict[str, list[ox.Triple]] = {}
-    for q in ox.parse(path=str(file), format=ox.RdfFormat.N_QUADS):
-        graphs.setdefault(q.graph_name.value, []).append(ox.Triple(q.subject, q.predicate, q.object))
+    for q in ox.parse(path=str(file), format=fmt):
+        if isinstance(q.graph_name, ox.NamedNode):
+            graphs.setdefault(q.graph_name.value, []).append(ox.Triple(q.subject, q.predicate, q.object))
     return {name: ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) for name, triples in graphs.items()}

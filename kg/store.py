@@ -169,7 +169,7 @@ def _prune(root: Path, keep: set[Path]) -> None:
             shutil.rmtree(gen, ignore_errors=True)
 
 
-# ---------------------------------------------------------------- rdflib <-> pyoxigraph terms
+# ---------------------------------------------------------------- comparing named graphs
 
 
 def graph_quads(built: Quads, name: URIRef) -> list[ox.Quad]:
@@ -814,7 +814,7 @@ class PushResult:
 
 def graphs_of(source: str | os.PathLike) -> dict[str, bytes]:
     """Named graph IRI (or "" for the default graph) -> its N-Triples, from a store or a file."""
-    from kg.graph import FORMATS, QUAD_FORMATS, load
+    from kg.graph import FORMATS, OX_FORMATS, QUAD_FORMATS, load
     from kg.shards import is_shard_dir, read_shards, shard_graphs
 
     src = Path(source)
@@ -829,13 +829,7 @@ def graphs_of(source: str | os.PathLike) -> dict[str, bytes]:
             out[g.value] = buf.getvalue()
         return out
     if FORMATS.get(src.suffix.lower()) in QUAD_FORMATS:
-        ds = Dataset()
-        ds.parse(src, format=FORMATS[src.suffix.lower()])
-        return {
-            str(g.identifier): g.serialize(format="nt", encoding="utf-8")
-            for g in ds.graphs()
-            if len(g) and str(g.identifier) != "urn:x-rdflib:default"
-        }
+        return shard_graphs(src, OX_FORMATS[FORMATS[src.suffix.lower()]])
     return {"": load(src).serialize(format="nt", encoding="utf-8")}
 
 

@@ -20,7 +20,7 @@ matplotlib.use("Agg")
 
 @pytest.fixture(scope="module")
 def g(seeds_build) -> Graph:
-    return to_graph(seeds_build.dataset)
+    return to_graph(seeds_build.quads)
 
 
 def test_sparql_returns_python_values_and_binds_parameters(g):

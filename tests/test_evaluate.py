@@ -12,31 +12,27 @@ from rdflib import RDF, Graph, URIRef
 
 from kg.cli import main
 from kg.evaluate import diff, evaluate, load_gold, rule_report, run_rule_examples
-from kg.graph import load, write
-from kg.pipeline import build
 from kg.rules import RULES_DIR, RuleError, load_rules
+from tests.conftest import ROOT, SEEDS
 
-ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
 GOLD = ROOT / "gold" / "seeds.yaml"
 DOC2 = "002_05fd168fcd700da0.txt"
 
 
-@pytest.fixture(scope="module")
-def built():
-    return build([str(SEEDS)])
+@pytest.fixture
+def built(seeds_build):
+    """The session's seeds build (tests/conftest.py): built once for the whole suite."""
+    return seeds_build
 
 
-@pytest.fixture(scope="module")
-def graph_file(built, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("eval") / "seeds.ttl"
-    write(built.dataset, path)
-    return path
+@pytest.fixture
+def graph_file(seeds_ttl) -> Path:
+    return seeds_ttl
 
 
-@pytest.fixture(scope="module")
-def graph(graph_file) -> Graph:
-    return load(graph_file)
+@pytest.fixture
+def graph(seeds_graph) -> Graph:
+    return seeds_graph
 
 
 def tiny_gold(tmp_path: Path, doc: dict, must_not: list | None = None) -> Path:

@@ -75,7 +75,7 @@ def test_every_quote_is_the_document_text_between_its_offsets(seeds_graph):
 @pytest.mark.parametrize("suffix", [".ttl", ".nt", ".trig", ".nq", ".jsonld"])
 def test_every_output_format_parses_back_to_the_same_graph(seeds_build, seeds_graph, tmp_path, suffix):
     path = tmp_path / f"seeds{suffix}"
-    write(seeds_build.dataset, path)
+    write(seeds_build.quads, path)
     assert to_isomorphic(load(path)) == to_isomorphic(seeds_graph)
 
 
@@ -83,7 +83,7 @@ def test_named_graph_per_document_in_trig(seeds_build, tmp_path):
     from rdflib import Dataset
 
     path = tmp_path / "seeds.trig"
-    write(seeds_build.dataset, path)
+    write(seeds_build.quads, path)
     ds = Dataset()
     ds.parse(path, format="trig")
     names = {str(g.identifier) for g in ds.graphs() if "doc-" in str(g.identifier)}
@@ -94,7 +94,7 @@ def test_build_is_deterministic(tmp_path):
     outputs = []
     for run in range(2):
         path = tmp_path / f"run{run}.nt"
-        write(build([str(SEEDS)]).dataset, path)
+        build([str(SEEDS)]).write(path)
         outputs.append(sorted(path.read_text(encoding="utf-8").splitlines()))
     assert outputs[0] == outputs[1]
 
@@ -147,7 +147,7 @@ def test_streamed_outputs_equal_the_built_graph(seeds_build, tmp_path):
     from kg.pipeline import Build
 
     emitted: list[tuple] = []
-    GraphWriter(seeds_build.corpus, seeds_build.rules).emit(lambda *quad: emitted.append(quad))
+    GraphWriter(seeds_build.corpus, seeds_build.rules, sink=lambda *quad: emitted.append(quad)).build()
     in_memory = {(q.graph_name, q.subject, q.predicate, q.object) for q in seeds_build.quads.quads()}
     assert len(emitted) == len(set(emitted)) == len(in_memory) > 3000
     assert set(emitted) == in_memory

@@ -243,11 +243,11 @@ def test_hostile_text_round_trips_through_every_format(hostile_build, tmp_path, 
     path = tmp_path / f"graph{suffix}"
     with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING, logger="rdflib"):
         warnings.simplefilter("always")
-        write(hostile_build.dataset, path)
+        write(hostile_build.quads, path)
         graph = load(path)
     assert not [r for r in caplog.records if r.name.startswith("rdflib")], caplog.text
     assert not [w for w in caught if re.search(r"\bUR[IL]|IRI", str(w.message))], [str(w.message) for w in caught]
-    assert isomorphic(graph, to_graph(hostile_build.dataset))
+    assert isomorphic(graph, to_graph(hostile_build.quads))
     documents, _ = read_corpus([hostile_build.folder])  # a build keeps the records, not the text
     texts = {f"https://w3id.org/kgae/id/doc-{d.id}": d.text for d in documents}
     checked = 0

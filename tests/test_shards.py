@@ -10,7 +10,6 @@ import pytest
 from click.testing import CliRunner
 
 from kg.cli import main
-from kg.pipeline import build
 from kg.shards import MANIFEST, ShardError, read_shards, write_shards
 from kg.store import add_documents, bulk_load_nquads, load_shards, open_store
 
@@ -34,9 +33,9 @@ def canonical_shards(folder: Path) -> set[str]:
     )
 
 
-@pytest.fixture(scope="module")
-def seeds():
-    return build([SEEDS])
+@pytest.fixture
+def seeds(seeds_build):
+    return seeds_build  # the session's seeds build (tests/conftest.py)
 
 
 def test_shards_hold_every_quad_once_and_whole_graphs(seeds, tmp_path):
@@ -130,3 +129,14 @@ def test_chunked_bulk_load_equals_one_load(seeds, tmp_path):
     bulk_load_nquads(chunked, path, chunk=7)  # 3,000 lines in chunks of 7: many boundaries
     assert len(chunked) == len(whole) > 3000
     assert {str(q) for q in chunked} == {str(q) for q in whole}
+
+
+@pytest.mark.parametrize("suffix", [".nq", ".trig"])
+def test_push_reads_the_named_graphs_of_a_quads_file(seeds, tmp_path, suffix):
+    from kg.store import graphs_of
+
+    path = tmp_path / f"g{suffix}"
+    seeds.write(path)
+    graphs = graphs_of(path)
+    assert len(graphs) == len(seeds.corpus.documents) + 1  # each document's graph and the facts
+    assert sum(body.count(b"\n") for body in graphs.values()) == len(seeds.quads)
