@@ -615,8 +615,7 @@ class FigureReader:
             rf"(?P<adj>(?:[\w'-]+ ){{0,2}}?)(?P<cat>{cat})\b(?P<alt2> \([^)]{{0,60}}\))?",
             re.I,
         )
-        self.has_number = re.compile(r"\d|\b(?:" + "|".join(map(re.escape, self.words)) + r")\b", re.I)
-        # has_number in two parts: a digit anywhere (fast), else a number word
+        # is there a number at all? a digit anywhere (fast), else a number word
         self.has_digit = re.compile(r"\d")
         self.has_word = re.compile(r"\b(?:" + "|".join(map(re.escape, self.words)) + r")\b", re.I)
         self.alt_number = re.compile(rf"(?:(?P<qual>{qual}) )?(?P<num>\d+)\+?", re.I)
@@ -638,7 +637,7 @@ class FigureReader:
     def read(self, text: str, sentence: Sentence, words_possible: bool = True) -> list[Figure]:
         """`words_possible` False: the caller knows no number word is in the sentence."""
         body = text[sentence.start : sentence.end]
-        # most sentences hold no figure at all (the same test as has_number, cheaper)
+        # most sentences hold no figure at all
         if not self.has_digit.search(body) and not (words_possible and self.has_word.search(body)):
             return []
         spans = []

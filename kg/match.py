@@ -36,10 +36,6 @@ def slugify(text: str) -> str:
     return slug[:80] or "x"
 
 
-def is_word_char(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
-
-
 class Matcher:
     """Aho-Corasick over case-folded aliases, then per-alias case rules and word boundaries."""
 
@@ -72,7 +68,7 @@ class Matcher:
         size = len(text)
         for last, (length, values) in self.automaton.iter(folded):
             start, end = last - length + 1, last + 1
-            # inside a word on either side (is_word_char, inlined: this loop sees every hit)
+            # inside a word on either side (a letter, digit or _; inlined: this loop sees every hit)
             if start > 0:
                 ch = text[start - 1]
                 if ch.isalnum() or ch == "_":

@@ -9,7 +9,6 @@ number of workers.
 from __future__ import annotations
 
 import gc
-import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
@@ -155,10 +154,6 @@ def extract_all(
         if progress:
             progress(done, total)
     return results, errors
-
-
-def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def stderr_progress(min_docs: int = 200) -> Progress:

@@ -130,14 +130,6 @@ def store_location(path: str | os.PathLike) -> Path:
     )
 
 
-def is_store(path: str | os.PathLike) -> bool:
-    try:
-        store_location(path)
-    except StoreError:
-        return False
-    return Path(path).is_dir()
-
-
 def read_manifest(gen: Path | None) -> dict:
     if gen is None:
         return {"documents": {}}
@@ -446,12 +438,6 @@ def store_info(path: str | os.PathLike) -> dict:
         "graphs": graphs,
         "documents": read_manifest(gen)["documents"],
     }
-
-
-def dump_nquads(path: str | os.PathLike) -> bytes:
-    buf = io.BytesIO()
-    open_store(path).dump(buf, format=ox.RdfFormat.N_QUADS)
-    return buf.getvalue()
 
 
 # ---------------------------------------------------------------- queries over a store or URL

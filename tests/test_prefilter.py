@@ -17,7 +17,7 @@ from kg.evaluate import run_rule_examples
 from kg.events import DATE_PATTERNS, figure_reader
 from kg.extract import Prefilter, extract, matcher_for, prefilter_for
 from kg.ingest import read_corpus
-from kg.match import Masked, Mention, is_word_char, mask, mentions_by_sentence, mentions_inside, select_longest
+from kg.match import Masked, Mention, mask, mentions_by_sentence, mentions_inside, select_longest
 from kg.model import DocResult
 from kg.rules import CASE_SPECIALS, CLOSE, OPEN, SEP, LiteralFilter, fold_case, load_rules, needed_literals
 from kg.text import split_sentences
@@ -31,6 +31,11 @@ SECTIONS += [RULES.events[s] for s in ("triggers", "attributes", "claims", "attr
 PATTERNS = [p for section in SECTIONS for p in section]
 EXAMPLES = [s for p in PATTERNS for key in ("tests", "not") for s in p.get(key) or []]
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def is_word_char(ch: str) -> bool:
+    """The word-boundary test the dictionary scan inlines, as the reference here."""
+    return ch.isalnum() or ch == "_"
 
 
 # ---------------------------------------------------------------- folding
