@@ -89,7 +89,7 @@ def build(
         result = run_build(paths, workers=workers, dask=dask, progress=stderr_progress())
     for error in result.errors:
         click.echo(f"warning: {error}", err=True)
-    if not result.corpus.documents:
+    if not result.summary["documents"]:
         raise click.ClickException("no documents could be read; nothing written")
     if out:
         result.write(out)
@@ -101,12 +101,8 @@ def build(
         except (ShardError, OSError) as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"{len(written)} shards, {sum(s.quads for s in written)} quads -> {shards}", err=True)
-    c = result.corpus
-    click.echo(
-        f"{len(c.documents)} documents, {len(c.entities)} entities, {len(c.events)} events, "
-        f"{len(c.facts)} statements, {len(c.claims)} casualty claims -> {out or store or shards}",
-        err=True,
-    )
+    counts = ", ".join(f"{n} {what}" for what, n in result.summary.items())
+    click.echo(f"{counts} -> {out or store or shards}", err=True)
     if result.errors:
         sys.exit(3)
 

@@ -202,8 +202,7 @@ class GraphWriter:
 
     def build(self) -> Quads:
         """The whole graph: collected and returned, or (with a sink) emitted; then `out` is empty."""
-        for t in ox.parse(path=str(ONTOLOGY_DIR / "kgo.ttl"), format=ox.RdfFormat.TURTLE):
-            self.facts[(t.subject, t.predicate, t.object)] = None
+        self.add_ontology()
         for doc in self.corpus.documents:
             self.add_document(doc)
         for entity in self.corpus.entities.values():
@@ -220,6 +219,10 @@ class GraphWriter:
             self.add_claim(key, evidence)
         return self.out
 
+    def add_ontology(self) -> None:
+        for t in ox.parse(path=str(ONTOLOGY_DIR / "kgo.ttl"), format=ox.RdfFormat.TURTLE):
+            self.facts[(t.subject, t.predicate, t.object)] = None
+
     def ancestors(self, place: str) -> set[str]:
         found, entry = set(), self.rules.entries.get(place)
         while entry and entry.parent and entry.parent not in found:
@@ -235,6 +238,10 @@ class GraphWriter:
         for subject, predicate, obj, *_ in self.corpus.facts:
             if predicate == "location":
                 places.setdefault(subject, set()).add(obj)
+        return self.broader_of(places)
+
+    def broader_of(self, places: dict[str, set[str]]) -> set[tuple[str, str]]:
+        """broader_locations for the given places of each subject."""
         wide = {"Country", "Province", "Region"}
         return {
             (event, broad)
@@ -243,6 +250,20 @@ class GraphWriter:
             for broad in self.ancestors(narrow)
             if broad in found and self.rules.entries[broad].type in wide
         }
+
+    def collect(self, emit: Callable[[], object]) -> list[ox.Quad]:
+        """The quads `emit` writes (calls to add_*), on their own: evidence nodes and asserted
+        triples are written again even if another call wrote them. The store's index
+        (kg.index) keeps each part's quads so that an update can take back exactly them."""
+        out: list[ox.Quad] = []
+        saved = self.sink, self.facts, self.evidence_nodes, self.asserted
+        self.sink = lambda g, s, p, o: out.append(ox.Quad(s, p, o, g))
+        self.facts, self.evidence_nodes, self.asserted = self.graph(iri(str(FACTS_GRAPH))), {}, set()
+        try:
+            emit()
+        finally:
+            self.sink, self.facts, self.evidence_nodes, self.asserted = saved
+        return out
 
     def add_document(self, doc) -> None:
         g, node = self.doc_graph(doc.id), doc_node(doc.id)

@@ -31,6 +31,17 @@ class Build:
     def quads(self) -> Quads:
         return GraphWriter(self.corpus, self.rules).build()
 
+    @property
+    def summary(self) -> dict[str, int]:
+        c = self.corpus
+        return {
+            "documents": len(c.documents),
+            "entities": len(c.entities),
+            "events": len(c.events),
+            "statements": len(c.facts),
+            "casualty claims": len(c.claims),
+        }
+
     @cached_property
     def dataset(self) -> Dataset:
         """The graph as an rdflib Dataset, made on first use (the build itself does not need one)."""

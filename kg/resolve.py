@@ -5,14 +5,15 @@ side's figure. Merges are decided here and applied to the records; nothing is re
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
 from kg.events import compatible, family
 from kg.match import slugify
-from kg.model import Claim, DocResult, Entity, Event, Evidence
+from kg.model import Claim, DocResult, Entity, Event, Evidence, Fact
 from kg.vocab import ancestors
 
 FUZZY_MIN = 92  # rapidfuzz ratio for a minted name to join a known one of the same type
@@ -154,15 +155,23 @@ def same_initials(a: str, b: str) -> bool:
     return len(ta) == len(tb) and all(x[0].lower() == y[0].lower() for x, y in zip(ta, tb, strict=True))
 
 
-def cluster_events(events: list[Event], entity_type) -> dict[str, str]:
+def cluster_events(
+    events: list[Event], entity_type, settled: Iterable[list[str]] = (), fresh: set[str] | None = None
+) -> dict[str, str]:
     """Local event id → cluster representative. Conservative: same family and a shared name,
     a shared facility target, or the same day with a shared perpetrator or place. Only events
     that share one of those keys are compared (blocking), so the cost follows the number of
-    plausible pairs, not the square of the number of events."""
+    plausible pairs, not the square of the number of events.
+
+    `settled`: groups of ids already known to be one event (a store's clusters of unchanged
+    reports); then only pairs with a `fresh` report are compared by event (kg.index)."""
     uf = UnionFind()
     for e in events:
         uf.find(e.id)
-    for a, b in candidate_pairs(events, lambda e: event_keys(e, entity_type)):
+    for group in settled:
+        for other in group[1:]:
+            uf.union(group[0], other)
+    for a, b in candidate_pairs(events, lambda e: event_keys(e, entity_type), fresh):
         if same_event(a, b, entity_type):
             uf.union(a.id, b.id)
     # operations answering the same event, on compatible dates, are one operation
@@ -184,18 +193,20 @@ def event_keys(e: Event, entity_type) -> set[tuple]:
     return keys
 
 
-def candidate_pairs(events: list[Event], keys) -> Iterator[tuple[Event, Event]]:
+def candidate_pairs(events: list[Event], keys, only: set[str] | None = None) -> Iterator[tuple[Event, Event]]:
     """Pairs of events from different documents that share a blocking key (a pair sharing two
-    keys comes twice: checking it again is cheaper than remembering it). Generated, not
-    collected: union-find gives the same clusters in any order (the root is the smallest id),
-    and a big block must not cost memory per pair."""
+    keys comes twice: checking it again is cheaper than remembering it), and with `only`, one
+    of them in it. Generated, not collected: union-find gives the same clusters in any order
+    (the root is the smallest id), and a big block must not cost memory per pair."""
     blocks: dict[tuple, list[Event]] = {}
     for e in events:
         for key in keys(e):
             blocks.setdefault(key, []).append(e)
     for members in blocks.values():
-        for i, a in enumerate(members):
-            for b in members[i + 1 :]:
+        new = members if only is None else [e for e in members if e.id in only]
+        old = [] if only is None else [e for e in members if e.id not in only]
+        for i, a in enumerate(new):
+            for b in itertools.chain(new[i + 1 :], old):
                 if a.doc != b.doc:
                     yield a, b
 
@@ -265,51 +276,89 @@ def resolve(results: list[DocResult], entities: dict[str, Entity] | None = None)
     for e in local_events:
         members.setdefault(clusters[e.id], []).append(e)
     event_ids: dict[str, str] = {}
-    for _rep, group in members.items():
-        label, aliases = event_label(group, labels, people)
-        digest = hashlib.sha256("|".join(sorted(e.id for e in group)).encode()).hexdigest()[:8]
-        gid = f"event-{slugify(label)[:60]}-{digest}"
-        merged = Event(gid, "", most_specific([e.type for e in group]), [label, *aliases])
-        for e in group:
-            event_ids[e.id] = gid
-            merged.evidence.extend(e.evidence)
-            if e.date and (not merged.date or len(e.date) > len(merged.date)):
-                merged.date, merged.date_evidence = e.date, e.date_evidence
-            merged.description = merged.description or e.description
-        corpus.events[gid] = merged
+    for group in members.values():
+        merged = merged_event(group, labels, people)
+        event_ids.update((e.id, merged.id) for e in group)
+        corpus.events[merged.id] = merged
     ids = {**entity_map, **event_ids}
     for r in results:
         for f in r.facts:
-            key = (
-                ids.get(f.subject, f.subject),
-                f.predicate,
-                ids.get(f.object, f.object),
-                f.modality,
-                ids.get(f.claimant, f.claimant),
-                ids.get(f.denied_by, f.denied_by),
-                f.literal,
-            )
-            if key[0] == key[2]:
+            key = fact_key(f, ids)
+            if key is None:
                 continue
             corpus.facts.setdefault(key, [])
             if f.evidence not in corpus.facts[key]:
                 corpus.facts[key].append(f.evidence)
         for c in r.claims:
             add_claim(corpus, c, ids)
-    name_responses(corpus)
-    for gid, e in corpus.events.items():
+    name_responses(corpus.events, answers_of(local_events, event_ids))
+    for e in corpus.events.values():
         if e.date:
-            corpus.facts.setdefault((gid, "date", e.date, "Asserted", None, None, True), []).append(e.date_evidence)
+            corpus.facts.setdefault(date_key(e), []).append(e.date_evidence)
     return corpus
 
 
-def name_responses(corpus: Corpus) -> None:
-    """'Security operation' alone says little: name it after the event it answered."""
-    answered = {s: o for (s, p, o, *_rest) in corpus.facts if p == "respondsTo"}
-    for gid, e in corpus.events.items():
-        label = e.names[0]
-        if gid in answered and answered[gid] in corpus.events and label in ("Security operation", "Attack"):
-            e.names[0] = f"{label} after {corpus.events[answered[gid]].names[0]}"
+def merged_event(group: list[Event], labels: dict[str, str], people: frozenset[str]) -> Event:
+    """One event from the reports of it (in corpus order). Its id comes from one report, the
+    first by id (the cluster's union-find root): its label as that report alone gives it, and
+    its id. An article that joins the event, or makes its label more precise, does not rename
+    it, so saved queries, notebooks and a store's other documents keep pointing at it."""
+    label, aliases = event_label(group, labels, people)
+    root = min(group, key=lambda e: e.id)
+    gid = f"event-{slugify(event_label([root], labels, people)[0])[:60]}-{event_id(root.id)}"
+    merged = Event(gid, "", most_specific([e.type for e in group]), [label, *aliases])
+    for e in group:
+        merged.evidence.extend(e.evidence)
+        if e.date and (not merged.date or len(e.date) > len(merged.date)):
+            merged.date, merged.date_evidence = e.date, e.date_evidence
+        merged.description = merged.description or e.description
+    return merged
+
+
+def event_id(root: str) -> str:
+    return hashlib.sha256(root.encode()).hexdigest()[:8]
+
+
+def date_key(e: Event) -> tuple:
+    return (e.id, "date", e.date, "Asserted", None, None, True)
+
+
+def fact_key(f: Fact, ids: dict[str, str]) -> tuple | None:
+    """A statement's identity once entities and events are resolved; None for one that comes
+    out reflexive (two names of one actor)."""
+    key = (
+        ids.get(f.subject, f.subject),
+        f.predicate,
+        ids.get(f.object, f.object),
+        f.modality,
+        ids.get(f.claimant, f.claimant),
+        ids.get(f.denied_by, f.denied_by),
+        f.literal,
+    )
+    return None if key[0] == key[2] else key
+
+
+RESPONSE_LABELS = ("Security operation", "Attack")
+
+
+def name_responses(events: dict[str, Event], answers: dict[str, set[str]]) -> None:
+    """'Security operation' alone says little: name it after the event it answered, when it
+    answered one (after two, either name would mislead). `answers`: event -> the events its
+    reports answer. Names are taken before any renaming, so the order does not matter."""
+    base = {gid: e.names[0] for gid, e in events.items()}
+    for gid, e in events.items():
+        answered = answers.get(gid, set()) - {gid}
+        if base[gid] in RESPONSE_LABELS and len(answered) == 1 and (only := next(iter(answered))) in base:
+            e.names[0] = f"{base[gid]} after {base[only]}"
+
+
+def answers_of(reports: Iterable[Event], event_ids: dict[str, str]) -> dict[str, set[str]]:
+    """Resolved event -> the resolved events its reports answer (answers are within a document)."""
+    found: dict[str, set[str]] = {}
+    for e in reports:
+        if e.responds_to:
+            found.setdefault(event_ids[e.id], set()).update(event_ids[x] for x in e.responds_to)
+    return found
 
 
 def add_claim(corpus: Corpus, c: Claim, ids: dict[str, str]) -> None:

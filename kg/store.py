@@ -30,7 +30,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -39,7 +39,8 @@ import pyoxigraph as ox
 from rdflib import BNode, Dataset, Literal, URIRef
 from rdflib.term import Node
 
-from kg.graph import FACTS_GRAPH, GraphWriter, Quads, doc_iri, from_ox
+from kg.graph import Quads, from_ox
+from kg.index import Index
 from kg.ingest import Document, IngestError, read_corpus
 from kg.model import Claim, DocResult, Entity, Event, Evidence, Fact
 from kg.rules import load_rules
@@ -59,21 +60,42 @@ def _evidence(d: dict | None) -> Evidence | None:
     return Evidence(**d) if d else None
 
 
+def plain(obj: object) -> object:
+    """A record as JSON values: dataclasses as dicts of their fields, sets as sorted lists.
+    Written out field by field: dataclasses.asdict deep-copies every value first, which took
+    twenty times as long over a store's records."""
+    fields = getattr(obj, "__dataclass_fields__", None)
+    if fields is not None:
+        return {name: plain(getattr(obj, name)) for name in fields}
+    if isinstance(obj, set | frozenset):
+        return sorted(obj)
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [plain(v) for v in obj]
+    return obj
+
+
 def encode_result(result: DocResult) -> dict:
     """JSON, not pickle: a store directory handed over by someone else must not run code."""
+    body = {k: plain(getattr(result, k)) for k in ("entities", "facts", "events", "claims", "fired")}
+    return {"doc": asdict(result.doc), **body}
 
-    def plain(obj: object) -> object:
-        if isinstance(obj, set):
-            return sorted(obj)
-        if isinstance(obj, dict):
-            return {k: plain(v) for k, v in obj.items()}
-        if isinstance(obj, list | tuple):
-            return [plain(v) for v in obj]
-        return obj
 
-    doc = asdict(result.doc)
-    body = {k: plain(asdict(result)[k]) for k in ("entities", "facts", "events", "claims", "fired")}
-    return {"doc": doc, **body}
+def encode_event(event: Event) -> dict:
+    return plain(event)
+
+
+def decode_event(e: dict) -> Event:
+    sets = {k: set(e[k]) for k in ("targets", "locations", "perpetrators", "participants", "responds_to")}
+    return Event(
+        **{
+            **e,
+            **sets,
+            "date_evidence": _evidence(e["date_evidence"]),
+            "evidence": [Evidence(**x) for x in e["evidence"]],
+        }
+    )
 
 
 def decode_result(data: dict) -> DocResult:
@@ -83,25 +105,12 @@ def decode_result(data: dict) -> DocResult:
             **{**e, "aliases": set(e["aliases"]), "evidence": [Evidence(**x) for x in e["evidence"]]}
         )
     facts = [Fact(**{**f, "evidence": Evidence(**f["evidence"])}) for f in data["facts"]]
-    events = []
-    for e in data["events"]:
-        sets = {k: set(e[k]) for k in ("targets", "locations", "perpetrators", "participants", "responds_to")}
-        events.append(
-            Event(
-                **{
-                    **e,
-                    **sets,
-                    "date_evidence": _evidence(e["date_evidence"]),
-                    "evidence": [Evidence(**x) for x in e["evidence"]],
-                }
-            )
-        )
     claims = [Claim(**{**c, "evidence": Evidence(**c["evidence"])}) for c in data["claims"]]
     return DocResult(
         doc=Document(**data["doc"]),
         entities=entities,
         facts=facts,
-        events=events,
+        events=[decode_event(e) for e in data["events"]],
         claims=claims,
         fired=dict(data["fired"]),
     )
@@ -131,7 +140,9 @@ def store_location(path: str | os.PathLike) -> Path:
 
 
 def read_manifest(gen: Path | None) -> dict:
-    if gen is None:
+    """A generation's manifest: shard loads and older stores have one; indexed stores keep
+    their documents in the index."""
+    if gen is None or not (gen / "manifest.json").exists():
         return {"documents": {}}
     return json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
 
@@ -164,21 +175,6 @@ def _prune(root: Path, keep: set[Path]) -> None:
 # ---------------------------------------------------------------- comparing named graphs
 
 
-def graph_quads(built: Quads, name: URIRef) -> list[ox.Quad]:
-    return list(built.quads(name))
-
-
-def stored_triples(store: ox.Store, name: URIRef) -> set[tuple[str, str, str]]:
-    return {
-        (str(q.subject), str(q.predicate), str(q.object))
-        for q in store.quads_for_pattern(None, None, None, ox.NamedNode(str(name)))
-    }
-
-
-def _triples(quads: Iterable[ox.Quad]) -> set[tuple[str, str, str]]:
-    return {(str(q.subject), str(q.predicate), str(q.object)) for q in quads}
-
-
 # ---------------------------------------------------------------- adding documents
 
 
@@ -190,27 +186,37 @@ class LoadReport:
     added: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     unchanged: int = 0
-    rewritten: list[str] = field(default_factory=list)  # unchanged documents whose graph resolution changed
-    facts_triples: int = 0
+    rewritten: list[str] = field(default_factory=list)  # known documents whose part of the graph was written again
+    quads_added: int = 0
+    quads_removed: int = 0
+    full: bool = False  # the whole graph was made again (a new store, a replaced or removed document)
     seconds: dict[str, float] = field(default_factory=dict)
 
     def __str__(self) -> str:
         times = ", ".join(f"{k} {v:.2f}s" for k, v in self.seconds.items())
+        how = "whole graph made" if self.full else f"{len(self.rewritten)} of their parts written again"
         return (
             f"{self.generation}: {len(self.added)} documents added, {len(self.replaced)} replaced, "
-            f"{self.unchanged} unchanged ({len(self.rewritten)} of their graphs rewritten), "
-            f"facts graph {self.facts_triples} triples rebuilt; {times}"
+            f"{self.unchanged} unchanged ({how}); {self.quads_added} quads added, "
+            f"{self.quads_removed} removed; {times}"
         )
 
 
 @dataclass
 class StoreBuild:
-    """The same shape as kg.pipeline.Build, plus the load report."""
+    """A store after a load: the report, and the graph read back from the store when asked."""
 
-    corpus: object
-    quads: Quads
+    root: Path
     errors: list[IngestError]
     report: LoadReport
+    summary: dict[str, int]
+
+    @cached_property
+    def quads(self) -> Quads:
+        built = Quads()
+        for q in open_store(self.root):
+            built.graph(q.graph_name)[(q.subject, q.predicate, q.object)] = None
+        return built
 
     @cached_property
     def dataset(self) -> Dataset:
@@ -224,29 +230,36 @@ class StoreBuild:
     def write_shards(self, out_dir: str | os.PathLike, docs_per_shard: int = 1000) -> list:
         from kg.shards import write_shards
 
-        return write_shards(self.quads, [d.id for d in self.corpus.documents], out_dir, docs_per_shard)
+        index = Index(self.root / INDEX)
+        try:
+            doc_ids = index.doc_ids()
+        finally:
+            index.close()
+        return write_shards(self.quads, doc_ids, out_dir, docs_per_shard)
 
 
-def _known_results(gen: Path | None, manifest: dict, keep: Iterable[str]) -> list[DocResult]:
-    return [
-        decode_result(json.loads((gen / "results" / f"{doc_id}.json").read_text(encoding="utf-8"))) for doc_id in keep
-    ]
+INDEX = "index.sqlite"
 
 
-def _plan(manifest: dict, documents: Sequence[Document]) -> tuple[list[Document], list[str], list[str]]:
-    """New documents to extract, known ids to keep, and ids replaced by a changed source."""
-    known = manifest["documents"]  # source -> {"id", ...}
-    known_ids = {v["id"] for v in known.values()}
-    fresh, replaced = [], []
-    for doc in documents:
-        if doc.id in known_ids:
-            continue
-        fresh.append(doc)
-        old = known.get(doc.source)
-        if old and old["id"] != doc.id:
-            replaced.append(old["id"])
-    keep = [v["id"] for v in known.values() if v["id"] not in replaced]
-    return fresh, keep, replaced
+def open_index(root: Path) -> Index | None:
+    """The store's index (kg.index), after finishing a switch of generation that a crash cut
+    short; None for a store without one (new, bulk-loaded from shards, or made by an older kg,
+    which kept its records as results/*.json in the generation)."""
+    path = root / INDEX
+    if not path.exists():
+        return None
+    index = Index(path)
+    gen, name = current_generation(root), index.generation
+    if gen is not None and name == gen.name:
+        return index
+    if name and (gen is None or name > gen.name) and (root / name / "oxigraph").is_dir():
+        _swap_current(root, root / name)  # committed, not yet switched in
+        return index
+    index.close()
+    if gen is not None and name and name < gen.name:
+        path.unlink()  # a shard load replaced the generation it describes
+        return None
+    raise StoreError(f"{path}: describes generation {name!r}, which is not there; rebuild the store")
 
 
 def add_documents(
@@ -257,95 +270,144 @@ def add_documents(
     progress: Callable[[int, int], None] | None = None,
     crash_after: Callable[[str], None] | None = None,
 ) -> StoreBuild:
-    """Extract only the documents the store does not have (a changed file is a new document that
-    replaces the old one from the same source), re-resolve every document the store knows, and
-    commit a new generation. `crash_after(step)` is a test hook to simulate a crash mid-load."""
+    """Extract only the documents the store does not have and add them: through the index
+    (kg.index), the graph's parts they change are written again and the store takes the
+    difference. A changed file is a new document that replaces the old one from the same
+    source; replacing, like removing, makes the whole graph again from the stored records.
+    `crash_after(step)` is a test hook to simulate a crash mid-load."""
     from kg.parallel import extract_all
-    from kg.resolve import resolve
 
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
+    index = open_index(root)
     gen = current_generation(root)
-    manifest = read_manifest(gen)
-    if "shards" in manifest:
-        raise StoreError(f"{root}: bulk-loaded from shards, so it has no extraction results to add to; rebuild it")
+    if index is None and gen is not None:
+        why = "bulk-loaded from shards" if "shards" in read_manifest(gen) else "made by an older kg"
+        raise StoreError(f"{root}: {why}, so it has no extraction records to add to; build a new store")
     clock, report = time.perf_counter(), LoadReport()
-    documents, errors = read_corpus(paths)
-    fresh, keep, replaced = _plan(manifest, documents)
-    new_results, failed = extract_all(fresh, workers, dask, progress)
-    errors.extend(failed)
-    encoded = {r.doc.id: encode_result(r) for r in new_results}
-    results = _known_results(gen, manifest, keep) + [decode_result(e) for e in encoded.values()]
-    results.sort(key=lambda r: (r.doc.source, r.doc.id))  # the order a fresh build reads them in
-    report.seconds["extract"] = time.perf_counter() - clock
-    corpus = resolve(results)
-    built = GraphWriter(corpus, load_rules()).build()
-    report.seconds["resolve+graph"] = time.perf_counter() - clock - report.seconds["extract"]
+    try:
+        documents, errors = read_corpus(paths)
+        fresh, replaces = index.plan(documents) if index else (documents, {})
+        new_results, failed = extract_all(fresh, workers, dask, progress, keep_text=False)
+        errors.extend(failed)
+        report.seconds["extract"] = time.perf_counter() - clock
+        report.replaced = [replaces[r.doc.id] for r in new_results if r.doc.id in replaces]
+        report.added = [r.doc.id for r in new_results if r.doc.id not in replaces]
+        report.unchanged = (index.count("documents") if index else 0) - len(report.replaced)
+        if not new_results:
+            report.generation = gen.name if gen else ""
+        elif index is None or report.replaced:
+            kept = []
+            if index is not None:
+                kept = list(index.results(set(index.doc_ids()) - set(report.replaced)).values())
+                index.close()
+                index = None
+            _rebuild(root, gen, kept + new_results, report, crash_after)
+        else:
+            _increment(root, gen, index, new_results, report, crash_after)
+        summary = store_summary(root)
+    finally:
+        if index is not None:
+            index.close()
+    report.seconds["total"] = time.perf_counter() - clock
+    return StoreBuild(root, errors, report, summary)
+
+
+def _increment(root: Path, gen: Path, index: Index, results: list[DocResult], report: LoadReport, crash_after) -> None:
+    """Add to a copy of the current generation only the change the index computes; commit
+    the index naming that copy, then switch to it."""
+    from kg.index import update
+
+    mark = time.perf_counter()
+    target = _fresh_generation(root, gen)
+    ox.Store.read_only(str(gen / "oxigraph")).backup(str(target / "oxigraph"))
+    try:
+        index.begin()
+        change = update(index, results, load_rules())
+        report.seconds["resolve+graph"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        _apply(target, change, crash_after)
+        index.set_generation(target.name)
+        index.commit()
+    except BaseException:
+        index.rollback()
+        raise
+    report.rewritten = sorted(change.documents - {r.doc.id for r in results})
+    _switch(root, gen, target, report, change, crash_after)
+    report.seconds["store"] = time.perf_counter() - mark
+
+
+def _rebuild(root: Path, gen: Path | None, results: list[DocResult], report: LoadReport, crash_after) -> None:
+    """The whole graph from the records into a new, empty generation and a new index."""
+    from kg.index import update
+
+    mark = time.perf_counter()
+    target = _fresh_generation(root, gen)
+    tmp = root / f"{INDEX}.tmp"
+    tmp.unlink(missing_ok=True)
+    index = Index(tmp)
+    try:
+        index.begin()
+        change = update(index, results, load_rules(), first=True)
+        report.seconds["resolve+graph"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        _apply(target, change, crash_after)
+        index.set_generation(target.name)
+        index.commit()
+    except BaseException:
+        index.rollback()
+        index.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    index.close()
+    os.replace(tmp, root / INDEX)  # from here the index names the new generation: finished on next open
+    report.full = True
+    _switch(root, gen, target, report, change, crash_after)
+    report.seconds["store"] = time.perf_counter() - mark
+
+
+def _fresh_generation(root: Path, gen: Path | None) -> Path:
     target = _next_generation(root, gen)
     shutil.rmtree(target, ignore_errors=True)  # a crashed load's leftovers
-    report.generation = target.name
-    report.added = [d.id for d in fresh if d.id in encoded and d.source not in manifest["documents"]]
-    report.replaced = replaced
-    mark = time.perf_counter()
-    _write_generation(gen, target, built, encoded, keep, replaced, corpus, report, crash_after)
+    target.mkdir(parents=True)
+    return target
+
+
+def _apply(target: Path, change, crash_after) -> None:
+    """The quads that vanish and appear, into the (not yet visible) generation."""
+    from kg.index import parse_lines
+
+    store = ox.Store(str(target / "oxigraph"))
+    try:
+        for quad in parse_lines(change.vanish):
+            store.remove(quad)
+        if crash_after:
+            crash_after("document")
+        store.extend(parse_lines(change.appear))
+        store.flush()
+    finally:
+        del store
+
+
+def _switch(root: Path, gen: Path | None, target: Path, report: LoadReport, change, crash_after) -> None:
     if crash_after:
         crash_after("written")
     _swap_current(root, target)
     _prune(root, {target.resolve()} | ({gen} if gen else set()))
-    report.seconds["store"] = time.perf_counter() - mark
-    return StoreBuild(corpus, built, errors, report)
+    report.generation = target.name
+    report.quads_added, report.quads_removed = len(change.appear), len(change.vanish)
 
 
-def _write_generation(
-    gen: Path | None,
-    target: Path,
-    built: Quads,
-    encoded: dict,
-    keep: list[str],
-    replaced: list[str],
-    corpus,
-    report: LoadReport,
-    crash_after: Callable[[str], None] | None,
-) -> None:
-    (target / "results").mkdir(parents=True)
-    if gen is None:
-        store = ox.Store(str(target / "oxigraph"))
-    else:
-        ox.Store.read_only(str(gen / "oxigraph")).backup(str(target / "oxigraph"))
-        store = ox.Store(str(target / "oxigraph"))
+def store_summary(root: Path) -> dict[str, int]:
+    """Documents, entities and events in the store (from its index), and its quads."""
+    index = open_index(root)
+    if index is None:
+        return {"documents": 0}
     try:
-        for doc_id in replaced:
-            store.remove_graph(ox.NamedNode(str(doc_iri(doc_id))))
-        for doc_id in encoded:
-            _put_graph(store, built, doc_iri(doc_id))
-            if crash_after:
-                crash_after("document")
-        for doc_id in keep:  # resolution may move evidence between documents' graphs
-            name = doc_iri(doc_id)
-            if stored_triples(store, name) != _triples(graph_quads(built, name)):
-                _put_graph(store, built, name)
-                report.rewritten.append(doc_id)
-        report.unchanged = len(keep)
-        report.facts_triples = _put_graph(store, built, FACTS_GRAPH)
-        store.flush()
+        counts = {what: index.count(what) for what in ("documents", "entities", "events")}
     finally:
-        del store
-    for doc_id in keep:
-        os.link(gen / "results" / f"{doc_id}.json", target / "results" / f"{doc_id}.json")
-    for doc_id, data in encoded.items():
-        (target / "results" / f"{doc_id}.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    docs = {d.source: {"id": d.id, "sha256": d.sha256, "title": d.title} for d in corpus.documents}
-    (target / "manifest.json").write_text(
-        json.dumps({"documents": docs}, indent=1, ensure_ascii=False), encoding="utf-8"
-    )
-
-
-def _put_graph(store: ox.Store, built: Quads, name: URIRef) -> int:
-    """Replace one named graph. Not atomic on its own: the generation it is in is not visible yet."""
-    quads = graph_quads(built, name)
-    store.remove_graph(ox.NamedNode(str(name)))
-    store.extend(quads)
-    return len(quads)
+        index.close()
+    return counts
 
 
 BULK_CHUNK_QUADS = 100_000
@@ -387,38 +449,33 @@ def load_shards(root: str | os.PathLike, shard_dir: str | os.PathLike) -> LoadRe
     manifest = {"documents": {}, "shards": origin}
     (target / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     _swap_current(root, target)
+    (root / INDEX).unlink(missing_ok=True)  # it described the records of the generation replaced
     _prune(root, {target.resolve()} | ({gen} if gen else set()))
-    report = LoadReport(generation=target.name, facts_triples=sum(s.quads for _, s in shards if s.file == "facts.nq"))
+    report = LoadReport(generation=target.name, quads_added=sum(s.quads for _, s in shards), full=True)
     report.seconds["bulk load"] = time.perf_counter() - clock
     return report
 
 
 def remove_documents(root: str | os.PathLike, sources_or_ids: Iterable[str]) -> StoreBuild:
-    """Drop documents by source path or id, rebuild the facts graph from the rest."""
+    """Drop documents by source path or id; the graph is made again from the other records
+    (what a document added to an entity cannot be taken back one document at a time)."""
     root = Path(root)
-    gen = current_generation(root)
-    manifest = read_manifest(gen)
+    index = open_index(root)
+    if index is None:
+        raise StoreError(f"{root}: no index of documents (bulk-loaded from shards, or older); rebuild it")
     wanted = set(sources_or_ids)
-    drop = {v["id"] for s, v in manifest["documents"].items() if s in wanted or v["id"] in wanted}
-    if not drop:
-        raise StoreError(f"{root}: no document matches {', '.join(sorted(wanted))}")
-    return _rebuild_without(root, gen, manifest, drop)
-
-
-def _rebuild_without(root: Path, gen: Path, manifest: dict, drop: set[str]) -> StoreBuild:
-    from kg.resolve import resolve
-
-    keep = [v["id"] for v in manifest["documents"].values() if v["id"] not in drop]
-    results = sorted(_known_results(gen, manifest, keep), key=lambda r: (r.doc.source, r.doc.id))
-    corpus = resolve(results)
-    built = GraphWriter(corpus, load_rules()).build()
-    target = _next_generation(root, gen)
-    shutil.rmtree(target, ignore_errors=True)
-    report = LoadReport(generation=target.name, replaced=sorted(drop))
-    _write_generation(gen, target, built, {}, keep, sorted(drop), corpus, report, None)
-    _swap_current(root, target)
-    _prune(root, {target.resolve(), gen})
-    return StoreBuild(corpus, built, [], report)
+    try:
+        drop = {v["id"] for s, v in index.documents().items() if s in wanted or v["id"] in wanted}
+        if not drop:
+            raise StoreError(f"{root}: no document matches {', '.join(sorted(wanted))}")
+        kept = list(index.results(set(index.doc_ids()) - drop).values())
+    finally:
+        index.close()
+    clock, gen = time.perf_counter(), current_generation(root)
+    report = LoadReport(replaced=sorted(drop), unchanged=len(kept))
+    _rebuild(root, gen, kept, report, None)
+    report.seconds["total"] = time.perf_counter() - clock
+    return StoreBuild(root, [], report, store_summary(root))
 
 
 def open_store(path: str | os.PathLike) -> ox.Store:
@@ -432,12 +489,15 @@ def store_info(path: str | os.PathLike) -> dict:
     graphs = {str(g.value): 0 for g in store.named_graphs()}
     for name in graphs:
         graphs[name] = sum(1 for _ in store.quads_for_pattern(None, None, None, ox.NamedNode(name)))
-    return {
-        "generation": gen.name if gen else None,
-        "quads": len(store),
-        "graphs": graphs,
-        "documents": read_manifest(gen)["documents"],
-    }
+    index = open_index(root)
+    if index is None:
+        documents = read_manifest(gen)["documents"]
+    else:
+        try:
+            documents = index.documents()
+        finally:
+            index.close()
+    return {"generation": gen.name if gen else None, "quads": len(store), "graphs": graphs, "documents": documents}
 
 
 # ---------------------------------------------------------------- queries over a store or URL

@@ -1,0 +1,605 @@
+"""The store's resolution index: what adding documents to a store needs so that it touches
+what the new documents change, not everything the store holds.
+
+The graph is written in parts, each an *owner* of its quads: one part per document (its node,
+and the statements and casualty claims its sentences support, with their evidence), one per
+entity, one per event, the place hierarchy and the ontology. The whole graph is the union of
+the parts (tested against a fresh build); a quad that two parts write is counted twice. An
+update recomputes the parts the new documents can change and the store takes the
+difference: a quad whose count falls to 0 is removed, one whose count rises from 0 is added.
+
+What an update recomputes, and why that is enough (each step is tested against a fresh build):
+
+- Entities: the per-document entities folded so far (kg.resolve.EntityFold, which does not
+  depend on the order documents arrive in) are kept here; the new documents are folded in and
+  the fuzzy merge of minted names is run again over the entities (not the documents). An
+  entity's part is rewritten when a document of its own changed it or its merge changed.
+- Documents whose names now resolve differently (merge, label or type changed) are re-read.
+- Events: the reports of the new and re-read documents, with every report they could be
+  compared with (a shared blocking key of kg.resolve.event_keys), the whole clusters those
+  belong to, and the operations answering them, are clustered again. A pair of reports
+  outside that set was compared before with the same result, so other clusters stand.
+- The documents of those reports are written again (their events' ids may have changed);
+  so are documents whose statements lean on a place set that changed (the most specific
+  place rule).
+
+The index is one SQLite file beside the store's generations (DIR/index.sqlite); it names the
+generation it belongs to, and it is committed before the generation is switched in, so a
+crash between the two is finished on the next open (kg.store.open_index).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.graph import GraphWriter, ox_date
+from kg.ingest import corpus_order
+from kg.model import DocResult, Entity, Event, Evidence
+from kg.resolve import (
+    Corpus,
+    EntityFold,
+    add_claim,
+    answers_of,
+    cluster_events,
+    date_key,
+    event_keys,
+    fact_key,
+    merge_entities,
+    merged_event,
+    name_responses,
+    remap_event,
+)
+from kg.rules import RuleSet
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS docs (id TEXT PRIMARY KEY, source TEXT NOT NULL, sha256 TEXT, title TEXT, date TEXT,
+    result BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS docs_source ON docs(source);
+CREATE TABLE IF NOT EXISTS refs (raw TEXT, doc TEXT, PRIMARY KEY (raw, doc)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS entities (id TEXT PRIMARY KEY, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS resolved (raw TEXT PRIMARY KEY, target TEXT, label TEXT, type TEXT);
+CREATE TABLE IF NOT EXISTS events (local TEXT PRIMARY KEY, doc TEXT NOT NULL, gid TEXT NOT NULL, ord TEXT NOT NULL,
+    data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_gid ON events(gid);
+CREATE INDEX IF NOT EXISTS events_doc ON events(doc);
+CREATE TABLE IF NOT EXISTS event_keys (key TEXT, local TEXT, PRIMARY KEY (key, local)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS event_keys_local ON event_keys(local);
+CREATE TABLE IF NOT EXISTS answers (target TEXT, local TEXT, PRIMARY KEY (target, local)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS locations (subject TEXT, place TEXT, doc TEXT, PRIMARY KEY (subject, place, doc))
+    WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS locations_doc ON locations(doc);
+CREATE TABLE IF NOT EXISTS owners (owner TEXT PRIMARY KEY, quads BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS refcount (quad BLOB PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+"""
+CHUNK = 500  # ids per IN (...) query: under SQLite's variable limit
+
+
+def chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def quad_id(line: bytes) -> bytes:
+    return hashlib.blake2b(line, digest_size=16).digest()
+
+
+class Index:
+    """The SQLite file. Every update runs in one transaction (`begin` … `commit`)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def begin(self) -> None:
+        self.db.execute("BEGIN")
+
+    def commit(self) -> None:
+        self.db.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
+
+    def _in(self, sql: str, ids: Iterable) -> Iterator[tuple]:
+        """Rows of `sql` whose `{}` is filled with a chunk of ids at a time."""
+        for batch in chunks(ids):
+            yield from self.db.execute(sql.format(",".join("?" * len(batch))), batch)
+
+    # -------------------------------------------------------------- meta and documents
+    @property
+    def generation(self) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return row[0] if row else None
+
+    def set_generation(self, name: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (name,))
+
+    def plan(self, documents: Sequence) -> tuple[list, dict[str, str]]:
+        """The documents not in the store, and new id -> the stored id a changed source replaces."""
+        fresh, replaces, seen = [], {}, set()
+        for batch in chunks(documents):
+            known = {r[0] for r in self._in("SELECT id FROM docs WHERE id IN ({})", [d.id for d in batch])}
+            by_source = dict(self._in("SELECT source, id FROM docs WHERE source IN ({})", [d.source for d in batch]))
+            for doc in batch:
+                if doc.id in known or doc.id in seen:
+                    continue
+                seen.add(doc.id)
+                fresh.append(doc)
+                if by_source.get(doc.source, doc.id) != doc.id:
+                    replaces[doc.id] = by_source[doc.source]
+        return fresh, replaces
+
+    def documents(self) -> dict[str, dict]:
+        """source -> id, sha256, title: the store's manifest."""
+        rows = self.db.execute("SELECT source, id, sha256, title FROM docs ORDER BY source, id")
+        return {s: {"id": i, "sha256": h, "title": t} for s, i, h, t in rows}
+
+    def doc_ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT id FROM docs ORDER BY source, id")]
+
+    def count(self, what: str) -> int:
+        sql = {
+            "documents": "SELECT COUNT(*) FROM docs",
+            "entities": "SELECT COUNT(DISTINCT target) FROM resolved",
+            "events": "SELECT COUNT(DISTINCT gid) FROM events",
+        }[what]
+        return self.db.execute(sql).fetchone()[0]
+
+    def results(self, ids: Iterable[str]) -> dict[str, DocResult]:
+        from kg.store import decode_result
+
+        rows = self._in("SELECT id, result FROM docs WHERE id IN ({})", ids)
+        return {i: decode_result(json.loads(zlib.decompress(blob))) for i, blob in rows}
+
+    def put_results(self, results: Sequence[DocResult]) -> None:
+        from kg.store import encode_result
+
+        self.db.executemany(
+            "INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    r.doc.id,
+                    r.doc.source,
+                    r.doc.sha256,
+                    r.doc.title,
+                    r.doc.date,
+                    zlib.compress(json.dumps(encode_result(r)).encode()),
+                )
+                for r in results
+            ),
+        )
+        self.db.executemany(
+            "INSERT OR IGNORE INTO refs VALUES (?, ?)", ((raw, r.doc.id) for r in results for raw in names_in(r))
+        )
+
+    def dates(self, ids: Iterable[str]) -> dict[str, str]:
+        return {i: d for i, d in self._in("SELECT id, date FROM docs WHERE id IN ({})", ids) if d}
+
+    def docs_naming(self, raws: Iterable[str]) -> set[str]:
+        return {r[0] for r in self._in("SELECT doc FROM refs WHERE raw IN ({})", raws)}
+
+    # -------------------------------------------------------------- entities
+    def fold(self) -> EntityFold:
+        fold = EntityFold()
+        for eid, state in self.db.execute("SELECT id, state FROM entities"):
+            s = json.loads(state)
+            fold.merged[eid] = Entity(eid, s["label"], s["type"], set(s["aliases"]), s["entry"], [], s["mentions"])
+            fold.first[eid] = (tuple(s["first"][0]), s["first"][1])
+            fold.evidence[eid] = [((tuple(k[0]), k[1]), Evidence(**ev)) for k, ev in s["evidence"]]
+        return fold
+
+    def save_fold(self, fold: EntityFold, ids: Iterable[str]) -> None:
+        def state(eid: str) -> str:
+            e = fold.merged[eid]
+            return json.dumps(
+                {
+                    "first": fold.first[eid],
+                    "label": e.label,
+                    "type": e.type,
+                    "entry": e.entry,
+                    "aliases": sorted(e.aliases),
+                    "mentions": e.mentions,
+                    "evidence": [[k, asdict(ev)] for k, ev in fold.evidence[eid]],
+                },
+                ensure_ascii=False,
+            )
+
+        self.db.executemany("INSERT OR REPLACE INTO entities VALUES (?, ?)", ((eid, state(eid)) for eid in ids))
+
+    def view(self) -> dict[str, tuple]:
+        return {raw: tuple(rest) for raw, *rest in self.db.execute("SELECT raw, target, label, type FROM resolved")}
+
+    def save_view(self, rows: dict[str, tuple]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO resolved VALUES (?, ?, ?, ?)", ((r, *v) for r, v in rows.items()))
+
+    # -------------------------------------------------------------- events
+    def locals_for_keys(self, keys: Iterable[str]) -> set[str]:
+        return {r[0] for r in self._in("SELECT local FROM event_keys WHERE key IN ({})", keys)}
+
+    def gids_of(self, locals_: Iterable[str]) -> dict[str, str]:
+        return dict(self._in("SELECT local, gid FROM events WHERE local IN ({})", locals_))
+
+    def members(self, gids: Iterable[str]) -> set[str]:
+        return {r[0] for r in self._in("SELECT local FROM events WHERE gid IN ({})", gids)}
+
+    def answering(self, locals_: Iterable[str]) -> set[str]:
+        return {r[0] for r in self._in("SELECT local FROM answers WHERE target IN ({})", locals_)}
+
+    def reports(self, locals_: Iterable[str]) -> dict[str, tuple[Event, tuple]]:
+        """Event reports as their documents gave them, with their place in corpus order."""
+        from kg.store import decode_event
+
+        rows = self._in("SELECT local, ord, data FROM events WHERE local IN ({})", locals_)
+        return {local: (decode_event(json.loads(data)), tuple(json.loads(ord_))) for local, ord_, data in rows}
+
+    def put_events(self, rows: list[tuple], keys: list[tuple[str, str]], rekeyed: set[str]) -> None:
+        """rows: (local, doc, gid, order, Event); the blocking keys and answers of the `rekeyed`
+        reports replace theirs."""
+        from kg.store import encode_event
+
+        for batch in chunks(rekeyed):
+            marks = ",".join("?" * len(batch))
+            self.db.execute(f"DELETE FROM event_keys WHERE local IN ({marks})", batch)
+            self.db.execute(f"DELETE FROM answers WHERE local IN ({marks})", batch)
+        self.db.executemany(
+            "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?)",
+            (
+                (
+                    local,
+                    doc,
+                    gid,
+                    json.dumps(order, ensure_ascii=False),
+                    json.dumps(encode_event(e), ensure_ascii=False),
+                )
+                for local, doc, gid, order, e in rows
+            ),
+        )
+        self.db.executemany("INSERT OR IGNORE INTO event_keys VALUES (?, ?)", keys)
+        answers = ((target, local) for local, _, _, _, e in rows if local in rekeyed for target in e.responds_to)
+        self.db.executemany("INSERT OR IGNORE INTO answers VALUES (?, ?)", answers)
+
+    # -------------------------------------------------------------- place sets
+    def location_subjects(self, docs: Iterable[str]) -> set[str]:
+        return {r[0] for r in self._in("SELECT subject FROM locations WHERE doc IN ({})", docs)}
+
+    def places(self, subjects: Iterable[str]) -> dict[str, frozenset[str]]:
+        found: dict[str, set[str]] = {}
+        for subject, place in self._in("SELECT DISTINCT subject, place FROM locations WHERE subject IN ({})", subjects):
+            found.setdefault(subject, set()).add(place)
+        return {s: frozenset(p) for s, p in found.items()}
+
+    def put_locations(self, docs: Iterable[str], rows: set[tuple[str, str, str]]) -> None:
+        for batch in chunks(docs):
+            self.db.execute(f"DELETE FROM locations WHERE doc IN ({','.join('?' * len(batch))})", batch)
+        self.db.executemany("INSERT OR IGNORE INTO locations VALUES (?, ?, ?)", rows)
+
+    def docs_stating(self, pairs: Iterable[tuple[str, str]]) -> set[str]:
+        """Documents that put one of these (subject, place) pairs."""
+        sql = "SELECT doc FROM locations WHERE subject = ? AND place = ?"
+        return {r[0] for pair in pairs for r in self.db.execute(sql, pair)}
+
+    # -------------------------------------------------------------- parts of the graph
+    def owned(self, owners: Iterable[str]) -> dict[str, set[bytes]]:
+        rows = self._in("SELECT owner, quads FROM owners WHERE owner IN ({})", owners)
+        return {o: set(zlib.decompress(blob).splitlines()) for o, blob in rows}
+
+    def put_owned(self, parts: dict[str, set[bytes]]) -> None:
+        gone = [o for o, lines in parts.items() if not lines]
+        for batch in chunks(gone):
+            self.db.execute(f"DELETE FROM owners WHERE owner IN ({','.join('?' * len(batch))})", batch)
+        kept = ((o, zlib.compress(b"\n".join(sorted(lines)))) for o, lines in parts.items() if lines)
+        self.db.executemany("INSERT OR REPLACE INTO owners VALUES (?, ?)", kept)
+
+    def recount(self, delta: Counter) -> tuple[list[bytes], list[bytes]]:
+        """Apply the change in each quad's count of owners; the quads that appear and vanish."""
+        ids = {line: quad_id(line) for line, d in delta.items() if d}
+        current = dict(self._in("SELECT quad, n FROM refcount WHERE quad IN ({})", ids.values()))
+        appear, vanish, writes, deletes = [], [], [], []
+        for line, qid in ids.items():
+            before = current.get(qid, 0)
+            after = before + delta[line]
+            if after < 0:
+                raise ValueError(f"{self.path}: a quad's count of owners fell below 0; the index is damaged")
+            if before == 0 and after > 0:
+                appear.append(line)
+            elif before > 0 and after == 0:
+                vanish.append(line)
+            (writes.append((qid, after)) if after else deletes.append((qid,)))
+        self.db.executemany("INSERT OR REPLACE INTO refcount VALUES (?, ?)", writes)
+        self.db.executemany("DELETE FROM refcount WHERE quad = ?", deletes)
+        return appear, vanish
+
+
+def names_in(r: DocResult) -> set[str]:
+    """Every entity id a document's records name (before merging), so that a document whose
+    names come to resolve differently can be found."""
+    local = {e.id for e in r.events}
+    names = set(r.entities)
+    for f in r.facts:
+        names |= {f.subject, f.claimant, f.denied_by} | (set() if f.literal else {f.object})
+    for e in r.events:
+        names |= e.targets | e.locations | e.perpetrators | e.participants
+    names |= {c.claimant for c in r.claims}
+    return {n for n in names if n and n not in local}
+
+
+@dataclass
+class Change:
+    """What an update did: quads that appeared and vanished, and what it recomputed."""
+
+    appear: list[bytes] = field(default_factory=list)
+    vanish: list[bytes] = field(default_factory=list)
+    documents: set[str] = field(default_factory=set)  # documents whose parts were written again
+    reports: int = 0  # event reports clustered again
+    entities: int = 0
+
+
+def update(ix: Index, fresh: Sequence[DocResult], rules: RuleSet, first: bool = False) -> Change:
+    """Add `fresh` (extracted documents the index does not hold) and return the change to the
+    graph. Runs inside the caller's transaction. `first`: the index is new, so the ontology's
+    part is written too."""
+    fresh = sorted(fresh, key=lambda r: corpus_order(r.doc))
+    ix.put_results(fresh)
+    loaded = {r.doc.id: r for r in fresh}
+
+    fold = ix.fold()
+    for r in fresh:
+        fold.add(r, corpus_order(r.doc))
+    touched = {eid for r in fresh for eid in r.entities}
+    ix.save_fold(fold, touched)  # before the merge below changes the folded entities
+    entities, mapping = merge_entities([], fold.entities())
+    view = {raw: _view(raw, mapping, entities) for raw in fold.merged}
+    old_view = ix.view()
+    renamed = {raw for raw, v in view.items() if old_view.get(raw) != v}
+    ix.save_view({raw: view[raw] for raw in renamed})
+    entity_parts = {view[r][0] for r in touched | renamed} | {old_view[r][0] for r in renamed if r in old_view}
+
+    dirty = set(loaded) | ix.docs_naming(renamed)
+    _load(ix, loaded, dirty)
+    reports = Reports(ix, mapping, _types(entities))
+    reports.gather(loaded, dirty)
+    events, gid_of = _cluster(reports, entities)
+    name_responses(events, answers_of(reports.events.values(), gid_of))
+    regrouped = {e.doc for local, e in reports.events.items() if reports.old_gid.get(local) != gid_of[local]}
+    written = dirty | regrouped
+    _load(ix, loaded, written)
+    ids = _ids(ix, loaded, written, mapping, gid_of)
+    places, written = _places(ix, loaded, written, ids, mapping, gid_of, rules)
+
+    writer = GraphWriter(Corpus(documents=[r.doc for r in loaded.values()], entities=entities), rules)
+    broader = writer.broader_of(places)
+    dated = {e.date_evidence.doc for e in events.values() if e.date_evidence} - writer.doc_dates.keys()
+    writer.doc_dates.update((d, ox_date(v)) for d, v in ix.dates(dated).items())  # statements' observedOn
+    parts: dict[str, list[ox.Quad]] = {}
+    for doc_id in sorted(written):
+        parts[f"doc:{doc_id}"] = writer.collect(lambda r=loaded[doc_id]: _write_document(writer, r, ids, broader))
+    for eid in entity_parts:
+        entity = entities.get(eid)  # None: merged into another, its part goes
+        parts[f"entity:{eid}"] = writer.collect(lambda e=entity: e and writer.add_entity(e))
+    for gid in set(reports.old_gid.values()) - events.keys():
+        parts[f"event:{gid}"] = []
+    for gid, event in events.items():
+        parts[f"event:{gid}"] = writer.collect(lambda e=event: _write_event(writer, e))
+    parts["hierarchy"] = writer.collect(writer.add_place_hierarchy)
+    if first:
+        parts["ontology"] = writer.collect(writer.add_ontology)
+
+    reports.save(gid_of)
+    change = _difference(ix, parts)
+    change.documents, change.reports, change.entities = written, len(reports.events), len(entity_parts)
+    return change
+
+
+def _view(raw: str, mapping: dict[str, str], entities: dict[str, Entity]) -> tuple:
+    target = mapping.get(raw, raw)
+    e = entities.get(target)
+    return (target, e.label if e else None, e.type if e else None)
+
+
+def _types(entities: dict[str, Entity]):
+    return {eid: e.type for eid, e in entities.items()}.get
+
+
+def _load(ix: Index, loaded: dict[str, DocResult], ids: Iterable[str]) -> None:
+    missing = [i for i in ids if i not in loaded]
+    if missing:
+        loaded.update(ix.results(missing))
+
+
+class Reports:
+    """The event reports an update clusters again, with their names resolved.
+
+    They are the dirty documents' reports; the whole clusters of every report those could be
+    compared with (a shared blocking key) or were clustered with; and, through answers within
+    a document, the clusters of operations answering any of them and of events they answer.
+    Only the dirty reports' keys are looked up: two other reports were compared before, with
+    the same attributes, so their pair comes out as it did, and whole clusters keep those
+    outcomes. Operations cluster by the cluster they answer, which this can change, hence the
+    answers. Reports from other documents come from the index's rows, not their documents."""
+
+    def __init__(self, ix: Index, mapping: dict[str, str], types):
+        self.ix, self.mapping, self.types = ix, mapping, types
+        self.events: dict[str, Event] = {}
+        self.order: dict[str, tuple] = {}
+        self.old_gid: dict[str, str] = {}  # the clusters the reports were in
+        self.dirty: set[str] = set()  # reports of documents read again: keys may have changed
+
+    def gather(self, loaded: dict[str, DocResult], dirty: set[str]) -> None:
+        new = []
+        for d in dirty:
+            for pos, e in enumerate(loaded[d].events):
+                new.append(self._take(e, (*corpus_order(loaded[d].doc), pos)))
+        self.dirty = {e.id for e in new}
+        keys = {json.dumps(k, ensure_ascii=False) for e in new for k in event_keys(e, self.types)}
+        frontier = self._clusters_of(new) | self.ix.locals_for_keys(keys) | self._answers_of(new)
+        while frontier := frontier - self.events.keys():
+            new = [self._take(e, order) for e, order in self.ix.reports(frontier).values()]
+            frontier = self._clusters_of(new) | self._answers_of(new)
+
+    def _take(self, event: Event, order: tuple) -> Event:
+        self.order[event.id] = order
+        self.events[event.id] = remap_event(event, self.mapping)
+        return event
+
+    def _clusters_of(self, events: list[Event]) -> set[str]:
+        gids = self.ix.gids_of(e.id for e in events)
+        seen = set(self.old_gid.values())
+        self.old_gid.update(gids)
+        return self.ix.members(set(gids.values()) - seen)
+
+    def _answers_of(self, events: list[Event]) -> set[str]:
+        answered = {x for e in events for x in e.responds_to}
+        return answered | self.ix.answering(e.id for e in events)
+
+    def settled(self) -> tuple[list[list[str]], set[str]]:
+        """The old clusters that stand as they were unless a dirty report joins them, and the
+        reports to compare afresh: the dirty ones, and the members of any cluster a dirty
+        report was in (its attributes changed: without it the cluster might split)."""
+        groups: dict[str, list[str]] = {}
+        for local, gid in self.old_gid.items():
+            groups.setdefault(gid, []).append(local)
+        broken = {self.old_gid[local] for local in self.dirty if local in self.old_gid}
+        fresh = set(self.dirty) | {local for gid in broken for local in groups[gid]}
+        return [sorted(g) for gid, g in groups.items() if gid not in broken], fresh
+
+    def save(self, gid_of: dict[str, str]) -> None:
+        """The dirty reports (their keys with them) and the reports whose cluster changed, for
+        the next update. Their names are resolved as of this update: a document whose names
+        come to resolve differently is read again from its record, not from these rows."""
+        rows, keys = [], []
+        for local, e in self.events.items():
+            if local in self.dirty:
+                keys += [(json.dumps(k, ensure_ascii=False), local) for k in event_keys(e, self.types)]
+            if local in self.dirty or self.old_gid.get(local) != gid_of[local]:
+                rows.append((local, e.doc, gid_of[local], self.order[local], e))
+        self.ix.put_events(rows, keys, self.dirty)
+
+
+def _cluster(reports: Reports, entities: dict[str, Entity]) -> tuple[dict[str, Event], dict[str, str]]:
+    """Cluster the reports as kg.resolve.resolve does, in corpus order."""
+    ordered = sorted(reports.events.values(), key=lambda e: reports.order[e.id])
+    settled, fresh = reports.settled()
+    clusters = cluster_events(ordered, _types(entities), settled, fresh)
+    members: dict[str, list[Event]] = {}
+    for e in ordered:
+        members.setdefault(clusters[e.id], []).append(e)
+    labels = {eid: e.label for eid, e in entities.items()}
+    people = frozenset(eid for eid, e in entities.items() if e.type == "Person")
+    events, gid_of = {}, {}
+    for group in members.values():
+        merged = merged_event(group, labels, people)
+        events[merged.id] = merged
+        gid_of.update((e.id, merged.id) for e in group)
+    return events, gid_of
+
+
+def _ids(
+    ix: Index, loaded: dict[str, DocResult], docs: Iterable[str], mapping: dict[str, str], gid_of: dict[str, str]
+) -> dict[str, str]:
+    """Local id -> resolved id for what the documents name: merged entities, and every event
+    report's cluster (new ones from this update, the rest as the index has them)."""
+    others = [e.id for d in docs for e in loaded[d].events if e.id not in gid_of]
+    return {**mapping, **ix.gids_of(others), **gid_of}
+
+
+def _places(
+    ix: Index, loaded: dict[str, DocResult], written: set[str], ids: dict, mapping: dict, gid_of: dict, rules: RuleSet
+) -> tuple[dict[str, frozenset[str]], set[str]]:
+    """Every written subject's places (for the most-specific-place rule), after the written
+    documents' location statements replace theirs. A document whose location statement the
+    rule now keeps or drops differently is written again too."""
+    rows = {
+        (key[0], key[2], d)
+        for d in written
+        for f in loaded[d].facts
+        if f.predicate == "location" and (key := fact_key(f, ids))
+    }
+    subjects = ix.location_subjects(written) | {s for s, _, _ in rows}
+    before = ix.places(subjects)
+    ix.put_locations(written, rows)
+    after = ix.places(subjects)
+    rule = GraphWriter(Corpus(), rules)
+    flipped = set()
+    for s in subjects:
+        if before.get(s) != after.get(s):
+            flipped |= rule.broader_of({s: before.get(s, set())}) ^ rule.broader_of({s: after.get(s, set())})
+    more = ix.docs_stating(flipped) - written
+    if more:
+        _load(ix, loaded, more)
+        written = written | more
+        ids.update(_ids(ix, loaded, more, mapping, gid_of))
+    return ix.places(subjects | ix.location_subjects(more)), written
+
+
+def _write_document(writer: GraphWriter, r: DocResult, ids: dict[str, str], broader: set) -> None:
+    """A document's part: its node, and its statements and claims with their evidence."""
+    writer.add_document(r.doc)
+    facts: dict[tuple, list[Evidence]] = {}
+    for f in r.facts:
+        key = fact_key(f, ids)
+        if key is not None and f.evidence not in facts.setdefault(key, []):
+            facts[key].append(f.evidence)
+    for key, evidence in facts.items():
+        if not (key[1] == "location" and (key[0], key[2]) in broader):
+            writer.add_fact(key, evidence)
+    claims = Corpus()
+    for c in r.claims:
+        add_claim(claims, c, ids)
+    writer.corpus.unverified = claims.unverified
+    for key, evidence in claims.claims.items():
+        writer.add_claim(key, evidence)
+
+
+def _write_event(writer: GraphWriter, event: Event) -> None:
+    writer.add_event(event)
+    if event.date:
+        writer.add_fact(date_key(event), [event.date_evidence])
+
+
+def _difference(ix: Index, parts: dict[str, list[ox.Quad]]) -> Change:
+    """Store each part's quads; the quads whose count of owners rises from or falls to 0."""
+    new = {owner: set(nquad_lines(quads)) for owner, quads in parts.items()}
+    old = ix.owned(new)
+    delta: Counter = Counter()
+    changed = {}
+    for owner, lines in new.items():
+        before = old.get(owner, set())
+        if lines != before:
+            changed[owner] = lines
+            delta.update(lines - before)
+            delta.subtract(before - lines)
+    ix.put_owned(changed)
+    appear, vanish = ix.recount(delta)
+    return Change(appear=appear, vanish=vanish)
+
+
+def nquad_lines(quads: list[ox.Quad]) -> list[bytes]:
+    """Each quad as its N-Quads line (pyoxigraph's serialiser: one canonical line per quad)."""
+    if not quads:
+        return []
+    return ox.serialize(quads, format=ox.RdfFormat.N_QUADS).splitlines()
+
+
+def parse_lines(lines: list[bytes]) -> Iterator[ox.Quad]:
+    for batch in chunks(lines, 100_000):
+        yield from ox.parse(b"\n".join(batch) + b"\n", format=ox.RdfFormat.N_QUADS)
