@@ -645,12 +645,12 @@ class FigureReader:
             count = self.number(m.group("num"))
             if count is None or self.is_date_part(body, m):
                 continue
-            qualifier = self.quals.get((m.group("qual") or "").lower(), "Exactly")
-            category = self.cats[m.group("cat").lower()]
+            qualifier = self.quals.get(fold_case(m.group("qual") or ""), "Exactly")
+            category = self.cats[fold_case(m.group("cat"))]
             spans.append((m.start(), m.end(), count, qualifier, category, m))
         figures = []
         for i, (start, _end, count, qualifier, category, m) in enumerate(spans):
-            if category == "People" and m.group("cat").lower() == "others" and i > 0:
+            if category == "People" and fold_case(m.group("cat")) == "others" and i > 0:
                 category = spans[i - 1][4]
             outcome = self.outcome(body, spans, i)
             if not outcome:

@@ -268,3 +268,19 @@ def test_a_wire_report_in_the_usual_shape():
     assert ("jiyand-baloch", "memberOf", "balochistan-liberation-army") in {
         (f.subject, f.predicate, f.object) for f in result.facts
     }
+
+
+def test_a_victim_noun_spelled_with_look_alike_letters_is_still_its_category():
+    """Ignore-case matching takes the long s (ſ) as 's' and the dotless ı as 'i': the figure's
+    words must be looked up the same way, or the document fails (KeyError) instead of saying
+    what it says."""
+    text = (
+        "Pakistan's largest province has long seen fighting. On January 31, the BLA launched attacks "
+        "across the province. The government said at least 30 civilians and 18 soldiers were killed."
+    )
+    plain = claims_of(text)[1]
+    spelled = claims_of(text.replace("civilians", "cıvilians").replace("soldiers", "ſoldiers"))[1]
+    assert spelled == plain and {c[:4] for c in plain} == {
+        (30, "AtLeast", "Civilians", "Killed"),
+        (18, "Exactly", "SecurityPersonnel", "Killed"),
+    }
