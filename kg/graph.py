@@ -13,7 +13,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -58,11 +58,15 @@ def iri(value: str) -> ox.NamedNode:
 
 
 def kgr(local: str) -> ox.NamedNode:
-    return iri(f"{KGR}{local}")
+    return iri(KGR_BASE + local)
 
 
+KGO_BASE, KGR_BASE = str(KGO), str(KGR)
+
+
+@cache
 def kgo(local: str) -> ox.NamedNode:
-    return iri(f"{KGO}{local}")
+    return ox.NamedNode(KGO_BASE + local)
 
 
 A = iri(str(RDF.type))

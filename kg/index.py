@@ -172,7 +172,7 @@ class Index:
         return {i: decode_result(json.loads(zlib.decompress(blob))) for i, blob in rows}
 
     def put_results(self, results: Sequence[DocResult]) -> None:
-        from kg.store import encode_result
+        from kg.store import dump_result
 
         self.db.executemany(
             "INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?)",
@@ -183,7 +183,7 @@ class Index:
                     r.doc.sha256,
                     r.doc.title,
                     r.doc.date,
-                    zlib.compress(json.dumps(encode_result(r)).encode()),
+                    zlib.compress(dump_result(r).encode(), 1),
                 )
                 for r in results
             ),
@@ -255,7 +255,7 @@ class Index:
     def put_events(self, rows: list[tuple], keys: list[tuple[str, str]], rekeyed: set[str]) -> None:
         """rows: (local, doc, gid, order, Event); the blocking keys and answers of the `rekeyed`
         reports replace theirs."""
-        from kg.store import encode_event
+        from kg.store import dumps
 
         for batch in chunks(rekeyed):
             marks = ",".join("?" * len(batch))
@@ -269,7 +269,7 @@ class Index:
                     doc,
                     gid,
                     json.dumps(order, ensure_ascii=False),
-                    json.dumps(encode_event(e), ensure_ascii=False),
+                    dumps(e),
                 )
                 for local, doc, gid, order, e in rows
             ),
@@ -307,13 +307,14 @@ class Index:
         gone = [o for o, lines in parts.items() if not lines]
         for batch in chunks(gone):
             self.db.execute(f"DELETE FROM owners WHERE owner IN ({','.join('?' * len(batch))})", batch)
-        kept = ((o, zlib.compress(b"\n".join(sorted(lines)))) for o, lines in parts.items() if lines)
+        kept = ((o, zlib.compress(b"\n".join(sorted(lines)), 1)) for o, lines in parts.items() if lines)
         self.db.executemany("INSERT OR REPLACE INTO owners VALUES (?, ?)", kept)
 
-    def recount(self, delta: Counter) -> tuple[list[bytes], list[bytes]]:
-        """Apply the change in each quad's count of owners; the quads that appear and vanish."""
+    def recount(self, delta: Counter, empty: bool = False) -> tuple[list[bytes], list[bytes]]:
+        """Apply the change in each quad's count of owners; the quads that appear and vanish.
+        `empty`: the index has no counts yet (nothing to look up)."""
         ids = {line: quad_id(line) for line, d in delta.items() if d}
-        current = dict(self._in("SELECT quad, n FROM refcount WHERE quad IN ({})", ids.values()))
+        current = {} if empty else dict(self._in("SELECT quad, n FROM refcount WHERE quad IN ({})", ids.values()))
         appear, vanish, writes, deletes = [], [], [], []
         for line, qid in ids.items():
             before = current.get(qid, 0)
@@ -356,24 +357,12 @@ class Change:
 
 def update(ix: Index, fresh: Sequence[DocResult], rules: RuleSet, first: bool = False) -> Change:
     """Add `fresh` (extracted documents the index does not hold) and return the change to the
-    graph. Runs inside the caller's transaction. `first`: the index is new, so the ontology's
-    part is written too."""
+    graph. Runs inside the caller's transaction. `first`: the index is new (the ontology's
+    part is written too, and there are no counts to look up)."""
     fresh = sorted(fresh, key=lambda r: corpus_order(r.doc))
     ix.put_results(fresh)
     loaded = {r.doc.id: r for r in fresh}
-
-    fold = ix.fold()
-    for r in fresh:
-        fold.add(r, corpus_order(r.doc))
-    touched = {eid for r in fresh for eid in r.entities}
-    ix.save_fold(fold, touched)  # before the merge below changes the folded entities
-    entities, mapping = merge_entities([], fold.entities())
-    view = {raw: _view(raw, mapping, entities) for raw in fold.merged}
-    old_view = ix.view()
-    renamed = {raw for raw, v in view.items() if old_view.get(raw) != v}
-    ix.save_view({raw: view[raw] for raw in renamed})
-    entity_parts = {view[r][0] for r in touched | renamed} | {old_view[r][0] for r in renamed if r in old_view}
-
+    entities, mapping, renamed, entity_parts = _resolve_entities(ix, fresh)
     dirty = set(loaded) | ix.docs_naming(renamed)
     _load(ix, loaded, dirty)
     reports = Reports(ix, mapping, _types(entities))
@@ -387,17 +376,16 @@ def update(ix: Index, fresh: Sequence[DocResult], rules: RuleSet, first: bool = 
     places, written = _places(ix, loaded, written, ids, mapping, gid_of, rules)
 
     writer = GraphWriter(Corpus(documents=[r.doc for r in loaded.values()], entities=entities), rules)
-    broader = writer.broader_of(places)
     dated = {e.date_evidence.doc for e in events.values() if e.date_evidence} - writer.doc_dates.keys()
     writer.doc_dates.update((d, ox_date(v)) for d, v in ix.dates(dated).items())  # statements' observedOn
+    broader = writer.broader_of(places)
     parts: dict[str, list[ox.Quad]] = {}
     for doc_id in sorted(written):
         parts[f"doc:{doc_id}"] = writer.collect(lambda r=loaded[doc_id]: _write_document(writer, r, ids, broader))
     for eid in entity_parts:
         entity = entities.get(eid)  # None: merged into another, its part goes
         parts[f"entity:{eid}"] = writer.collect(lambda e=entity: e and writer.add_entity(e))
-    for gid in set(reports.old_gid.values()) - events.keys():
-        parts[f"event:{gid}"] = []
+    parts |= {f"event:{gid}": [] for gid in set(reports.old_gid.values()) - events.keys()}
     for gid, event in events.items():
         parts[f"event:{gid}"] = writer.collect(lambda e=event: _write_event(writer, e))
     parts["hierarchy"] = writer.collect(writer.add_place_hierarchy)
@@ -405,9 +393,27 @@ def update(ix: Index, fresh: Sequence[DocResult], rules: RuleSet, first: bool = 
         parts["ontology"] = writer.collect(writer.add_ontology)
 
     reports.save(gid_of)
-    change = _difference(ix, parts)
+    change = _difference(ix, parts, first)
     change.documents, change.reports, change.entities = written, len(reports.events), len(entity_parts)
     return change
+
+
+def _resolve_entities(ix: Index, fresh: Sequence[DocResult]) -> tuple[dict[str, Entity], dict, set[str], set[str]]:
+    """Fold the new documents' entities into the kept fold and merge minted names again (over
+    the entities, not the documents). Returns the merged entities, the merge, the ids whose
+    merge, label or type changed, and the entities whose part must be written again."""
+    fold = ix.fold()
+    for r in fresh:
+        fold.add(r, corpus_order(r.doc))
+    touched = {eid for r in fresh for eid in r.entities}
+    ix.save_fold(fold, touched)  # before the merge below changes the folded entities
+    entities, mapping = merge_entities([], fold.entities())
+    view = {raw: _view(raw, mapping, entities) for raw in fold.merged}
+    old_view = ix.view()
+    renamed = {raw for raw, v in view.items() if old_view.get(raw) != v}
+    ix.save_view({raw: view[raw] for raw in renamed})
+    parts = {view[r][0] for r in touched | renamed} | {old_view[r][0] for r in renamed if r in old_view}
+    return entities, mapping, renamed, parts
 
 
 def _view(raw: str, mapping: dict[str, str], entities: dict[str, Entity]) -> tuple:
@@ -576,10 +582,10 @@ def _write_event(writer: GraphWriter, event: Event) -> None:
         writer.add_fact(date_key(event), [event.date_evidence])
 
 
-def _difference(ix: Index, parts: dict[str, list[ox.Quad]]) -> Change:
+def _difference(ix: Index, parts: dict[str, list[ox.Quad]], first: bool) -> Change:
     """Store each part's quads; the quads whose count of owners rises from or falls to 0."""
     new = {owner: set(nquad_lines(quads)) for owner, quads in parts.items()}
-    old = ix.owned(new)
+    old = {} if first else ix.owned(new)
     delta: Counter = Counter()
     changed = {}
     for owner, lines in new.items():
@@ -589,7 +595,7 @@ def _difference(ix: Index, parts: dict[str, list[ox.Quad]]) -> Change:
             delta.update(lines - before)
             delta.subtract(before - lines)
     ix.put_owned(changed)
-    appear, vanish = ix.recount(delta)
+    appear, vanish = ix.recount(delta, empty=first)
     return Change(appear=appear, vanish=vanish)
 
 

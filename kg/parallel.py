@@ -132,28 +132,40 @@ def extract_all(
     be a stream; with `keep_text=False` each result keeps its document without the text, so
     what stays in memory is the records, not the corpus. With a `fold`, every result's
     entities go into it (in the workers, batch by batch) and the results come back without."""
+    results: list[DocResult] = []
+    errors: list[IngestError] = []
+    for outcome in iter_extract(docs, workers, dask, progress, keep_text, fold):
+        (errors if isinstance(outcome, IngestError) else results).append(outcome)
+    return results, errors
+
+
+def iter_extract(
+    docs: Iterable[Document],
+    workers: int = 1,
+    dask: object = None,
+    progress: Progress | None = None,
+    keep_text: bool = True,
+    fold: EntityFold | None = None,
+) -> Iterator[DocResult | IngestError]:
+    """extract_all as a stream, in the order given: a store load takes the records a batch at
+    a time, so that what it holds is a batch's records, not the corpus's."""
     wanted = fold is not None
     chunks = _dask(docs, dask, wanted) if dask else _local(docs, workers, wanted)
     total = len(docs) if isinstance(docs, Sized) else None
-    results: list[DocResult] = []
-    errors: list[IngestError] = []
     done = 0
     for batch, (outcomes, folded) in chunks:
         if folded is not None:
             fold.merge(folded)
         for doc, outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, IngestError):
-                errors.append(outcome)
-            else:
+            if isinstance(outcome, DocResult):
                 outcome.doc = doc if keep_text else replace(doc, text="")
                 if wanted and outcome.entities:  # extracted here, not in a worker
                     fold.add(outcome, corpus_order(doc))
                     outcome.entities = {}
-                results.append(outcome)
+            yield outcome
         done += len(batch)
         if progress:
             progress(done, total)
-    return results, errors
 
 
 def stderr_progress(min_docs: int = 200) -> Progress:

@@ -41,7 +41,7 @@ from rdflib.term import Node
 
 from kg.graph import Quads, from_ox
 from kg.index import Index
-from kg.ingest import Document, IngestError, read_corpus
+from kg.ingest import Document, IngestError
 from kg.model import Claim, DocResult, Entity, Event, Evidence, Fact
 from kg.rules import load_rules
 
@@ -61,29 +61,26 @@ def _evidence(d: dict | None) -> Evidence | None:
 
 
 def plain(obj: object) -> object:
-    """A record as JSON values: dataclasses as dicts of their fields, sets as sorted lists.
-    Written out field by field: dataclasses.asdict deep-copies every value first, which took
-    twenty times as long over a store's records."""
+    """What json.dumps cannot write by itself, one level down: a dataclass as a dict of its
+    fields, a set as a sorted list. Passed as json's `default`, so the C encoder walks the rest
+    (dataclasses.asdict deep-copies every value first: twenty times slower over a store)."""
     fields = getattr(obj, "__dataclass_fields__", None)
     if fields is not None:
-        return {name: plain(getattr(obj, name)) for name in fields}
+        return {name: getattr(obj, name) for name in fields}
     if isinstance(obj, set | frozenset):
         return sorted(obj)
-    if isinstance(obj, dict):
-        return {k: plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [plain(v) for v in obj]
-    return obj
+    raise TypeError(f"{type(obj).__name__} is not a record kg writes")
 
 
-def encode_result(result: DocResult) -> dict:
-    """JSON, not pickle: a store directory handed over by someone else must not run code."""
-    body = {k: plain(getattr(result, k)) for k in ("entities", "facts", "events", "claims", "fired")}
-    return {"doc": asdict(result.doc), **body}
+def dumps(record: object) -> str:
+    """A record (DocResult parts, Event, ...) as JSON text."""
+    return json.dumps(record, default=plain, ensure_ascii=False)
 
 
-def encode_event(event: Event) -> dict:
-    return plain(event)
+def dump_result(result: DocResult) -> str:
+    """A document's records as JSON text (what the store's index keeps)."""
+    body = {k: getattr(result, k) for k in ("entities", "facts", "events", "claims", "fired")}
+    return dumps({"doc": asdict(result.doc), **body})
 
 
 def decode_event(e: dict) -> Event:
@@ -262,6 +259,9 @@ def open_index(root: Path) -> Index | None:
     raise StoreError(f"{path}: describes generation {name!r}, which is not there; rebuild the store")
 
 
+STORE_BATCH = 1000  # documents per index update: a load holds one batch's records, not the corpus's
+
+
 def add_documents(
     root: str | os.PathLike,
     paths: Iterable[str],
@@ -270,13 +270,11 @@ def add_documents(
     progress: Callable[[int, int], None] | None = None,
     crash_after: Callable[[str], None] | None = None,
 ) -> StoreBuild:
-    """Extract only the documents the store does not have and add them: through the index
-    (kg.index), the graph's parts they change are written again and the store takes the
-    difference. A changed file is a new document that replaces the old one from the same
-    source; replacing, like removing, makes the whole graph again from the stored records.
-    `crash_after(step)` is a test hook to simulate a crash mid-load."""
-    from kg.parallel import extract_all
-
+    """Extract only the documents the store does not have and add them, STORE_BATCH at a
+    time: through the index (kg.index), the graph's parts each batch changes are written again
+    and the store takes the difference. A changed file is a new document that replaces the
+    old one from the same source: it is added, then the graph is made again from the stored
+    records without the old one. `crash_after(step)` is a test hook to simulate a crash."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     index = open_index(root)
@@ -284,86 +282,163 @@ def add_documents(
     if index is None and gen is not None:
         why = "bulk-loaded from shards" if "shards" in read_manifest(gen) else "made by an older kg"
         raise StoreError(f"{root}: {why}, so it has no extraction records to add to; build a new store")
-    clock, report = time.perf_counter(), LoadReport()
+    clock, report, errors, replaces = time.perf_counter(), LoadReport(), [], {}
+    staging = index or _new_index(root)
+    known = staging.count("documents")
     try:
-        documents, errors = read_corpus(paths)
-        fresh, replaces = index.plan(documents) if index else (documents, {})
-        new_results, failed = extract_all(fresh, workers, dask, progress, keep_text=False)
-        errors.extend(failed)
-        report.seconds["extract"] = time.perf_counter() - clock
-        report.replaced = [replaces[r.doc.id] for r in new_results if r.doc.id in replaces]
-        report.added = [r.doc.id for r in new_results if r.doc.id not in replaces]
-        report.unchanged = (index.count("documents") if index else 0) - len(report.replaced)
-        if not new_results:
-            report.generation = gen.name if gen else ""
-        elif index is None or report.replaced:
-            kept = []
-            if index is not None:
-                kept = list(index.results(set(index.doc_ids()) - set(report.replaced)).values())
-                index.close()
-                index = None
-            _rebuild(root, gen, kept + new_results, report, crash_after)
-        else:
-            _increment(root, gen, index, new_results, report, crash_after)
-        summary = store_summary(root)
+        batches = _new_records(staging, paths, (workers, dask, progress), errors, replaces, report)
+        _load(root, gen, staging, batches, report, crash_after, new=index is None)
     finally:
-        if index is not None:
-            index.close()
+        staging.close()
+    report.replaced = [replaces[i] for i in report.added if i in replaces]
+    report.added = [i for i in report.added if i not in replaces]
+    report.unchanged = known - len(report.replaced)
+    if report.replaced:
+        _rebuild_without(root, set(report.replaced), report)
     report.seconds["total"] = time.perf_counter() - clock
-    return StoreBuild(root, errors, report, summary)
+    return StoreBuild(root, errors, report, store_summary(root))
 
 
-def _increment(root: Path, gen: Path, index: Index, results: list[DocResult], report: LoadReport, crash_after) -> None:
-    """Add to a copy of the current generation only the change the index computes; commit
-    the index naming that copy, then switch to it."""
-    from kg.index import update
+def _new_records(
+    index: Index, paths: Iterable[str], how: tuple, errors: list, replaces: dict, report: LoadReport
+) -> Iterator[list[DocResult]]:
+    """The records of the documents under `paths` that `index` does not hold, extracted as
+    they are read (kg.parallel.iter_extract) and handed on STORE_BATCH at a time."""
+    from kg.index import chunks
+    from kg.ingest import iter_corpus
+    from kg.parallel import iter_extract
 
-    mark = time.perf_counter()
-    target = _fresh_generation(root, gen)
-    ox.Store.read_only(str(gen / "oxigraph")).backup(str(target / "oxigraph"))
-    try:
-        index.begin()
-        change = update(index, results, load_rules())
-        report.seconds["resolve+graph"] = time.perf_counter() - mark
-        mark = time.perf_counter()
-        _apply(target, change, crash_after)
-        index.set_generation(target.name)
-        index.commit()
-    except BaseException:
-        index.rollback()
-        raise
-    report.rewritten = sorted(change.documents - {r.doc.id for r in results})
-    _switch(root, gen, target, report, change, crash_after)
-    report.seconds["store"] = time.perf_counter() - mark
+    def readable() -> Iterator[Document]:
+        for item in iter_corpus(paths):
+            if isinstance(item, IngestError):
+                errors.append(item)
+            else:
+                yield item
+
+    def unknown() -> Iterator[Document]:
+        for docs in chunks(readable()):
+            fresh, found = index.plan(docs)
+            replaces.update(found)
+            yield from fresh
+
+    workers, dask, progress = how
+    batch: list[DocResult] = []
+    for outcome in iter_extract(unknown(), workers, dask, progress, keep_text=False):
+        if isinstance(outcome, IngestError):
+            errors.append(outcome)
+            continue
+        batch.append(outcome)
+        report.added.append(outcome.doc.id)
+        if len(batch) == STORE_BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
-def _rebuild(root: Path, gen: Path | None, results: list[DocResult], report: LoadReport, crash_after) -> None:
-    """The whole graph from the records into a new, empty generation and a new index."""
-    from kg.index import update
-
-    mark = time.perf_counter()
-    target = _fresh_generation(root, gen)
+def _new_index(root: Path) -> Index:
+    """An empty index beside the store, renamed over its index when its generation is made."""
     tmp = root / f"{INDEX}.tmp"
     tmp.unlink(missing_ok=True)
-    index = Index(tmp)
+    return Index(tmp)
+
+
+def _load(
+    root: Path,
+    gen: Path | None,
+    index: Index,
+    batches: Iterable[list[DocResult]],
+    report: LoadReport,
+    crash_after,
+    new: bool,
+    always: bool = False,
+) -> None:
+    """Each batch of records into the index and its change into a new generation (a copy of
+    the current one, or, for a `new` index, an empty one); then the index is committed naming
+    that generation, and the generation switched in. Nothing changes if no batch comes, unless
+    `always` (a rebuild that keeps no documents)."""
+    from kg.index import update
+
+    target = _fresh_generation(root, gen)
+    if not new:
+        ox.Store.read_only(str(gen / "oxigraph")).backup(str(target / "oxigraph"))
+    rules, written, fed, first = load_rules(), set(), set(), new
+    clock = Clock(report.seconds)
+
+    def step(results: list[DocResult]) -> None:
+        nonlocal first
+        clock.lap("records")  # reading and extracting documents, or reading stored records
+        change = update(index, results, rules, first=first)
+        clock.lap("resolve+graph")
+        _apply(target, change, crash_after, bulk=first)
+        clock.lap("store")
+        first = False
+        fed.update(r.doc.id for r in results)
+        written.update(change.documents)
+        report.quads_added += len(change.appear)
+        report.quads_removed += len(change.vanish)
+
     try:
         index.begin()
-        change = update(index, results, load_rules(), first=True)
-        report.seconds["resolve+graph"] = time.perf_counter() - mark
-        mark = time.perf_counter()
-        _apply(target, change, crash_after)
+        for results in batches:
+            step(results)
+        if not fed and always:
+            step([])  # every document removed: the ontology and nothing else
+        if not fed and not always:
+            index.rollback()
+            shutil.rmtree(target, ignore_errors=True)
+            if new:
+                index.close()
+                index.path.unlink(missing_ok=True)
+            report.generation = gen.name if gen else ""
+            return
         index.set_generation(target.name)
         index.commit()
     except BaseException:
         index.rollback()
-        index.close()
-        tmp.unlink(missing_ok=True)
+        if new:
+            index.close()
+            index.path.unlink(missing_ok=True)
         raise
-    index.close()
-    os.replace(tmp, root / INDEX)  # from here the index names the new generation: finished on next open
-    report.full = True
-    _switch(root, gen, target, report, change, crash_after)
-    report.seconds["store"] = time.perf_counter() - mark
+    if new:
+        index.close()
+        os.replace(index.path, root / INDEX)  # from here the index names the new generation: finished on next open
+    report.full = report.full or new
+    report.rewritten = sorted(written - fed)
+    if crash_after:
+        crash_after("written")
+    _swap_current(root, target)
+    _prune(root, {target.resolve()} | ({gen} if gen else set()))
+    report.generation = target.name
+
+
+class Clock:
+    """Seconds spent in each step of a load, summed over its batches."""
+
+    def __init__(self, seconds: dict[str, float]):
+        self.seconds, self.mark = seconds, time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step] = self.seconds.get(step, 0.0) + now - self.mark
+        self.mark = now
+
+
+def _rebuild_without(root: Path, drop: set[str], report: LoadReport) -> None:
+    """The graph made again, in a new index and generation, from the stored records of every
+    document but `drop` (what a document added to an entity cannot be taken back alone)."""
+    old, gen = open_index(root), current_generation(root)
+    try:
+        keep = [i for i in old.doc_ids() if i not in drop]
+        batches = (list(old.results(ids).values()) for ids in _chunked(keep))
+        _load(root, gen, _new_index(root), batches, report, None, new=True, always=True)
+    finally:
+        old.close()
+
+
+def _chunked(ids: list[str]) -> Iterator[list[str]]:
+    for i in range(0, len(ids), STORE_BATCH):
+        yield ids[i : i + STORE_BATCH]
 
 
 def _fresh_generation(root: Path, gen: Path | None) -> Path:
@@ -373,9 +448,10 @@ def _fresh_generation(root: Path, gen: Path | None) -> Path:
     return target
 
 
-def _apply(target: Path, change, crash_after) -> None:
-    """The quads that vanish and appear, into the (not yet visible) generation."""
-    from kg.index import parse_lines
+def _apply(target: Path, change, crash_after, bulk: bool = False) -> None:
+    """The quads that vanish and appear, into the (not yet visible) generation; into a new,
+    empty one (`bulk`) by oxigraph's bulk loader, which takes the N-Quads lines as they are."""
+    from kg.index import chunks, parse_lines
 
     store = ox.Store(str(target / "oxigraph"))
     try:
@@ -383,19 +459,14 @@ def _apply(target: Path, change, crash_after) -> None:
             store.remove(quad)
         if crash_after:
             crash_after("document")
-        store.extend(parse_lines(change.appear))
+        if bulk:
+            for lines in chunks(change.appear, BULK_CHUNK_QUADS):
+                store.bulk_load(b"\n".join(lines) + b"\n", format=ox.RdfFormat.N_QUADS)
+        else:
+            store.extend(parse_lines(change.appear))
         store.flush()
     finally:
         del store
-
-
-def _switch(root: Path, gen: Path | None, target: Path, report: LoadReport, change, crash_after) -> None:
-    if crash_after:
-        crash_after("written")
-    _swap_current(root, target)
-    _prune(root, {target.resolve()} | ({gen} if gen else set()))
-    report.generation = target.name
-    report.quads_added, report.quads_removed = len(change.appear), len(change.vanish)
 
 
 def store_summary(root: Path) -> dict[str, int]:
@@ -457,8 +528,7 @@ def load_shards(root: str | os.PathLike, shard_dir: str | os.PathLike) -> LoadRe
 
 
 def remove_documents(root: str | os.PathLike, sources_or_ids: Iterable[str]) -> StoreBuild:
-    """Drop documents by source path or id; the graph is made again from the other records
-    (what a document added to an entity cannot be taken back one document at a time)."""
+    """Drop documents by source path or id; the graph is made again from the other records."""
     root = Path(root)
     index = open_index(root)
     if index is None:
@@ -466,14 +536,14 @@ def remove_documents(root: str | os.PathLike, sources_or_ids: Iterable[str]) -> 
     wanted = set(sources_or_ids)
     try:
         drop = {v["id"] for s, v in index.documents().items() if s in wanted or v["id"] in wanted}
-        if not drop:
-            raise StoreError(f"{root}: no document matches {', '.join(sorted(wanted))}")
-        kept = list(index.results(set(index.doc_ids()) - drop).values())
+        known = index.count("documents")
     finally:
         index.close()
-    clock, gen = time.perf_counter(), current_generation(root)
-    report = LoadReport(replaced=sorted(drop), unchanged=len(kept))
-    _rebuild(root, gen, kept, report, None)
+    if not drop:
+        raise StoreError(f"{root}: no document matches {', '.join(sorted(wanted))}")
+    clock = time.perf_counter()
+    report = LoadReport(replaced=sorted(drop), unchanged=known - len(drop))
+    _rebuild_without(root, drop, report)
     report.seconds["total"] = time.perf_counter() - clock
     return StoreBuild(root, [], report, store_summary(root))
 

@@ -189,3 +189,24 @@ def test_a_shard_load_retires_the_index(tmp_path, seeds_build):
     assert not (root / "index.sqlite").exists()
     with pytest.raises(StoreError, match="bulk-loaded from shards"):
         add_documents(root, [str(SEEDS)])
+
+
+def test_a_store_is_built_a_batch_of_records_at_a_time(generated, tmp_path, monkeypatch):
+    """A load holds one batch's records, not the corpus's; the batches make the same graph."""
+    import kg.index
+    import kg.store
+
+    sizes = []
+    real = kg.index.update
+
+    def counted(index, results, rules, first=False):
+        sizes.append(len(results))
+        return real(index, results, rules, first)
+
+    monkeypatch.setattr(kg.store, "STORE_BATCH", 7)
+    monkeypatch.setattr(kg.index, "update", counted)
+    root = tmp_path / "store"
+    built = add_documents(root, [str(p) for p in generated])
+    assert max(sizes) == 7 and sum(sizes) == len(generated) == built.summary["documents"]
+    assert built.report.full and built.report.added and not built.report.rewritten
+    assert stored(root) == fresh(generated)
