@@ -505,7 +505,10 @@ def _cluster(reports: Reports, entities: dict[str, Entity]) -> tuple[dict[str, E
     """Cluster the reports as kg.resolve.resolve does, in corpus order."""
     ordered = sorted(reports.events.values(), key=lambda e: reports.order[e.id])
     settled, fresh = reports.settled()
-    clusters = cluster_events(ordered, _types(entities), settled, fresh)
+    before = reports.old_gid.get
+    clusters = cluster_events(
+        ordered, _types(entities), settled, fresh, lambda op: frozenset(before(x) for x in op.responds_to)
+    )
     members: dict[str, list[Event]] = {}
     for e in ordered:
         members.setdefault(clusters[e.id], []).append(e)

@@ -156,15 +156,20 @@ def same_initials(a: str, b: str) -> bool:
 
 
 def cluster_events(
-    events: list[Event], entity_type, settled: Iterable[list[str]] = (), fresh: set[str] | None = None
+    events: list[Event],
+    entity_type,
+    settled: Iterable[list[str]] = (),
+    fresh: set[str] | None = None,
+    answered_before=None,
 ) -> dict[str, str]:
     """Local event id → cluster representative. Conservative: same family and a shared name,
     a shared facility target, or the same day with a shared perpetrator or place. Only events
     that share one of those keys are compared (blocking), so the cost follows the number of
     plausible pairs, not the square of the number of events.
 
-    `settled`: groups of ids already known to be one event (a store's clusters of unchanged
-    reports); then only pairs with a `fresh` report are compared by event (kg.index)."""
+    A store's update (kg.index) passes `settled`, groups of ids already known to be one event
+    (its clusters of unchanged reports), and `fresh`, the reports to compare; operations not
+    fresh are compared only if what they answered was apart before (`answered_before`)."""
     uf = UnionFind()
     for e in events:
         uf.find(e.id)
@@ -172,13 +177,13 @@ def cluster_events(
         for other in group[1:]:
             uf.union(group[0], other)
     for a, b in candidate_pairs(events, lambda e: event_keys(e, entity_type), fresh):
-        if same_event(a, b, entity_type):
+        if uf.find(a.id) != uf.find(b.id) and same_event(a, b, entity_type):
             uf.union(a.id, b.id)
     # operations answering the same event, on compatible dates, are one operation
     operations = [e for e in events if e.type == "SecurityOperation" and not e.names]
     answered = lambda e: {("answers", uf.find(x)) for x in e.responds_to}  # noqa: E731
-    for a, b in candidate_pairs(operations, answered):
-        if compatible(a.date, b.date):
+    for a, b in candidate_pairs(operations, answered, fresh, answered_before):
+        if uf.find(a.id) != uf.find(b.id) and compatible(a.date, b.date):
             uf.union(a.id, b.id)
     return {e.id: uf.find(e.id) for e in events}
 
@@ -193,11 +198,14 @@ def event_keys(e: Event, entity_type) -> set[tuple]:
     return keys
 
 
-def candidate_pairs(events: list[Event], keys, only: set[str] | None = None) -> Iterator[tuple[Event, Event]]:
+def candidate_pairs(
+    events: list[Event], keys, only: set[str] | None = None, apart=None
+) -> Iterator[tuple[Event, Event]]:
     """Pairs of events from different documents that share a blocking key (a pair sharing two
     keys comes twice: checking it again is cheaper than remembering it), and with `only`, one
-    of them in it. Generated, not collected: union-find gives the same clusters in any order
-    (the root is the smallest id), and a big block must not cost memory per pair."""
+    of them in it, or (with `apart`) two others whose `apart` values differ. Generated, not
+    collected: union-find gives the same clusters in any order (the root is the smallest id),
+    and a big block must not cost memory per pair."""
     blocks: dict[tuple, list[Event]] = {}
     for e in events:
         for key in keys(e):
@@ -205,10 +213,23 @@ def candidate_pairs(events: list[Event], keys, only: set[str] | None = None) -> 
     for members in blocks.values():
         new = members if only is None else [e for e in members if e.id in only]
         old = [] if only is None else [e for e in members if e.id not in only]
-        for i, a in enumerate(new):
-            for b in itertools.chain(new[i + 1 :], old):
-                if a.doc != b.doc:
-                    yield a, b
+        pairs = ((a, b) for i, a in enumerate(new) for b in itertools.chain(new[i + 1 :], old))
+        if apart is not None and old:
+            pairs = itertools.chain(pairs, _pairs_apart(old, apart))
+        for a, b in pairs:
+            if a.doc != b.doc:
+                yield a, b
+
+
+def _pairs_apart(events: list[Event], apart) -> Iterator[tuple[Event, Event]]:
+    """Pairs of events from different `apart` groups (two blocks that became one)."""
+    groups: dict[object, list[Event]] = {}
+    for e in events:
+        groups.setdefault(apart(e), []).append(e)
+    parts = list(groups.values())
+    for i, one in enumerate(parts):
+        for other in parts[i + 1 :]:
+            yield from itertools.product(one, other)
 
 
 def same_event(a: Event, b: Event, entity_type) -> bool:
