@@ -13,7 +13,9 @@ given seed.
 from __future__ import annotations
 
 import argparse
+import json
 import random
+from datetime import date, timedelta
 from pathlib import Path
 
 from kg.extract import matcher_for
@@ -64,19 +66,28 @@ def document(rng: random.Random, sents: list, names: dict[str, list[str]], size:
     return "\n".join(lines) + "\n"
 
 
-def generate(out: Path, megabytes: float, doc_kb: float = 8, seed: int = 7) -> list[Path]:
-    """Write documents of about `doc_kb` KB into `out` until `megabytes` MB; returns their paths."""
+PER_DAY = 30  # documents a day: a region's daily coverage, so 100 MB spans about a year
+
+
+def generate(
+    out: Path, megabytes: float, doc_kb: float = 8, seed: int = 7, first_day: date = date(2025, 1, 1)
+) -> list[Path]:
+    """Write documents of about `doc_kb` KB into `out` until `megabytes` MB; returns their paths.
+    Each gets a publication date in metadata.json, PER_DAY documents a day from `first_day`,
+    as an archive of dated news would have."""
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     sents, names = templates()
-    total, paths, number = 0, [], 0
+    total, paths, number, metadata = 0, [], 0, {}
     while total < megabytes * 1_000_000:
         text = document(rng, sents, names, int(doc_kb * 1000), number)
         path = out / f"doc{number:06d}.txt"
         path.write_text(text, encoding="utf-8")
+        metadata[path.name] = {"published": (first_day + timedelta(days=number // PER_DAY)).isoformat()}
         total += len(text.encode("utf-8"))
         paths.append(path)
         number += 1
+    (out / "metadata.json").write_text(json.dumps(metadata, indent=1), encoding="utf-8")
     return paths
 
 

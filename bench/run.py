@@ -59,7 +59,7 @@ def corpus(mb: float, doc_kb: float = 8) -> Path:
     """The generated corpus of `mb` MB, made once and kept under the temp folder."""
     from gen import generate
 
-    folder = Path(tempfile.gettempdir()) / f"kg-bench-{mb:g}mb-{doc_kb:g}kb"
+    folder = Path(tempfile.gettempdir()) / f"kg-bench-{mb:g}mb-{doc_kb:g}kb-dated"
     if not (folder / ".done").exists():
         generate(folder, mb, doc_kb)
         (folder / ".done").write_text("ok")
@@ -383,18 +383,22 @@ def rate_row(r: dict) -> str:
 
 def case_incremental(mb: float, repeats: int) -> dict:
     """A store of the `mb` MB corpus; then, `repeats` times, 10 new documents added to it (only
-    they are named, as a daily feed would give them); then a full rebuild with all of them."""
-    from gen import generate
+    they are named, dated the days after the corpus, as a daily feed would give them); then a
+    full rebuild with all of them."""
+    from datetime import date, timedelta
+
+    from gen import PER_DAY, generate
 
     from kg.store import add_documents
 
     base = corpus(mb)
+    after = date(2025, 1, 1) + timedelta(days=len(list(base.glob("*.txt"))) // PER_DAY + 1)
     work = Path(tempfile.mkdtemp(prefix="kg-bench-store-"))
     t_first, first = timed(lambda: add_documents(work / "inc", [base]), 1)
     extras, adds = [], []
     for i in range(repeats):
         extra = work / f"extra{i}"
-        generate(extra, 0.08, doc_kb=8, seed=100 + i)
+        generate(extra, 0.08, doc_kb=8, seed=100 + i, first_day=after + timedelta(days=i))  # the next days' news
         extras.append(extra)
         adds.append(timed(lambda extra=extra: add_documents(work / "inc", [extra]), 1))
     t_full, _ = timed(lambda: add_documents(work / "full", [base, *extras]), 1)

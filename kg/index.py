@@ -447,6 +447,7 @@ class Reports:
         self.ix, self.mapping, self.types = ix, mapping, types
         self.events: dict[str, Event] = {}
         self.order: dict[str, tuple] = {}
+        self.published: dict[str, str | None] = {}  # document id -> date, for the events' ids
         self.old_gid: dict[str, str] = {}  # the clusters the reports were in
         self.dirty: set[str] = set()  # reports of documents read again: keys may have changed
 
@@ -454,7 +455,7 @@ class Reports:
         new = []
         for d in dirty:
             for pos, e in enumerate(loaded[d].events):
-                new.append(self._take(e, (*corpus_order(loaded[d].doc), pos)))
+                new.append(self._take(e, (*corpus_order(loaded[d].doc), pos, loaded[d].doc.date)))
         self.dirty = {e.id for e in new}
         keys = {json.dumps(k, ensure_ascii=False) for e in new for k in event_keys(e, self.types)}
         frontier = self._clusters_of(new) | self.ix.locals_for_keys(keys) | self._answers_of(new)
@@ -463,7 +464,9 @@ class Reports:
             frontier = self._clusters_of(new) | self._answers_of(new)
 
     def _take(self, event: Event, order: tuple) -> Event:
+        """`order`: source, document id, position in it (corpus order), document date."""
         self.order[event.id] = order
+        self.published[event.doc] = order[3]
         self.events[event.id] = remap_event(event, self.mapping)
         return event
 
@@ -516,7 +519,7 @@ def _cluster(reports: Reports, entities: dict[str, Entity]) -> tuple[dict[str, E
     people = frozenset(eid for eid, e in entities.items() if e.type == "Person")
     events, gid_of = {}, {}
     for group in members.values():
-        merged = merged_event(group, labels, people)
+        merged = merged_event(group, labels, people, reports.published)
         events[merged.id] = merged
         gid_of.update((e.id, merged.id) for e in group)
     return events, gid_of

@@ -297,8 +297,9 @@ def resolve(results: list[DocResult], entities: dict[str, Entity] | None = None)
     for e in local_events:
         members.setdefault(clusters[e.id], []).append(e)
     event_ids: dict[str, str] = {}
+    published = {r.doc.id: r.doc.date for r in results}
     for group in members.values():
-        merged = merged_event(group, labels, people)
+        merged = merged_event(group, labels, people, published)
         event_ids.update((e.id, merged.id) for e in group)
         corpus.events[merged.id] = merged
     ids = {**entity_map, **event_ids}
@@ -319,13 +320,16 @@ def resolve(results: list[DocResult], entities: dict[str, Entity] | None = None)
     return corpus
 
 
-def merged_event(group: list[Event], labels: dict[str, str], people: frozenset[str]) -> Event:
+def merged_event(
+    group: list[Event], labels: dict[str, str], people: frozenset[str], published: dict[str, str | None]
+) -> Event:
     """One event from the reports of it (in corpus order). Its id comes from one report, the
-    first by id (the cluster's union-find root): its label as that report alone gives it, and
-    its id. An article that joins the event, or makes its label more precise, does not rename
-    it, so saved queries, notebooks and a store's other documents keep pointing at it."""
+    earliest (by its document's date, then id; `published`: document id -> date): its label
+    as that report alone gives it, and its id. An article that joins the event later, or makes
+    its label more precise, does not rename it, so saved queries, notebooks and a store's other
+    documents keep pointing at it; an archive loaded in date order never renames one."""
     label, aliases = event_label(group, labels, people)
-    root = min(group, key=lambda e: e.id)
+    root = min(group, key=lambda e: earliest(published.get(e.doc), e.id))
     gid = f"event-{slugify(event_label([root], labels, people)[0])[:60]}-{event_id(root.id)}"
     merged = Event(gid, "", most_specific([e.type for e in group]), [label, *aliases])
     for e in group:
@@ -334,6 +338,11 @@ def merged_event(group: list[Event], labels: dict[str, str], people: frozenset[s
             merged.date, merged.date_evidence = e.date, e.date_evidence
         merged.description = merged.description or e.description
     return merged
+
+
+def earliest(date: str | None, report: str) -> tuple:
+    """Reports by their document's date (undated ones last), then by id."""
+    return (date is None, date or "", report)
 
 
 def event_id(root: str) -> str:
