@@ -386,8 +386,8 @@ def update(ix: Index, fresh: Sequence[DocResult], rules: RuleSet, first: bool = 
         entity = entities.get(eid)  # None: merged into another, its part goes
         parts[f"entity:{eid}"] = writer.collect(lambda e=entity: e and writer.add_entity(e))
     parts |= {f"event:{gid}": [] for gid in set(reports.old_gid.values()) - events.keys()}
-    for gid, event in events.items():
-        parts[f"event:{gid}"] = writer.collect(lambda e=event: _write_event(writer, e))
+    for gid in _changed_events(reports, gid_of):
+        parts[f"event:{gid}"] = writer.collect(lambda e=events[gid]: _write_event(writer, e))
     parts["hierarchy"] = writer.collect(writer.add_place_hierarchy)
     if first:
         parts["ontology"] = writer.collect(writer.add_ontology)
@@ -414,6 +414,21 @@ def _resolve_entities(ix: Index, fresh: Sequence[DocResult]) -> tuple[dict[str, 
     ix.save_view({raw: view[raw] for raw in renamed})
     parts = {view[r][0] for r in touched | renamed} | {old_view[r][0] for r in renamed if r in old_view}
     return entities, mapping, renamed, parts
+
+
+def _changed_events(reports: Reports, gid_of: dict[str, str]) -> set[str]:
+    """The events whose part may differ: reports joined or left them, a report of theirs was
+    read again, or one they answer changed (its label is in theirs). The others were only
+    compared with the new reports, and stand as they were written."""
+    now: dict[str, set[str]] = {}
+    for local, gid in gid_of.items():
+        now.setdefault(gid, set()).add(local)
+    before: dict[str, set[str]] = {}
+    for local, gid in reports.old_gid.items():
+        before.setdefault(gid, set()).add(local)
+    changed = {gid for gid, members in now.items() if members != before.get(gid) or members & reports.dirty}
+    answers = answers_of(reports.events.values(), gid_of)
+    return changed | {gid for gid, answered in answers.items() if answered & changed}
 
 
 def _view(raw: str, mapping: dict[str, str], entities: dict[str, Entity]) -> tuple:
