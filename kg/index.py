@@ -69,7 +69,7 @@ CREATE TABLE IF NOT EXISTS refs (raw TEXT, doc TEXT, PRIMARY KEY (raw, doc)) WIT
 CREATE TABLE IF NOT EXISTS entities (id TEXT PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS resolved (raw TEXT PRIMARY KEY, target TEXT, label TEXT, type TEXT);
 CREATE TABLE IF NOT EXISTS events (local TEXT PRIMARY KEY, doc TEXT NOT NULL, gid TEXT NOT NULL, ord TEXT NOT NULL,
-    data TEXT NOT NULL);
+    data TEXT NOT NULL, stub TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_gid ON events(gid);
 CREATE INDEX IF NOT EXISTS events_doc ON events(doc);
 CREATE TABLE IF NOT EXISTS event_keys (key TEXT, local TEXT, PRIMARY KEY (key, local)) WITHOUT ROWID;
@@ -245,37 +245,35 @@ class Index:
     def answering(self, locals_: Iterable[str]) -> set[str]:
         return {r[0] for r in self._in("SELECT local FROM answers WHERE target IN ({})", locals_)}
 
-    def reports(self, locals_: Iterable[str]) -> dict[str, tuple[Event, tuple]]:
-        """Event reports as their documents gave them, with their place in corpus order."""
+    def reports(self, locals_: Iterable[str], full: bool = False) -> dict[str, tuple[Event, tuple]]:
+        """Event reports as their documents gave them, with their place in corpus order; without
+        their evidence unless `full` (what clustering and labels read is a fraction of a row)."""
         from kg.store import decode_event
 
-        rows = self._in("SELECT local, ord, data FROM events WHERE local IN ({})", locals_)
-        return {local: (decode_event(json.loads(data)), tuple(json.loads(ord_))) for local, ord_, data in rows}
+        column = "data" if full else "stub"
+        rows = self._in(f"SELECT local, ord, {column} FROM events WHERE local IN ({{}})", locals_)
+        empty = {} if full else {"evidence": [], "date_evidence": None}
+        return {local: (decode_event({**json.loads(data), **empty}), tuple(json.loads(o))) for local, o, data in rows}
 
-    def put_events(self, rows: list[tuple], keys: list[tuple[str, str]], rekeyed: set[str]) -> None:
-        """rows: (local, doc, gid, order, Event); the blocking keys and answers of the `rekeyed`
-        reports replace theirs."""
+    def put_events(self, rows: list[tuple], keys: list[tuple[str, str]], regrouped: list[tuple[str, str]]) -> None:
+        """rows: (local, doc, gid, order, Event) of reports read again, whose blocking keys and
+        answers replace theirs; `regrouped`: (local, gid) of other reports whose event changed."""
         from kg.store import dumps
 
-        for batch in chunks(rekeyed):
+        for batch in chunks([r[0] for r in rows]):
             marks = ",".join("?" * len(batch))
             self.db.execute(f"DELETE FROM event_keys WHERE local IN ({marks})", batch)
             self.db.execute(f"DELETE FROM answers WHERE local IN ({marks})", batch)
         self.db.executemany(
-            "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?)",
             (
-                (
-                    local,
-                    doc,
-                    gid,
-                    json.dumps(order, ensure_ascii=False),
-                    dumps(e),
-                )
+                (local, doc, gid, json.dumps(order, ensure_ascii=False), dumps(e), dumps(stub(e)))
                 for local, doc, gid, order, e in rows
             ),
         )
+        self.db.executemany("UPDATE events SET gid = ? WHERE local = ?", ((gid, local) for local, gid in regrouped))
         self.db.executemany("INSERT OR IGNORE INTO event_keys VALUES (?, ?)", keys)
-        answers = ((target, local) for local, _, _, _, e in rows if local in rekeyed for target in e.responds_to)
+        answers = ((target, local) for local, _, _, _, e in rows for target in e.responds_to)
         self.db.executemany("INSERT OR IGNORE INTO answers VALUES (?, ?)", answers)
 
     # -------------------------------------------------------------- place sets
@@ -331,6 +329,16 @@ class Index:
         return appear, vanish
 
 
+EVENT_EVIDENCE = 5  # evidence spans an event's part cites (kg.graph.GraphWriter.add_event)
+
+
+def stub(event: Event) -> dict:
+    """A report without its evidence: what clustering and an event's label read."""
+    return {
+        name: getattr(event, name) for name in event.__dataclass_fields__ if name not in ("evidence", "date_evidence")
+    }
+
+
 def names_in(r: DocResult) -> set[str]:
     """Every entity id a document's records name (before merging), so that a document whose
     names come to resolve differently can be found."""
@@ -367,7 +375,7 @@ def update(ix: Index, fresh: Sequence[DocResult], rules: RuleSet, first: bool = 
     _load(ix, loaded, dirty)
     reports = Reports(ix, mapping, _types(entities))
     reports.gather(loaded, dirty)
-    events, gid_of = _cluster(reports, entities)
+    events, gid_of, groups = _cluster(reports, entities)
     name_responses(events, answers_of(reports.events.values(), gid_of))
     regrouped = {e.doc for local, e in reports.events.items() if reports.old_gid.get(local) != gid_of[local]}
     written = dirty | regrouped
@@ -375,8 +383,11 @@ def update(ix: Index, fresh: Sequence[DocResult], rules: RuleSet, first: bool = 
     ids = _ids(ix, loaded, written, mapping, gid_of)
     places, written = _places(ix, loaded, written, ids, mapping, gid_of, rules)
 
+    changed = _changed_events(reports, gid_of)
+    for gid in changed:
+        reports.complete(events[gid], groups[gid])
     writer = GraphWriter(Corpus(documents=[r.doc for r in loaded.values()], entities=entities), rules)
-    dated = {e.date_evidence.doc for e in events.values() if e.date_evidence} - writer.doc_dates.keys()
+    dated = {events[gid].date_evidence.doc for gid in changed if events[gid].date_evidence} - writer.doc_dates.keys()
     writer.doc_dates.update((d, ox_date(v)) for d, v in ix.dates(dated).items())  # statements' observedOn
     broader = writer.broader_of(places)
     parts: dict[str, list[ox.Quad]] = {}
@@ -386,7 +397,7 @@ def update(ix: Index, fresh: Sequence[DocResult], rules: RuleSet, first: bool = 
         entity = entities.get(eid)  # None: merged into another, its part goes
         parts[f"entity:{eid}"] = writer.collect(lambda e=entity: e and writer.add_entity(e))
     parts |= {f"event:{gid}": [] for gid in set(reports.old_gid.values()) - events.keys()}
-    for gid in _changed_events(reports, gid_of):
+    for gid in changed:
         parts[f"event:{gid}"] = writer.collect(lambda e=events[gid]: _write_event(writer, e))
     parts["hierarchy"] = writer.collect(writer.add_place_hierarchy)
     if first:
@@ -464,6 +475,7 @@ class Reports:
         self.order: dict[str, tuple] = {}
         self.published: dict[str, str | None] = {}  # document id -> date, for the events' ids
         self.old_gid: dict[str, str] = {}  # the clusters the reports were in
+        self.partial: set[str] = set()  # reports read from the index without their evidence
         self.dirty: set[str] = set()  # reports of documents read again: keys may have changed
 
     def gather(self, loaded: dict[str, DocResult], dirty: set[str]) -> None:
@@ -475,7 +487,9 @@ class Reports:
         keys = {json.dumps(k, ensure_ascii=False) for e in new for k in event_keys(e, self.types)}
         frontier = self._clusters_of(new) | self.ix.locals_for_keys(keys) | self._answers_of(new)
         while frontier := frontier - self.events.keys():
-            new = [self._take(e, order) for e, order in self.ix.reports(frontier).values()]
+            found = self.ix.reports(frontier)
+            self.partial |= found.keys()
+            new = [self._take(e, order) for e, order in found.values()]
             frontier = self._clusters_of(new) | self._answers_of(new)
 
     def _take(self, event: Event, order: tuple) -> Event:
@@ -507,19 +521,46 @@ class Reports:
         return [sorted(g) for gid, g in groups.items() if gid not in broken], fresh
 
     def save(self, gid_of: dict[str, str]) -> None:
-        """The dirty reports (their keys with them) and the reports whose cluster changed, for
-        the next update. Their names are resolved as of this update: a document whose names
-        come to resolve differently is read again from its record, not from these rows."""
-        rows, keys = [], []
+        """The dirty reports (their keys with them) and the event of each report whose event
+        changed, for the next update. Names are resolved as of this update: a document whose
+        names come to resolve differently is read again from its record, not from these rows."""
+        rows, keys, regrouped = [], [], []
         for local, e in self.events.items():
             if local in self.dirty:
                 keys += [(json.dumps(k, ensure_ascii=False), local) for k in event_keys(e, self.types)]
-            if local in self.dirty or self.old_gid.get(local) != gid_of[local]:
                 rows.append((local, e.doc, gid_of[local], self.order[local], e))
-        self.ix.put_events(rows, keys, self.dirty)
+            elif self.old_gid.get(local) != gid_of[local]:
+                regrouped.append((local, gid_of[local]))
+        self.ix.put_events(rows, keys, regrouped)
+
+    def complete(self, event: Event, group: list[Event]) -> None:
+        """An event merged from reports read without their evidence gets its first evidence
+        spans (all its part cites) and its date's evidence, from the few reports that give
+        them."""
+        full: dict[str, Event] = {}
+
+        def whole(members: list[Event]) -> list[Event]:
+            missing = [e.id for e in members if e.id in self.partial and e.id not in full]
+            full.update((local, e) for local, (e, _) in self.ix.reports(missing, full=True).items())
+            return [full[e.id] if e.id in self.partial else e for e in members]
+
+        spans: list[Evidence] = []
+        for start in range(0, len(group), EVENT_EVIDENCE):
+            if len(spans) >= EVENT_EVIDENCE:
+                break
+            spans += [ev for e in whole(group[start : start + EVENT_EVIDENCE]) for ev in e.evidence]
+        event.evidence = spans
+        dated = None
+        for e in group:  # merged_event's choice: the first report with the most precise date
+            if e.date and (dated is None or len(e.date) > len(dated.date)):
+                dated = e
+        if dated is not None:
+            event.date_evidence = whole([dated])[0].date_evidence
 
 
-def _cluster(reports: Reports, entities: dict[str, Entity]) -> tuple[dict[str, Event], dict[str, str]]:
+def _cluster(
+    reports: Reports, entities: dict[str, Entity]
+) -> tuple[dict[str, Event], dict[str, str], dict[str, list[Event]]]:
     """Cluster the reports as kg.resolve.resolve does, in corpus order."""
     ordered = sorted(reports.events.values(), key=lambda e: reports.order[e.id])
     settled, fresh = reports.settled()
@@ -532,12 +573,12 @@ def _cluster(reports: Reports, entities: dict[str, Entity]) -> tuple[dict[str, E
         members.setdefault(clusters[e.id], []).append(e)
     labels = {eid: e.label for eid, e in entities.items()}
     people = frozenset(eid for eid, e in entities.items() if e.type == "Person")
-    events, gid_of = {}, {}
+    events, gid_of, groups = {}, {}, {}
     for group in members.values():
         merged = merged_event(group, labels, people, reports.published)
-        events[merged.id] = merged
+        events[merged.id], groups[merged.id] = merged, group
         gid_of.update((e.id, merged.id) for e in group)
-    return events, gid_of
+    return events, gid_of, groups
 
 
 def _ids(
