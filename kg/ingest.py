@@ -285,6 +285,15 @@ def iter_corpus(paths: Iterable[str | os.PathLike]) -> Iterator[Document | Inges
                 yield result
 
 
+def iter_documents(paths: Iterable[str | os.PathLike], errors: list[IngestError]) -> Iterator[Document]:
+    """iter_corpus's documents; what could not be read goes into `errors` on the way."""
+    for item in iter_corpus(paths):
+        if isinstance(item, IngestError):
+            errors.append(item)
+        else:
+            yield item
+
+
 def read_corpus(paths: Iterable[str | os.PathLike]) -> tuple[list[Document], list[IngestError]]:
     """All documents under `paths`, each once (by sha256), with the errors met on the way."""
     documents: list[Document] = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -11,7 +11,7 @@ from pathlib import Path
 from rdflib import Dataset
 
 from kg.graph import FORMATS, STREAM_FORMATS, GraphWriter, Quads, stream, write
-from kg.ingest import Document, IngestError, corpus_order, iter_corpus
+from kg.ingest import IngestError, corpus_order, iter_documents
 from kg.parallel import Progress, extract_all
 from kg.resolve import Corpus, EntityFold, resolve
 from kg.rules import RuleSet, load_rules
@@ -69,16 +69,8 @@ def build(paths: Iterable[str], workers: int = 1, dask: object = None, progress:
     Documents are streamed: read, extracted and their text dropped a batch at a time."""
     rules = load_rules()
     errors: list[IngestError] = []
-
-    def documents() -> Iterator[Document]:
-        for item in iter_corpus(paths):
-            if isinstance(item, IngestError):
-                errors.append(item)
-            else:
-                yield item
-
     fold = EntityFold()  # one Entity per actor, not per actor per document
-    results, failed = extract_all(documents(), workers, dask, progress, keep_text=False, fold=fold)
+    results, failed = extract_all(iter_documents(paths, errors), workers, dask, progress, keep_text=False, fold=fold)
     errors.extend(failed)
     results.sort(key=lambda r: corpus_order(r.doc))  # the order read_corpus gives, for the same graph
     corpus = resolve(results, fold.entities())

@@ -40,7 +40,7 @@ from rdflib import BNode, Dataset, Literal, URIRef
 from rdflib.term import Node
 
 from kg.graph import Quads, from_ox
-from kg.index import Index
+from kg.index import Index, chunks
 from kg.ingest import Document, IngestError
 from kg.model import Claim, DocResult, Entity, Event, Evidence, Fact
 from kg.rules import load_rules
@@ -304,19 +304,11 @@ def _new_records(
 ) -> Iterator[list[DocResult]]:
     """The records of the documents under `paths` that `index` does not hold, extracted as
     they are read (kg.parallel.iter_extract) and handed on STORE_BATCH at a time."""
-    from kg.index import chunks
-    from kg.ingest import iter_corpus
+    from kg.ingest import iter_documents
     from kg.parallel import iter_extract
 
-    def readable() -> Iterator[Document]:
-        for item in iter_corpus(paths):
-            if isinstance(item, IngestError):
-                errors.append(item)
-            else:
-                yield item
-
     def unknown() -> Iterator[Document]:
-        for docs in chunks(readable()):
+        for docs in chunks(iter_documents(paths, errors)):
             fresh, found = index.plan(docs)
             replaces.update(found)
             yield from fresh
@@ -430,15 +422,10 @@ def _rebuild_without(root: Path, drop: set[str], report: LoadReport) -> None:
     old, gen = open_index(root), current_generation(root)
     try:
         keep = [i for i in old.doc_ids() if i not in drop]
-        batches = (list(old.results(ids).values()) for ids in _chunked(keep))
+        batches = (list(old.results(ids).values()) for ids in chunks(keep, STORE_BATCH))
         _load(root, gen, _new_index(root), batches, report, None, new=True, always=True)
     finally:
         old.close()
-
-
-def _chunked(ids: list[str]) -> Iterator[list[str]]:
-    for i in range(0, len(ids), STORE_BATCH):
-        yield ids[i : i + STORE_BATCH]
 
 
 def _fresh_generation(root: Path, gen: Path | None) -> Path:
@@ -451,7 +438,7 @@ def _fresh_generation(root: Path, gen: Path | None) -> Path:
 def _apply(target: Path, change, crash_after, bulk: bool = False) -> None:
     """The quads that vanish and appear, into the (not yet visible) generation; into a new,
     empty one (`bulk`) by oxigraph's bulk loader, which takes the N-Quads lines as they are."""
-    from kg.index import chunks, parse_lines
+    from kg.index import parse_lines
 
     store = ox.Store(str(target / "oxigraph"))
     try:
