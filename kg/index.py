@@ -359,8 +359,6 @@ class Change:
     appear: list[bytes] = field(default_factory=list)
     vanish: list[bytes] = field(default_factory=list)
     documents: set[str] = field(default_factory=set)  # documents whose parts were written again
-    reports: int = 0  # event reports clustered again
-    entities: int = 0
 
 
 def update(ix: Index, fresh: Sequence[DocResult], rules: RuleSet, first: bool = False) -> Change:
@@ -405,7 +403,7 @@ def update(ix: Index, fresh: Sequence[DocResult], rules: RuleSet, first: bool = 
 
     reports.save(gid_of)
     change = _difference(ix, parts, first)
-    change.documents, change.reports, change.entities = written, len(reports.events), len(entity_parts)
+    change.documents = written
     return change
 
 

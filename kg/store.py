@@ -314,18 +314,16 @@ def _new_records(
             yield from fresh
 
     workers, dask, progress = how
-    batch: list[DocResult] = []
-    for outcome in iter_extract(unknown(), workers, dask, progress, keep_text=False):
-        if isinstance(outcome, IngestError):
-            errors.append(outcome)
-            continue
-        batch.append(outcome)
-        report.added.append(outcome.doc.id)
-        if len(batch) == STORE_BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+
+    def extracted() -> Iterator[DocResult]:
+        for outcome in iter_extract(unknown(), workers, dask, progress, keep_text=False):
+            if isinstance(outcome, IngestError):
+                errors.append(outcome)
+            else:
+                report.added.append(outcome.doc.id)
+                yield outcome
+
+    yield from chunks(extracted(), STORE_BATCH)
 
 
 def _new_index(root: Path) -> Index:
