@@ -6,15 +6,17 @@ Layout of a store directory::
     DIR/current -> gen-000002          the generation readers open (a symlink, swapped atomically)
     DIR/gen-000002/oxigraph/           the pyoxigraph (RocksDB) store: one named graph per
                                        document (kgr:doc-<id>) and kgr:graph-facts
-    DIR/gen-000002/results/<id>.json   each document's extraction records, so that adding a
-                                       document does not extract the others again
-    DIR/gen-000002/manifest.json       source -> document id, sha256, title
+    DIR/index.sqlite                   the index (kg.index): each document's extraction records,
+                                       so that adding a document does not extract the others
+                                       again, and the graph in parts, so that it writes only
+                                       what changes; it names the generation it describes
+    DIR/gen-000002/manifest.json       only in a generation bulk-loaded from shards
 
-Why generations and not Store transactions: the merged facts graph depends on every document,
-so one update rewrites it and several document graphs, and pyoxigraph has no transaction that
-spans `remove_graph` and a bulk insert. More to the point, oxigraph documents that opening a
-store read-only while another process writes it is undefined behaviour, and `kg serve` holds
-the store open read-only. So a load never writes the directory a reader has open: it takes a
+Why generations and not Store transactions: one load changes many named graphs, in
+batches, and pyoxigraph has no transaction that spans them. More to the point, oxigraph
+documents that opening a store read-only while another process writes it is undefined
+behaviour, and `kg serve` holds the store open read-only. So a load never writes the
+directory a reader has open: it takes a
 `Store.backup` of the current generation (hard links to RocksDB's immutable files, ~10 ms on
 the seeds), changes the copy, closes it, and swaps the `current` symlink with `os.replace`.
 A crash at any point before the swap leaves `current` as it was; a stale `gen-*` directory is
@@ -490,9 +492,7 @@ def load_shards(root: str | os.PathLike, shard_dir: str | os.PathLike) -> LoadRe
     shards = read_shards(shard_dir)  # checked before anything is touched
     root.mkdir(parents=True, exist_ok=True)
     gen, clock = current_generation(root), time.perf_counter()
-    target = _next_generation(root, gen)
-    shutil.rmtree(target, ignore_errors=True)
-    (target / "results").mkdir(parents=True)
+    target = _fresh_generation(root, gen)
     store = ox.Store(str(target / "oxigraph"))
     try:
         for file, _ in shards:
