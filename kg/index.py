@@ -15,13 +15,14 @@ What an update recomputes, and why that is enough (each step is tested against a
   the fuzzy merge of minted names is run again over the entities (not the documents). An
   entity's part is rewritten when a document of its own changed it or its merge changed.
 - Documents whose names now resolve differently (merge, label or type changed) are re-read.
-- Events: the reports of the new and re-read documents, with every report they could be
-  compared with (a shared blocking key of kg.resolve.event_keys), the whole clusters those
-  belong to, and the operations answering them, are clustered again. A pair of reports
-  outside that set was compared before with the same result, so other clusters stand.
-- The documents of those reports are written again (their events' ids may have changed);
-  so are documents whose statements lean on a place set that changed (the most specific
-  place rule).
+- Events: the reports of the new and re-read documents are compared with every report that
+  shares a blocking key with them (kg.resolve.event_keys); the clusters those belong to are
+  read (as stubs, without evidence) and kept as settled groups, since their pairs were
+  compared before with the same attributes; operations are compared again only where what
+  they answer changed. Only events whose reports changed are written again.
+- Documents are written again when one of their events got a new id (a merge, or an earlier
+  report) or when their location statement now falls to, or escapes, the most specific place
+  rule.
 
 The index is one SQLite file beside the store's generations (DIR/index.sqlite); it names the
 generation it belongs to, and it is committed before the generation is switched in, so a
