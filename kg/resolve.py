@@ -203,7 +203,8 @@ def candidate_pairs(
 ) -> Iterator[tuple[Event, Event]]:
     """Pairs of events from different documents that share a blocking key (a pair sharing two
     keys comes twice: checking it again is cheaper than remembering it), and with `only`, one
-    of them in it, or (with `apart`) two others whose `apart` values differ. Generated, not
+    of them in it, or (with `apart`: a set per event) two others whose sets share nothing but
+    None. Generated, not
     collected: union-find gives the same clusters in any order (the root is the smallest id),
     and a big block must not cost memory per pair."""
     blocks: dict[tuple, list[Event]] = {}
@@ -222,14 +223,18 @@ def candidate_pairs(
 
 
 def _pairs_apart(events: list[Event], apart) -> Iterator[tuple[Event, Event]]:
-    """Pairs of events from different `apart` groups (two blocks that became one)."""
-    groups: dict[object, list[Event]] = {}
+    """Pairs of events whose `apart` sets share nothing (None aside): in an update, operations
+    that answered no common cluster before, so were never in one block (two blocks that
+    became one). Operations that shared a cluster were compared then, and come out the same."""
+    groups: dict[frozenset, list[Event]] = {}
     for e in events:
-        groups.setdefault(apart(e), []).append(e)
-    parts = list(groups.values())
-    for i, one in enumerate(parts):
-        for other in parts[i + 1 :]:
-            yield from itertools.product(one, other)
+        groups.setdefault(frozenset(apart(e)) - {None}, []).append(e)
+    yield from itertools.combinations(groups.get(frozenset(), []), 2)  # nothing known of them
+    parts = list(groups.items())
+    for i, (keys, one) in enumerate(parts):
+        for other_keys, other in parts[i + 1 :]:
+            if not keys & other_keys:
+                yield from itertools.product(one, other)
 
 
 def same_event(a: Event, b: Event, entity_type) -> bool:

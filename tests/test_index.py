@@ -157,6 +157,32 @@ def test_a_name_that_now_resolves_elsewhere_rewrites_the_earlier_article(tmp_pat
     assert stored(root) == fresh([p1, p2])
 
 
+def test_operations_answering_two_events_that_become_one_become_one(tmp_path):
+    """Each article's clearance operation answers its own offensive; a third article says the
+    two offensives are one (a name and its alias), so the two operations, on the same day, now
+    answer one event and must be merged, though only the third article is new."""
+    body = (
+        "The BLA launched Operation {} on March 1, 2025, hitting {}. "
+        "Security forces began clearance operations on March 2, 2025."
+    )
+    a = article(tmp_path, "a.txt", "Militants strike in Balochistan", body.format("Storm", "Quetta and Mastung"))
+    b = article(tmp_path, "b.txt", "Attacks across the province", body.format("Thunder", "Turbat"))
+    c = article(
+        tmp_path,
+        "c.txt",
+        "Insurgents widen offensive",
+        'The BLA launched Operation Thunder (also known as "Operation Storm") on March 1, 2025, officials said.',
+    )
+    operations = "SELECT DISTINCT ?o WHERE { GRAPH ?g { ?o a <https://w3id.org/kgae/ontology#SecurityOperation> } }"
+    root = tmp_path / "store"
+    add_documents(root, [str(a), str(b)])
+    assert len(list(open_store(root).query(operations))) == 2
+    step = add_documents(root, [str(c)])
+    assert len(list(open_store(root).query(operations))) == 1
+    assert len(step.report.added) == 1  # c.txt; the others' operations come from the index
+    assert stored(root) == fresh([a, b, c])
+
+
 def test_crash_after_the_index_commits_is_finished_on_next_open(tmp_path):
     files = sorted(SEEDS.glob("*.txt"))
     root = tmp_path / "store"
