@@ -52,6 +52,7 @@ from kg.resolve import (
     answers_of,
     cluster_events,
     date_key,
+    earliest,
     event_keys,
     fact_key,
     merge_entities,
@@ -70,7 +71,7 @@ CREATE TABLE IF NOT EXISTS refs (raw TEXT, doc TEXT, PRIMARY KEY (raw, doc)) WIT
 CREATE TABLE IF NOT EXISTS entities (id TEXT PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS resolved (raw TEXT PRIMARY KEY, target TEXT, label TEXT, type TEXT);
 CREATE TABLE IF NOT EXISTS events (local TEXT PRIMARY KEY, doc TEXT NOT NULL, gid TEXT NOT NULL, ord TEXT NOT NULL,
-    data TEXT NOT NULL, stub TEXT NOT NULL);
+    data TEXT NOT NULL, stub TEXT NOT NULL, rel INTEGER NOT NULL DEFAULT 1);
 CREATE INDEX IF NOT EXISTS events_gid ON events(gid);
 CREATE INDEX IF NOT EXISTS events_doc ON events(doc);
 CREATE TABLE IF NOT EXISTS event_keys (key TEXT, local TEXT, PRIMARY KEY (key, local)) WITHOUT ROWID;
@@ -107,6 +108,10 @@ class Index:
         self.path = path
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.executescript(SCHEMA)
+        if "rel" not in {row[1] for row in self.db.execute("PRAGMA table_info(events)")}:
+            # an index from before `rel`: every report counts as deciding (right, only slower)
+            self.db.execute("ALTER TABLE events ADD COLUMN rel INTEGER NOT NULL DEFAULT 1")
+        self.db.execute("CREATE INDEX IF NOT EXISTS events_rel ON events(gid, rel, local)")
 
     def close(self) -> None:
         self.db.close()
@@ -237,28 +242,45 @@ class Index:
     def locals_for_keys(self, keys: Iterable[str]) -> set[str]:
         return {r[0] for r in self._in("SELECT local FROM event_keys WHERE key IN ({})", keys)}
 
+    def gids_for_keys(self, keys: Iterable[str]) -> set[str]:
+        """The events of the reports with these keys (not the reports: there may be thousands)."""
+        sql = "SELECT DISTINCT e.gid FROM event_keys k JOIN events e ON e.local = k.local WHERE k.key IN ({})"
+        return {r[0] for r in self._in(sql, keys)}
+
+    def deciding(self, gids: Iterable[str]) -> set[str]:
+        """The reports of these events that decide what they are (see `deciding`)."""
+        return {r[0] for r in self._in("SELECT local FROM events WHERE gid IN ({}) AND rel = 1", gids)}
+
+    def answering_events(self, gids: Iterable[str]) -> set[str]:
+        """Reports that answer a report of one of these events."""
+        sql = "SELECT a.local FROM answers a JOIN events e ON e.local = a.target WHERE e.gid IN ({})"
+        return {r[0] for r in self._in(sql, gids)}
+
+    def members_of(self, gids: Iterable[str]) -> list[tuple[str, str, str]]:
+        """(report, its document, its event) for every report of these events."""
+        return list(self._in("SELECT local, doc, gid FROM events WHERE gid IN ({})", gids))
+
     def gids_of(self, locals_: Iterable[str]) -> dict[str, str]:
         return dict(self._in("SELECT local, gid FROM events WHERE local IN ({})", locals_))
 
-    def members(self, gids: Iterable[str]) -> set[str]:
-        return {r[0] for r in self._in("SELECT local FROM events WHERE gid IN ({})", gids)}
-
-    def answering(self, locals_: Iterable[str]) -> set[str]:
-        return {r[0] for r in self._in("SELECT local FROM answers WHERE target IN ({})", locals_)}
-
-    def reports(self, locals_: Iterable[str], full: bool = False) -> dict[str, tuple[Event, tuple]]:
-        """Event reports as their documents gave them, with their place in corpus order; without
-        their evidence unless `full` (what clustering and labels read is a fraction of a row)."""
+    def reports(self, locals_: Iterable[str], full: bool = False) -> dict[str, tuple[Event, tuple, str, int]]:
+        """Event reports as their documents gave them, with their place in corpus order, their
+        event and whether they decide it; without their evidence unless `full` (what clustering
+        and labels read is a fraction of a row)."""
         from kg.store import decode_event
 
         column = "data" if full else "stub"
-        rows = self._in(f"SELECT local, ord, {column} FROM events WHERE local IN ({{}})", locals_)
+        rows = self._in(f"SELECT local, ord, gid, rel, {column} FROM events WHERE local IN ({{}})", locals_)
         empty = {} if full else {"evidence": [], "date_evidence": None}
-        return {local: (decode_event({**json.loads(data), **empty}), tuple(json.loads(o))) for local, o, data in rows}
+        return {
+            local: (decode_event({**json.loads(data), **empty}), tuple(json.loads(o)), gid, rel)
+            for local, o, gid, rel, data in rows
+        }
 
-    def put_events(self, rows: list[tuple], keys: list[tuple[str, str]], regrouped: list[tuple[str, str]]) -> None:
-        """rows: (local, doc, gid, order, Event) of reports read again, whose blocking keys and
-        answers replace theirs; `regrouped`: (local, gid) of other reports whose event changed."""
+    def put_events(self, rows: list[tuple], keys: list[tuple[str, str]], regrouped: list[tuple[str, str, int]]) -> None:
+        """rows: (local, doc, gid, order, Event, deciding) of reports read again, whose blocking
+        keys and answers replace theirs; `regrouped`: (gid, deciding, local) of other reports
+        whose event, or whether they decide it, changed."""
         from kg.store import dumps
 
         for batch in chunks([r[0] for r in rows]):
@@ -266,15 +288,15 @@ class Index:
             self.db.execute(f"DELETE FROM event_keys WHERE local IN ({marks})", batch)
             self.db.execute(f"DELETE FROM answers WHERE local IN ({marks})", batch)
         self.db.executemany(
-            "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
-                (local, doc, gid, json.dumps(order, ensure_ascii=False), dumps(e), dumps(stub(e)))
-                for local, doc, gid, order, e in rows
+                (local, doc, gid, json.dumps(order, ensure_ascii=False), dumps(e), dumps(stub(e)), rel)
+                for local, doc, gid, order, e, rel in rows
             ),
         )
-        self.db.executemany("UPDATE events SET gid = ? WHERE local = ?", ((gid, local) for local, gid in regrouped))
+        self.db.executemany("UPDATE events SET gid = ?, rel = ? WHERE local = ?", regrouped)
         self.db.executemany("INSERT OR IGNORE INTO event_keys VALUES (?, ?)", keys)
-        answers = ((target, local) for local, _, _, _, e in rows for target in e.responds_to)
+        answers = ((target, local) for local, _, _, _, e, _ in rows for target in e.responds_to)
         self.db.executemany("INSERT OR IGNORE INTO answers VALUES (?, ?)", answers)
 
     # -------------------------------------------------------------- place sets
@@ -377,10 +399,11 @@ def update(ix: Index, fresh: Sequence[DocResult], rules: RuleSet, first: bool = 
     events, gid_of, groups = _cluster(reports, entities)
     name_responses(events, answers_of(reports.events.values(), gid_of))
     regrouped = {e.doc for local, e in reports.events.items() if reports.old_gid.get(local) != gid_of[local]}
-    written = dirty | regrouped
+    written = dirty | regrouped | reports.move(gid_of)
     _load(ix, loaded, written)
-    ids = _ids(ix, loaded, written, mapping, gid_of)
-    places, written = _places(ix, loaded, written, ids, mapping, gid_of, rules)
+    event_ids = {**{local: gid for local, (_, gid) in reports.moved.items()}, **gid_of}
+    ids = _ids(ix, loaded, written, mapping, event_ids)
+    places, written = _places(ix, loaded, written, ids, mapping, event_ids, rules)
 
     changed = _changed_events(reports, gid_of)
     for gid in changed:
@@ -402,7 +425,7 @@ def update(ix: Index, fresh: Sequence[DocResult], rules: RuleSet, first: bool = 
     if first:
         parts["ontology"] = writer.collect(writer.add_ontology)
 
-    reports.save(gid_of)
+    reports.save(gid_of, groups)
     change = _difference(ix, parts, first)
     change.documents = written
     return change
@@ -460,22 +483,36 @@ def _load(ix: Index, loaded: dict[str, DocResult], ids: Iterable[str]) -> None:
 class Reports:
     """The event reports an update clusters again, with their names resolved.
 
-    They are the dirty documents' reports; the whole clusters of every report those could be
-    compared with (a shared blocking key) or were clustered with; and, through answers within
-    a document, the clusters of operations answering any of them and of events they answer.
-    Only the dirty reports' keys are looked up: two other reports were compared before, with
-    the same attributes, so their pair comes out as it did, and whole clusters keep those
-    outcomes. Operations cluster by the cluster they answer, which this can change, hence the
-    answers. Reports from other documents come from the index's rows, not their documents."""
+    They are the dirty documents' reports, and for the events those can join or change, the
+    reports that decide them (`deciding`), not all their reports: an event reported by
+    thousands of articles costs an add what its few deciding reports cost. Read are:
+
+    - the dirty reports, and every report of an event a dirty report was in (its attributes
+      changed: without it the event might split, so it is compared afresh);
+    - the reports sharing a blocking key with a dirty one other than a name (whether they are
+      the same event depends on their own date, target, places); for a shared name only its
+      event (a name settles it, and the event's deciding reports include one with that name);
+    - the reports answering a report of an event that may change, since operations are one
+      when they answer one event (and so, in turn, their events);
+    - the reports the read ones answer, for their events' labels (an operation is named after
+      the event it answered);
+    - the deciding reports of the event of every report read.
+
+    Two reports not dirty were compared before, with the same attributes, so their pair comes
+    out as it did and their events stand as settled groups. Reports from other documents come
+    from the index's rows, not their documents."""
 
     def __init__(self, ix: Index, mapping: dict[str, str], types):
         self.ix, self.mapping, self.types = ix, mapping, types
         self.events: dict[str, Event] = {}
         self.order: dict[str, tuple] = {}
         self.published: dict[str, str | None] = {}  # document id -> date, for the events' ids
-        self.old_gid: dict[str, str] = {}  # the clusters the reports were in
+        self.old_gid: dict[str, str] = {}  # the events the reports were in
+        self.old_rel: dict[str, int] = {}  # whether they decided it
         self.partial: set[str] = set()  # reports read from the index without their evidence
         self.dirty: set[str] = set()  # reports of documents read again: keys may have changed
+        self.broken: set[str] = set()  # events a dirty report was in: read whole, compared afresh
+        self.moved: dict[str, tuple[str, str]] = {}  # report not read -> its document, its event's new id
 
     def gather(self, loaded: dict[str, DocResult], dirty: set[str]) -> None:
         new = []
@@ -483,13 +520,43 @@ class Reports:
             for pos, e in enumerate(loaded[d].events):
                 new.append(self._take(e, (*corpus_order(loaded[d].doc), pos, loaded[d].doc.date)))
         self.dirty = {e.id for e in new}
-        keys = {json.dumps(k, ensure_ascii=False) for e in new for k in event_keys(e, self.types)}
-        frontier = self._clusters_of(new) | self.ix.locals_for_keys(keys) | self._answers_of(new)
-        while frontier := frontier - self.events.keys():
-            found = self.ix.reports(frontier)
-            self.partial |= found.keys()
-            new = [self._take(e, order) for e, order in found.values()]
-            frontier = self._clusters_of(new) | self._answers_of(new)
+        old = self.ix.reports(self.dirty)  # re-read documents' reports, as the index has them
+        self.old_gid.update((local, row[2]) for local, row in old.items())
+        self.old_rel.update((local, row[3]) for local, row in old.items())
+        self.broken = set(self.old_gid.values())
+        keys = {k for e in new for k in event_keys(e, self.types)}
+        named = {json.dumps(k, ensure_ascii=False) for k in keys if k[1] == "name"}
+        others = {json.dumps(k, ensure_ascii=False) for k in keys if k[1] != "name"}
+        found = self.ix.locals_for_keys(others)
+        self._read(found)
+        may_change = self.broken | self.ix.gids_for_keys(named) | {self.old_gid[x] for x in found}
+        expanded: set[str] = set()  # events whose deciding reports (all, if broken) are read
+        asked: set[str] = set()  # events whose answering reports are read
+        while True:
+            pending = (may_change | set(self.old_gid.values())) - expanded
+            if pending:
+                expanded |= pending
+                whole = {row[0] for row in self.ix.members_of(pending & self.broken)}
+                self._read(whole | self.ix.deciding(pending - self.broken))
+                continue
+            if query := may_change - asked:
+                asked |= query
+                answering = self.ix.answering_events(query)
+                self._read(answering)
+                may_change |= {self.old_gid[x] for x in answering}
+                continue
+            answered = {x for e in self.events.values() for x in e.responds_to} - self.events.keys()
+            if not answered:
+                break
+            self._read(answered)
+
+    def _read(self, locals_: Iterable[str]) -> None:
+        """Reports from the index's rows (not read yet), as stubs."""
+        rows = self.ix.reports(set(locals_) - self.events.keys())
+        for local, (e, order, gid, rel) in rows.items():
+            self._take(e, order)
+            self.old_gid[local], self.old_rel[local] = gid, rel
+        self.partial |= rows.keys()
 
     def _take(self, event: Event, order: tuple) -> Event:
         """`order`: source, document id, position in it (corpus order), document date."""
@@ -498,38 +565,48 @@ class Reports:
         self.events[event.id] = remap_event(event, self.mapping)
         return event
 
-    def _clusters_of(self, events: list[Event]) -> set[str]:
-        gids = self.ix.gids_of(e.id for e in events)
-        seen = set(self.old_gid.values())
-        self.old_gid.update(gids)
-        return self.ix.members(set(gids.values()) - seen)
-
-    def _answers_of(self, events: list[Event]) -> set[str]:
-        answered = {x for e in events for x in e.responds_to}
-        return answered | self.ix.answering(e.id for e in events)
-
     def settled(self) -> tuple[list[list[str]], set[str]]:
-        """The old clusters that stand as they were unless a dirty report joins them, and the
-        reports to compare afresh: the dirty ones, and the members of any cluster a dirty
-        report was in (its attributes changed: without it the cluster might split)."""
+        """The old events that stand as they were unless a dirty report joins them (as groups
+        of the reports read), and the reports to compare afresh: the dirty ones, and every
+        report of an event a dirty report was in."""
         groups: dict[str, list[str]] = {}
         for local, gid in self.old_gid.items():
             groups.setdefault(gid, []).append(local)
-        broken = {self.old_gid[local] for local in self.dirty if local in self.old_gid}
-        fresh = set(self.dirty) | {local for gid in broken for local in groups[gid]}
-        return [sorted(g) for gid, g in groups.items() if gid not in broken], fresh
+        fresh = set(self.dirty) | {local for gid in self.broken for local in groups.get(gid, [])}
+        return [sorted(g) for gid, g in groups.items() if gid not in self.broken], fresh
 
-    def save(self, gid_of: dict[str, str]) -> None:
-        """The dirty reports (their keys with them) and the event of each report whose event
-        changed, for the next update. Names are resolved as of this update: a document whose
-        names come to resolve differently is read again from its record, not from these rows."""
+    def move(self, gid_of: dict[str, str]) -> set[str]:
+        """The reports not read of events whose id changed (an earlier report, or a merge) go
+        with the reports read; their documents, whose statements name the event, are returned."""
+        renamed = {
+            self.old_gid[local]: gid
+            for local, gid in gid_of.items()
+            if local in self.old_gid and self.old_gid[local] != gid and local not in self.dirty
+        }
+        renamed = {old: new for old, new in renamed.items() if old not in self.broken}
+        for local, doc, old in self.ix.members_of(renamed):
+            if local not in self.events:
+                self.moved[local] = (doc, renamed[old])
+        return {doc for doc, _ in self.moved.values()}
+
+    def save(self, gid_of: dict[str, str], groups: dict[str, list[Event]]) -> None:
+        """The dirty reports (their keys with them), and the event of each report whose event,
+        or whether it decides it, changed, for the next update. Names are resolved as of this
+        update: a document whose names come to resolve differently is read again from its
+        record, not from these rows."""
+        answered = lambda e: {gid_of[x] for x in e.responds_to}  # noqa: E731
+        rel = set()
+        for group in groups.values():
+            rel |= deciding(group, self.published, answered)
         rows, keys, regrouped = [], [], []
         for local, e in self.events.items():
+            now = int(local in rel)
             if local in self.dirty:
                 keys += [(json.dumps(k, ensure_ascii=False), local) for k in event_keys(e, self.types)]
-                rows.append((local, e.doc, gid_of[local], self.order[local], e))
-            elif self.old_gid.get(local) != gid_of[local]:
-                regrouped.append((local, gid_of[local]))
+                rows.append((local, e.doc, gid_of[local], self.order[local], e, now))
+            elif self.old_gid.get(local) != gid_of[local] or self.old_rel.get(local) != now:
+                regrouped.append((gid_of[local], now, local))
+        regrouped += [(gid, 0, local) for local, (_, gid) in self.moved.items()]
         self.ix.put_events(rows, keys, regrouped)
 
     def complete(self, event: Event, group: list[Event]) -> None:
@@ -540,7 +617,7 @@ class Reports:
 
         def whole(members: list[Event]) -> list[Event]:
             missing = [e.id for e in members if e.id in self.partial and e.id not in full]
-            full.update((local, e) for local, (e, _) in self.ix.reports(missing, full=True).items())
+            full.update((local, row[0]) for local, row in self.ix.reports(missing, full=True).items())
             return [full[e.id] if e.id in self.partial else e for e in members]
 
         spans: list[Evidence] = []
@@ -555,6 +632,36 @@ class Reports:
                 dated = e
         if dated is not None:
             event.date_evidence = whole([dated])[0].date_evidence
+
+
+def deciding(group: list[Event], published: dict[str, str | None], answered) -> set[str]:
+    """The reports of one event (`group`, in corpus order) that decide what it is: its id and
+    root label, its type, label and aliases, date and date's evidence, first evidence spans
+    (kg.resolve.merged_event, event_label), and what it answers (name_responses). Each is
+    decided by the first report to give some value (a type, a date's precision, a target, a
+    place, a perpetrator, a participant, an answered event, a description), the first two to
+    give each name, the earliest by date, and the first EVENT_EVIDENCE (every report has a
+    span of evidence). So the event comes out the same from these alone, and with reports
+    added the deciding ones are among these and the new: a report that decides nothing now
+    follows one that gives all its values, and always will (events only merge, values only
+    coarsen; an event that might split, and anything answering it, is read whole)."""
+    keep = {e.id for e in group[:EVENT_EVIDENCE]}
+    keep.add(min(group, key=lambda e: earliest(published.get(e.doc), e.id)).id)
+    seen: set[tuple] = set()
+    names: Counter = Counter()
+    for e in group:
+        values = {("type", e.type), ("date", len(e.date or "")), ("description", bool(e.description))}
+        values |= {("target", t) for t in e.targets} | {("place", p) for p in e.locations}
+        values |= {("by", p) for p in e.perpetrators} | {("with", p) for p in e.participants}
+        values |= {("answers", g) for g in answered(e)}
+        if values - seen:
+            keep.add(e.id)
+            seen |= values
+        for name in dict.fromkeys(e.names):
+            names[name] += 1
+            if names[name] <= 2:
+                keep.add(e.id)
+    return keep
 
 
 def _cluster(

@@ -5,17 +5,22 @@ the parts of the graph the new documents change."""
 from __future__ import annotations
 
 import random
+import sqlite3
 import sys
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kg.graph import FACTS_GRAPH, doc_node, kgr
-from kg.index import Index, parse_lines, update
+from kg.index import EVENT_EVIDENCE, Index, deciding, parse_lines, update
 from kg.ingest import read_corpus
+from kg.model import Event, Evidence
 from kg.parallel import extract_all
 from kg.pipeline import build
+from kg.resolve import merged_event
 from kg.rules import load_rules
 from kg.store import StoreError, add_documents, load_shards, open_store
 from tests.conftest import ROOT, SEEDS
@@ -236,3 +241,116 @@ def test_a_store_is_built_a_batch_of_records_at_a_time(generated, tmp_path, monk
     assert max(sizes) == 7 and sum(sizes) == len(generated) == built.summary["documents"]
     assert built.report.full and built.report.added and not built.report.rewritten
     assert stored(root) == fresh(generated)
+
+
+def test_an_index_from_before_deciding_reports_is_read_whole_and_stays_right(generated, tmp_path):
+    """An index made before reports were marked as deciding (no `rel` column) is opened with
+    every report deciding: right, only slower, and the marks are set as events are written."""
+    root = tmp_path / "store"
+    add_documents(root, [str(p) for p in generated[:25]])
+    db = sqlite3.connect(root / "index.sqlite")
+    db.execute("DROP INDEX events_rel")
+    db.execute("ALTER TABLE events DROP COLUMN rel")
+    db.commit()
+    db.close()
+    add_documents(root, [str(p) for p in generated[25:]])
+    assert stored(root) == fresh(generated)
+    db = sqlite3.connect(root / "index.sqlite")
+    assert db.execute("SELECT COUNT(*) FROM events WHERE rel = 0").fetchone()[0] > 0
+    db.close()
+
+
+VALUES = {  # the first of each is the usual value
+    "type": ["Attack", "Event", "Hijacking", "Protest", "Meeting"],
+    "names": [[], ["Operation Storm"], ["Operation Thunder", "black storm"], ["black storm"]],
+    "date": [None, "2025", "2025-03", "2025-03-01", "2025-03-02"],
+    "description": ["", "a convoy", "the railway line"],
+    "targets": [set(), {"fc-camp"}, {"jaffar-express", "fc-camp"}],
+    "locations": [set(), {"quetta"}, {"turbat", "kech"}],
+    "perpetrators": [set(), {"bla"}, {"blf"}],
+    "participants": [set(), {"cabinet"}, {"bugti", "cabinet"}],
+    "answers": [set(), {"event-a"}, {"event-a", "event-b"}],
+    "published": [None, "2025-03-01", "2025-03-04"],
+}
+USUAL = {field: values[0] for field, values in VALUES.items()}
+LABELS = {"fc-camp": "FC camp", "jaffar-express": "Jaffar Express", "quetta": "Quetta", "bla": "BLA"}
+
+
+class Reported:
+    """An event's reports made from specs (dicts of VALUES' fields), in corpus order."""
+
+    def __init__(self, specs: list[dict]):
+        self.group = []
+        for i, spec in enumerate(specs):
+            event = Event(f"d{i:02}-e0", f"d{i:02}", spec["type"], list(spec["names"]), spec["date"])
+            event.description = spec["description"]
+            event.evidence = [Evidence(event.doc, 0, 9, f"sentence {i}", "trigger.test")]
+            event.date_evidence = Evidence(event.doc, 3, 9, "date", "date.expression") if spec["date"] else None
+            event.targets, event.locations = set(spec["targets"]), set(spec["locations"])
+            event.perpetrators, event.participants = set(spec["perpetrators"]), set(spec["participants"])
+            self.group.append(event)
+        self.published = {e.doc: spec["published"] for e, spec in zip(self.group, specs, strict=True)}
+        self.answers = {e.id: spec["answers"] for e, spec in zip(self.group, specs, strict=True)}
+
+    def answered(self, e: Event) -> set[str]:
+        return self.answers[e.id]
+
+    def made(self, reports: list[Event]) -> tuple:
+        """What an update makes of the event from these reports (kg.index._cluster, name_responses)."""
+        e = merged_event(reports, LABELS, frozenset({"bugti"}), self.published)
+        what = set().union(*(self.answers[r.id] for r in reports))
+        return e.id, e.type, e.names, e.date, e.date_evidence, e.evidence[:5], what
+
+    def deciding(self, reports: list[Event]) -> set[str]:
+        return deciding(reports, self.published, self.answered)
+
+    def read_after(self, stored: set[int]) -> list[Event]:
+        """What an update reads when the `stored` reports are in the store and the others are
+        new: the deciding ones of the stored, and the new."""
+        kept = self.deciding([e for i, e in enumerate(self.group) if i in stored]) if stored else set()
+        return [e for i, e in enumerate(self.group) if i not in stored or e.id in kept]
+
+
+LATE = [
+    (field, {"perpetrators": "Protest", "participants": "Meeting"}.get(field, "Attack"), value, [])
+    for field, values in VALUES.items()
+    for value in values[1:]
+] + [("names", "Attack", ["black storm"], ["black storm"])]  # a name's second mention: an alias too
+
+
+@pytest.mark.parametrize(("field", "kind", "value", "first_names"), LATE)
+def test_a_late_report_that_alone_gives_a_value_decides_the_event(field, kind, value, first_names):
+    """Seven reports of one event in the store; the seventh alone gives this value. Reading
+    only the deciding reports makes the event all seven make."""
+    usual = USUAL | {"type": kind}
+    event = Reported([usual | {"names": first_names}] + [usual] * 5 + [usual | {field: value}])
+    read = event.read_after(set(range(7)))
+    assert event.group[-1] in read
+    assert event.made(read) == event.made(event.group)
+
+
+@st.composite
+def reports(draw) -> list[dict]:
+    """Reports that differ from a usual report (of some type, all else empty) in a field or two,
+    mostly keeping its value: a value that decides the event then often comes late."""
+    usual = USUAL | {"type": draw(st.sampled_from(VALUES["type"]))}
+    fields = draw(st.lists(st.sampled_from(sorted(VALUES)), min_size=1, max_size=2, unique=True))
+    count = draw(st.integers(EVENT_EVIDENCE + 1, 24))  # fewer: all decide
+    weight = draw(st.integers(1, 20))  # how much likelier the usual value is than each other
+    pick = {f: st.sampled_from([usual[f]] * weight + VALUES[f]) for f in fields}
+    return [usual | {f: draw(pick[f]) for f in fields} for _ in range(count)]
+
+
+@settings(max_examples=500, deadline=None)
+@given(reports(), st.data())
+def test_an_events_deciding_reports_make_it_what_all_its_reports_make_it(specs, data):
+    """What kg.index keeps reading of a big event: its deciding reports, plus the new ones.
+    For any event, any reports already in the store and any that join it, the event made
+    from the deciding ones and the new equals the event made from all of them (its id, type,
+    label and aliases, date and its evidence, first evidence, what it answers), and the
+    deciding reports are the same, so the next add can keep reading only them."""
+    event = Reported(specs)
+    flags = data.draw(st.lists(st.booleans(), min_size=len(specs), max_size=len(specs)), label="already stored")
+    read = event.read_after({i for i, flag in enumerate(flags) if flag})
+    assert event.made(read) == event.made(event.group)
+    assert event.deciding(read) == event.deciding(event.group)
