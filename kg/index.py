@@ -15,11 +15,13 @@ What an update recomputes, and why that is enough (each step is tested against a
   the fuzzy merge of minted names is run again over the entities (not the documents). An
   entity's part is rewritten when a document of its own changed it or its merge changed.
 - Documents whose names now resolve differently (merge, label or type changed) are re-read.
-- Events: the reports of the new and re-read documents are compared with every report that
-  shares a blocking key with them (kg.resolve.event_keys); the clusters those belong to are
-  read (as stubs, without evidence) and kept as settled groups, since their pairs were
-  compared before with the same attributes; operations are compared again only where what
-  they answer changed. Only events whose reports changed are written again.
+- Events: the reports of the new and re-read documents are compared with the reports that
+  share a blocking key with them (kg.resolve.event_keys; for a shared name, with the event,
+  which a name settles); of each event those belong to, only the reports that decide it are
+  read (`deciding`: marked in the index, as stubs without evidence) and kept as settled
+  groups, since their pairs were compared before with the same attributes; operations are
+  compared again only where what they answer changed. Only events whose reports changed are
+  written again, so an article joining an event reported a thousand times reads a few rows.
 - Documents are written again when one of their events got a new id (a merge, or an earlier
   report) or when their location statement now falls to, or escapes, the most specific place
   rule.
@@ -239,8 +241,15 @@ class Index:
         self.db.executemany("INSERT OR REPLACE INTO resolved VALUES (?, ?, ?, ?)", ((r, *v) for r, v in rows.items()))
 
     # -------------------------------------------------------------- events
-    def locals_for_keys(self, keys: Iterable[str]) -> set[str]:
-        return {r[0] for r in self._in("SELECT local FROM event_keys WHERE key IN ({})", keys)}
+    def alike_for_keys(self, keys: Iterable[str]) -> set[str]:
+        """One report per key, event, date and names among the reports with these keys: for a
+        key other than a name, whether a report sharing it is the same event as another
+        depends on those alone (kg.resolve.same_event), so its like need not be read."""
+        sql = (
+            "SELECT MIN(k.local) FROM event_keys k JOIN events e ON e.local = k.local WHERE k.key IN ({})"
+            " GROUP BY k.key, e.gid, json_extract(e.stub, '$.date'), json_extract(e.stub, '$.names')"
+        )
+        return {r[0] for r in self._in(sql, keys)}
 
     def gids_for_keys(self, keys: Iterable[str]) -> set[str]:
         """The events of the reports with these keys (not the reports: there may be thousands)."""
@@ -252,8 +261,13 @@ class Index:
         return {r[0] for r in self._in("SELECT local FROM events WHERE gid IN ({}) AND rel = 1", gids)}
 
     def answering_events(self, gids: Iterable[str]) -> set[str]:
-        """Reports that answer a report of one of these events."""
-        sql = "SELECT a.local FROM answers a JOIN events e ON e.local = a.target WHERE e.gid IN ({})"
+        """Reports that answer a report of one of these events: one per event, date and names
+        of theirs (operations answering one event are compared by their dates alone)."""
+        sql = (
+            "SELECT MIN(a.local) FROM answers a JOIN events e ON e.local = a.target"
+            " JOIN events o ON o.local = a.local WHERE e.gid IN ({})"
+            " GROUP BY o.gid, json_extract(o.stub, '$.date'), json_extract(o.stub, '$.names')"
+        )
         return {r[0] for r in self._in(sql, gids)}
 
     def members_of(self, gids: Iterable[str]) -> list[tuple[str, str, str]]:
@@ -527,7 +541,7 @@ class Reports:
         keys = {k for e in new for k in event_keys(e, self.types)}
         named = {json.dumps(k, ensure_ascii=False) for k in keys if k[1] == "name"}
         others = {json.dumps(k, ensure_ascii=False) for k in keys if k[1] != "name"}
-        found = self.ix.locals_for_keys(others)
+        found = self.ix.alike_for_keys(others)
         self._read(found)
         may_change = self.broken | self.ix.gids_for_keys(named) | {self.old_gid[x] for x in found}
         expanded: set[str] = set()  # events whose deciding reports (all, if broken) are read
@@ -644,16 +658,25 @@ def deciding(group: list[Event], published: dict[str, str | None], answered) -> 
     span of evidence). So the event comes out the same from these alone, and with reports
     added the deciding ones are among these and the new: a report that decides nothing now
     follows one that gives all its values, and always will (events only merge, values only
-    coarsen; an event that might split, and anything answering it, is read whole)."""
+    coarsen; an event that might split, and anything answering it, is read whole). A named
+    event's label is its first name, and it stays named: what it was done to, where, by whom,
+    with whom and its description no longer decide anything. What it answers decides only
+    its name (name_responses), and only while it has nothing else to be named by: no name,
+    date, description, target or place (these too only accumulate)."""
     keep = {e.id for e in group[:EVENT_EVIDENCE]}
     keep.add(min(group, key=lambda e: earliest(published.get(e.doc), e.id)).id)
+    named = any(e.names for e in group)
+    bare = not any(e.names or e.date or e.description or e.targets or e.locations for e in group)
     seen: set[tuple] = set()
     names: Counter = Counter()
     for e in group:
-        values = {("type", e.type), ("date", len(e.date or "")), ("description", bool(e.description))}
-        values |= {("target", t) for t in e.targets} | {("place", p) for p in e.locations}
-        values |= {("by", p) for p in e.perpetrators} | {("with", p) for p in e.participants}
-        values |= {("answers", g) for g in answered(e)}
+        values = {("type", e.type), ("date", len(e.date or ""))}
+        if bare:
+            values |= {("answers", g) for g in answered(e)}
+        if not named:
+            values |= {("description", bool(e.description))}
+            values |= {("target", t) for t in e.targets} | {("place", p) for p in e.locations}
+            values |= {("by", p) for p in e.perpetrators} | {("with", p) for p in e.participants}
         if values - seen:
             keep.add(e.id)
             seen |= values

@@ -238,6 +238,9 @@ def _pairs_apart(events: list[Event], apart) -> Iterator[tuple[Event, Event]]:
 
 
 def same_event(a: Event, b: Event, entity_type) -> bool:
+    """Conservative. For reports sharing a key (event_keys) other than a name, the outcome
+    depends on the second's names and date alone: a store's update reads one report per
+    event, date and names among those sharing such a key (kg.index; tested)."""
     if a.names and b.names:
         return bool(set(n.lower() for n in a.names) & set(n.lower() for n in b.names))
     if not compatible(a.date, b.date):

@@ -20,7 +20,7 @@ from kg.ingest import read_corpus
 from kg.model import Event, Evidence
 from kg.parallel import extract_all
 from kg.pipeline import build
-from kg.resolve import merged_event
+from kg.resolve import event_keys, merged_event, same_event
 from kg.rules import load_rules
 from kg.store import StoreError, add_documents, load_shards, open_store
 from tests.conftest import ROOT, SEEDS
@@ -312,18 +312,21 @@ class Reported:
 
 
 LATE = [
-    (field, {"perpetrators": "Protest", "participants": "Meeting"}.get(field, "Attack"), value, [])
+    (field, {"perpetrators": "Protest", "participants": "Meeting"}.get(field, "Attack"), value, {})
     for field, values in VALUES.items()
     for value in values[1:]
-] + [("names", "Attack", ["black storm"], ["black storm"])]  # a name's second mention: an alias too
+] + [
+    ("names", "Attack", ["black storm"], {"names": ["black storm"]}),  # a name's second mention: an alias too
+    ("answers", "Attack", {"event-a"}, {"perpetrators": {"bla"}}),  # an attack by someone is still 'Attack'
+]
 
 
-@pytest.mark.parametrize(("field", "kind", "value", "first_names"), LATE)
-def test_a_late_report_that_alone_gives_a_value_decides_the_event(field, kind, value, first_names):
+@pytest.mark.parametrize(("field", "kind", "value", "first"), LATE)
+def test_a_late_report_that_alone_gives_a_value_decides_the_event(field, kind, value, first):
     """Seven reports of one event in the store; the seventh alone gives this value. Reading
     only the deciding reports makes the event all seven make."""
-    usual = USUAL | {"type": kind}
-    event = Reported([usual | {"names": first_names}] + [usual] * 5 + [usual | {field: value}])
+    usual = USUAL | {"type": kind} | {k: v for k, v in first.items() if k != "names"}
+    event = Reported([usual | first] + [usual] * 5 + [usual | {field: value}])
     read = event.read_after(set(range(7)))
     assert event.group[-1] in read
     assert event.made(read) == event.made(event.group)
@@ -354,3 +357,34 @@ def test_an_events_deciding_reports_make_it_what_all_its_reports_make_it(specs, 
     read = event.read_after({i for i, flag in enumerate(flags) if flag})
     assert event.made(read) == event.made(event.group)
     assert event.deciding(read) == event.deciding(event.group)
+
+
+def _report(i: int, spec: dict) -> Event:
+    e = Event(f"d{i}-e0", f"d{i}", "Attack", list(spec["names"]), spec["date"])
+    e.targets, e.locations, e.perpetrators = set(spec["targets"]), set(spec["locations"]), set(spec["perpetrators"])
+    return e
+
+
+SHARING = st.fixed_dictionaries(
+    {
+        "names": st.sampled_from([[], ["Operation Storm"], ["black storm"]]),
+        "date": st.sampled_from([None, "2025-03", "2025-03-01", "2025-03-02"]),
+        "targets": st.sets(st.sampled_from(["fc-camp", "jaffar-express", "quetta"]), max_size=2),
+        "locations": st.sets(st.sampled_from(["quetta", "turbat"]), max_size=2),
+        "perpetrators": st.sets(st.sampled_from(["bla", "blf"]), max_size=2),
+    }
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(SHARING, SHARING, st.data())
+def test_reports_sharing_a_key_but_a_name_are_alike_by_date_and_names(a_spec, b_spec, data):
+    """The index reads one report per event, date and names among those sharing a key other
+    than a name with a new report (Index.alike_for_keys): any other of them, with its own
+    targets, places and perpetrators but sharing that key, must come out the same."""
+    facility = {"fc-camp": "Facility", "jaffar-express": "Facility"}.get
+    a, b = _report(1, a_spec), _report(2, b_spec)
+    c = _report(3, b_spec | {k: data.draw(SHARING)[k] for k in ("targets", "locations", "perpetrators")})
+    shared = {k for k in event_keys(a, facility) & event_keys(b, facility) & event_keys(c, facility) if k[1] != "name"}
+    if shared:
+        assert same_event(a, b, facility) == same_event(a, c, facility)
