@@ -20,7 +20,7 @@ from kg.ingest import read_corpus
 from kg.model import Event, Evidence
 from kg.parallel import extract_all
 from kg.pipeline import build
-from kg.resolve import event_keys, merged_event, same_event
+from kg.resolve import RESPONSE_LABELS, event_keys, merged_event, same_event
 from kg.rules import load_rules
 from kg.store import StoreError, add_documents, load_shards, open_store
 from tests.conftest import ROOT, SEEDS
@@ -296,9 +296,10 @@ class Reported:
         return self.answers[e.id]
 
     def made(self, reports: list[Event]) -> tuple:
-        """What an update makes of the event from these reports (kg.index._cluster, name_responses)."""
+        """What an update makes of the event from these reports (kg.index._cluster), and what
+        it answers where that names it (name_responses: 'Security operation after X')."""
         e = merged_event(reports, LABELS, frozenset({"bugti"}), self.published)
-        what = set().union(*(self.answers[r.id] for r in reports))
+        what = set().union(*(self.answers[r.id] for r in reports)) if e.names[0] in RESPONSE_LABELS else None
         return e.id, e.type, e.names, e.date, e.date_evidence, e.evidence[:5], what
 
     def deciding(self, reports: list[Event]) -> set[str]:
