@@ -9,7 +9,7 @@ import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from kg.events import compatible, family
 from kg.match import slugify
@@ -108,23 +108,26 @@ def merge_entities(
         folded = fold.entities()
     merged = folded
     mapping: dict[str, str] = {}
-    known = [e for e in merged.values() if e.entry]
-    minted = sorted((e for e in merged.values() if not e.entry), key=lambda e: e.id)
-    for e in minted:
-        best = max(
-            (
-                k
-                for k in [*known, *[m for m in minted if m.id < e.id and m.id not in mapping]]
-                if k.type == e.type and k.id != e.id
-            ),
-            key=lambda k: fuzz.ratio(letters(k.label), letters(e.label)),
-            default=None,
-        )
-        if best and same_name(best.label, e.label):
-            mapping[e.id] = best.id
-            best.aliases |= e.aliases | {e.label}
-            best.mentions += e.mentions
-            best.evidence.extend(e.evidence)
+    # each minted name against the known names of its type, then the minted ones before it
+    # (by id) that stayed names of their own: the closest spelling, the first of equals
+    pools: dict[str, tuple[list[str], list[Entity]]] = {}
+    for k in merged.values():
+        if k.entry:
+            pool = pools.setdefault(k.type, ([], []))
+            pool[0].append(letters(k.label))
+            pool[1].append(k)
+    for e in sorted((e for e in merged.values() if not e.entry), key=lambda e: e.id):
+        spelled, pool = pools.setdefault(e.type, ([], []))
+        found = process.extractOne(letters(e.label), spelled, scorer=fuzz.ratio)  # C: this is M x (K + M)
+        best = pool[found[2]] if found else None
+        if best is None or not same_name(best.label, e.label):
+            spelled.append(letters(e.label))
+            pool.append(e)
+            continue
+        mapping[e.id] = best.id
+        best.aliases |= e.aliases | {e.label}
+        best.mentions += e.mentions
+        best.evidence.extend(e.evidence)
     for old in mapping:
         merged.pop(old, None)
     return merged, mapping
