@@ -34,6 +34,7 @@ crash between the two is finished on the next open (kg.store.open_index).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import sqlite3
 import zlib
@@ -86,6 +87,7 @@ CREATE TABLE IF NOT EXISTS owners (owner TEXT PRIMARY KEY, quads BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS refcount (quad BLOB PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 """
 CHUNK = 500  # ids per IN (...) query: under SQLite's variable limit
+DOCS_PER_CHUNK = 500  # records of documents written again held at once (a rename can rewrite thousands)
 
 
 def chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
@@ -407,28 +409,33 @@ def update(ix: Index, fresh: Sequence[DocResult], rules: RuleSet, first: bool = 
     loaded = {r.doc.id: r for r in fresh}
     entities, mapping, renamed, entity_parts = _resolve_entities(ix, fresh)
     dirty = set(loaded) | ix.docs_naming(renamed)
-    _load(ix, loaded, dirty)
     reports = Reports(ix, mapping, _types(entities))
-    reports.gather(loaded, dirty)
+    reread = (r for batch in chunks(dirty - loaded.keys()) for r in ix.results(batch).values())
+    reports.gather(itertools.chain(loaded.values(), reread))  # their reports, not their records, are kept
     events, gid_of, groups = _cluster(reports, entities)
     name_responses(events, answers_of(reports.events.values(), gid_of))
     regrouped = {e.doc for local, e in reports.events.items() if reports.old_gid.get(local) != gid_of[local]}
     written = dirty | regrouped | reports.move(gid_of)
-    _load(ix, loaded, written)
-    event_ids = {**{local: gid for local, (_, gid) in reports.moved.items()}, **gid_of}
-    ids = _ids(ix, loaded, written, mapping, event_ids)
-    places, written = _places(ix, loaded, written, ids, mapping, event_ids, rules)
+    records = Records(ix, loaded, mapping, {**{local: gid for local, (_, gid) in reports.moved.items()}, **gid_of})
+    places, written = _places(ix, records, written, rules)
 
     changed = _changed_events(reports, gid_of)
     for gid in changed:
         reports.complete(events[gid], groups[gid])
-    writer = GraphWriter(Corpus(documents=[r.doc for r in loaded.values()], entities=entities), rules)
-    dated = {events[gid].date_evidence.doc for gid in changed if events[gid].date_evidence} - writer.doc_dates.keys()
+    writer = GraphWriter(Corpus(entities=entities), rules)
+    dated = {events[gid].date_evidence.doc for gid in changed if events[gid].date_evidence}
     writer.doc_dates.update((d, ox_date(v)) for d, v in ix.dates(dated).items())  # statements' observedOn
     broader = writer.broader_of(places)
+    diff = Difference(ix, first)
+    for batch, ids in records.chunks(sorted(written)):
+        writer.doc_dates.update((r.doc.id, ox_date(r.doc.date)) for r in batch if r.doc.date)
+        diff.add(
+            {
+                f"doc:{r.doc.id}": writer.collect(lambda r=r, ids=ids: _write_document(writer, r, ids, broader))
+                for r in batch
+            }
+        )
     parts: dict[str, list[ox.Quad]] = {}
-    for doc_id in sorted(written):
-        parts[f"doc:{doc_id}"] = writer.collect(lambda r=loaded[doc_id]: _write_document(writer, r, ids, broader))
     for eid in entity_parts:
         entity = entities.get(eid)  # None: merged into another, its part goes
         parts[f"entity:{eid}"] = writer.collect(lambda e=entity: e and writer.add_entity(e))
@@ -440,7 +447,8 @@ def update(ix: Index, fresh: Sequence[DocResult], rules: RuleSet, first: bool = 
         parts["ontology"] = writer.collect(writer.add_ontology)
 
     reports.save(gid_of, groups)
-    change = _difference(ix, parts, first)
+    diff.add(parts)
+    change = diff.finish()
     change.documents = written
     return change
 
@@ -488,12 +496,6 @@ def _types(entities: dict[str, Entity]):
     return {eid: e.type for eid, e in entities.items()}.get
 
 
-def _load(ix: Index, loaded: dict[str, DocResult], ids: Iterable[str]) -> None:
-    missing = [i for i in ids if i not in loaded]
-    if missing:
-        loaded.update(ix.results(missing))
-
-
 class Reports:
     """The event reports an update clusters again, with their names resolved.
 
@@ -528,11 +530,11 @@ class Reports:
         self.broken: set[str] = set()  # events a dirty report was in: read whole, compared afresh
         self.moved: dict[str, tuple[str, str]] = {}  # report not read -> its document, its event's new id
 
-    def gather(self, loaded: dict[str, DocResult], dirty: set[str]) -> None:
+    def gather(self, dirty: Iterable[DocResult]) -> None:
         new = []
-        for d in dirty:
-            for pos, e in enumerate(loaded[d].events):
-                new.append(self._take(e, (*corpus_order(loaded[d].doc), pos, loaded[d].doc.date)))
+        for r in dirty:
+            for pos, e in enumerate(r.events):
+                new.append(self._take(e, (*corpus_order(r.doc), pos, r.doc.date)))
         self.dirty = {e.id for e in new}
         old = self.ix.reports(self.dirty)  # re-read documents' reports, as the index has them
         self.old_gid.update((local, row[2]) for local, row in old.items())
@@ -710,27 +712,38 @@ def _cluster(
     return events, gid_of, groups
 
 
-def _ids(
-    ix: Index, loaded: dict[str, DocResult], docs: Iterable[str], mapping: dict[str, str], gid_of: dict[str, str]
-) -> dict[str, str]:
-    """Local id -> resolved id for what the documents name: merged entities, and every event
-    report's cluster (new ones from this update, the rest as the index has them)."""
-    others = [e.id for d in docs for e in loaded[d].events if e.id not in gid_of]
-    return {**mapping, **ix.gids_of(others), **gid_of}
+class Records:
+    """The records of the documents an update writes: the new and re-read ones held, the
+    others (whose events were renamed, or whose place statement flips) read from the index a
+    chunk at a time, with what their names resolve to: merged entities, and every event
+    report's event (new ones from this update, the rest as the index has them)."""
+
+    def __init__(self, ix: Index, loaded: dict[str, DocResult], mapping: dict[str, str], events: dict[str, str]):
+        self.ix, self.loaded, self.mapping, self.events = ix, loaded, mapping, events
+
+    def chunks(self, docs: Iterable[str]) -> Iterator[tuple[list[DocResult], dict[str, str]]]:
+        for batch in chunks(docs, DOCS_PER_CHUNK):
+            held = {d: self.loaded[d] for d in batch if d in self.loaded}
+            held |= self.ix.results(d for d in batch if d not in held)
+            records = [held[d] for d in batch]
+            others = [e.id for r in records for e in r.events if e.id not in self.events]
+            yield records, {**self.mapping, **self.ix.gids_of(others), **self.events}
 
 
 def _places(
-    ix: Index, loaded: dict[str, DocResult], written: set[str], ids: dict, mapping: dict, gid_of: dict, rules: RuleSet
+    ix: Index, records: Records, written: set[str], rules: RuleSet
 ) -> tuple[dict[str, frozenset[str]], set[str]]:
     """Every written subject's places (for the most-specific-place rule), after the written
     documents' location statements replace theirs. A document whose location statement the
     rule now keeps or drops differently is written again too."""
-    rows = {
-        (key[0], key[2], d)
-        for d in written
-        for f in loaded[d].facts
-        if f.predicate == "location" and (key := fact_key(f, ids))
-    }
+    rows = set()
+    for batch, ids in records.chunks(written):
+        rows |= {
+            (key[0], key[2], r.doc.id)
+            for r in batch
+            for f in r.facts
+            if f.predicate == "location" and (key := fact_key(f, ids))
+        }
     subjects = ix.location_subjects(written) | {s for s, _, _ in rows}
     before = ix.places(subjects)
     ix.put_locations(written, rows)
@@ -741,11 +754,7 @@ def _places(
         if before.get(s) != after.get(s):
             flipped |= rule.broader_of({s: before.get(s, set())}) ^ rule.broader_of({s: after.get(s, set())})
     more = ix.docs_stating(flipped) - written
-    if more:
-        _load(ix, loaded, more)
-        written = written | more
-        ids.update(_ids(ix, loaded, more, mapping, gid_of))
-    return ix.places(subjects | ix.location_subjects(more)), written
+    return ix.places(subjects | ix.location_subjects(more)), written | more
 
 
 def _write_document(writer: GraphWriter, r: DocResult, ids: dict[str, str], broader: set) -> None:
@@ -773,21 +782,28 @@ def _write_event(writer: GraphWriter, event: Event) -> None:
         writer.add_fact(date_key(event), [event.date_evidence])
 
 
-def _difference(ix: Index, parts: dict[str, list[ox.Quad]], first: bool) -> Change:
-    """Store each part's quads; the quads whose count of owners rises from or falls to 0."""
-    new = {owner: set(nquad_lines(quads)) for owner, quads in parts.items()}
-    old = {} if first else ix.owned(new)
-    delta: Counter = Counter()
-    changed = {}
-    for owner, lines in new.items():
-        before = old.get(owner, set())
-        if lines != before:
-            changed[owner] = lines
-            delta.update(lines - before)
-            delta.subtract(before - lines)
-    ix.put_owned(changed)
-    appear, vanish = ix.recount(delta, empty=first)
-    return Change(appear=appear, vanish=vanish)
+class Difference:
+    """Each part's quads stored, and the change in each quad's count of owners summed, part by
+    part; then the quads whose count rises from or falls to 0."""
+
+    def __init__(self, ix: Index, first: bool):
+        self.ix, self.first, self.delta = ix, first, Counter()
+
+    def add(self, parts: dict[str, list[ox.Quad]]) -> None:
+        new = {owner: set(nquad_lines(quads)) for owner, quads in parts.items()}
+        old = {} if self.first else self.ix.owned(new)
+        changed = {}
+        for owner, lines in new.items():
+            before = old.get(owner, set())
+            if lines != before:
+                changed[owner] = lines
+                self.delta.update(lines - before)
+                self.delta.subtract(before - lines)
+        self.ix.put_owned(changed)
+
+    def finish(self) -> Change:
+        appear, vanish = self.ix.recount(self.delta, empty=self.first)
+        return Change(appear=appear, vanish=vanish)
 
 
 def nquad_lines(quads: list[ox.Quad]) -> list[bytes]:

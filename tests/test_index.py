@@ -223,24 +223,29 @@ def test_a_shard_load_retires_the_index(tmp_path, seeds_build):
 
 
 def test_a_store_is_built_a_batch_of_records_at_a_time(generated, tmp_path, monkeypatch):
-    """A load holds one batch's records, not the corpus's; the batches make the same graph."""
+    """A load holds one batch's records, not the corpus's, and writes the documents an event's
+    new id sends back to be written a few at a time; the batches make the same graph."""
     import kg.index
     import kg.store
 
-    sizes = []
+    sizes, rewritten = [], []
     real = kg.index.update
 
     def counted(index, results, rules, first=False):
         sizes.append(len(results))
-        return real(index, results, rules, first)
+        change = real(index, results, rules, first)
+        rewritten.append(len(change.documents - {r.doc.id for r in results}))
+        return change
 
     monkeypatch.setattr(kg.store, "STORE_BATCH", 7)
+    monkeypatch.setattr(kg.index, "DOCS_PER_CHUNK", 2)
     monkeypatch.setattr(kg.index, "update", counted)
     root = tmp_path / "store"
     built = add_documents(root, [str(p) for p in generated])
     assert max(sizes) == 7 and sum(sizes) == len(generated) == built.summary["documents"]
     assert built.report.full and built.report.added and not built.report.rewritten
     assert stored(root) == fresh(generated)
+    assert max(rewritten) >= 1  # an earlier document read back from the index, written in chunks of 2
 
 
 def test_an_index_from_before_deciding_reports_is_read_whole_and_stays_right(generated, tmp_path):
