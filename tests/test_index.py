@@ -239,6 +239,7 @@ def test_a_store_is_built_a_batch_of_records_at_a_time(generated, tmp_path, monk
 
     monkeypatch.setattr(kg.store, "STORE_BATCH", 7)
     monkeypatch.setattr(kg.index, "DOCS_PER_CHUNK", 2)
+    monkeypatch.setattr(kg.store, "BULK_MIN_QUADS", 1)  # every batch through the bulk loader
     monkeypatch.setattr(kg.index, "update", counted)
     root = tmp_path / "store"
     built = add_documents(root, [str(p) for p in generated])
