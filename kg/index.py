@@ -293,7 +293,7 @@ class Index:
             for local, o, gid, rel, data in rows
         }
 
-    def put_events(self, rows: list[tuple], keys: list[tuple[str, str]], regrouped: list[tuple[str, str, int]]) -> None:
+    def put_events(self, rows: list[tuple], keys: list[tuple[str, str]], regrouped: list[tuple[str, int, str]]) -> None:
         """rows: (local, doc, gid, order, Event, deciding) of reports read again, whose blocking
         keys and answers replace theirs; `regrouped`: (gid, deciding, local) of other reports
         whose event, or whether they decide it, changed."""
@@ -505,11 +505,13 @@ class Reports:
 
     - the dirty reports, and every report of an event a dirty report was in (its attributes
       changed: without it the event might split, so it is compared afresh);
-    - the reports sharing a blocking key with a dirty one other than a name (whether they are
-      the same event depends on their own date, target, places); for a shared name only its
-      event (a name settles it, and the event's deciding reports include one with that name);
-    - the reports answering a report of an event that may change, since operations are one
-      when they answer one event (and so, in turn, their events);
+    - of the reports sharing a blocking key other than a name with a dirty one, one per key,
+      event, date and names (whether they are the same event as it depends on those alone);
+      for a shared name only the event (a name settles it, and the event's deciding reports
+      include one with that name);
+    - of the reports answering a report of an event that may change, one per event, date and
+      names, since operations are one when they answer one event on compatible dates (and so,
+      in turn, their events may change);
     - the reports the read ones answer, for their events' labels (an operation is named after
       the event it answered);
     - the deciding reports of the event of every report read.
