@@ -583,15 +583,13 @@ class Reports:
         self.events[event.id] = remap_event(event, self.mapping)
         return event
 
-    def settled(self) -> tuple[list[list[str]], set[str]]:
-        """The old events that stand as they were unless a dirty report joins them (as groups
-        of the reports read), and the reports to compare afresh: the dirty ones, and every
-        report of an event a dirty report was in."""
+    def settled(self) -> list[list[str]]:
+        """The old events that stand as they were unless a dirty report joins them, as groups of
+        the reports read; an event a dirty report was in is compared afresh (it might split)."""
         groups: dict[str, list[str]] = {}
         for local, gid in self.old_gid.items():
             groups.setdefault(gid, []).append(local)
-        fresh = set(self.dirty) | {local for gid in self.broken for local in groups.get(gid, [])}
-        return [sorted(g) for gid, g in groups.items() if gid not in self.broken], fresh
+        return [sorted(g) for gid, g in groups.items() if gid not in self.broken]
 
     def move(self, gid_of: dict[str, str]) -> set[str]:
         """The reports not read of events whose id changed (an earlier report, or a merge) go
@@ -696,11 +694,7 @@ def _cluster(
 ) -> tuple[dict[str, Event], dict[str, str], dict[str, list[Event]]]:
     """Cluster the reports as kg.resolve.resolve does, in corpus order."""
     ordered = sorted(reports.events.values(), key=lambda e: reports.order[e.id])
-    settled, fresh = reports.settled()
-    before = reports.old_gid.get
-    clusters = cluster_events(
-        ordered, _types(entities), settled, fresh, lambda op: frozenset(before(x) for x in op.responds_to)
-    )
+    clusters = cluster_events(ordered, _types(entities), reports.settled())
     members: dict[str, list[Event]] = {}
     for e in ordered:
         members.setdefault(clusters[e.id], []).append(e)

@@ -5,7 +5,6 @@ side's figure. Merges are decided here and applied to the records; nothing is re
 from __future__ import annotations
 
 import hashlib
-import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -158,34 +157,30 @@ def same_initials(a: str, b: str) -> bool:
     return len(ta) == len(tb) and all(x[0].lower() == y[0].lower() for x, y in zip(ta, tb, strict=True))
 
 
-def cluster_events(
-    events: list[Event],
-    entity_type,
-    settled: Iterable[list[str]] = (),
-    fresh: set[str] | None = None,
-    answered_before=None,
-) -> dict[str, str]:
+def cluster_events(events: list[Event], entity_type, settled: Iterable[list[str]] = ()) -> dict[str, str]:
     """Local event id → cluster representative. Conservative: same family and a shared name,
     a shared facility target, or the same day with a shared perpetrator or place. Only events
-    that share one of those keys are compared (blocking), so the cost follows the number of
-    plausible pairs, not the square of the number of events.
+    that share one of those keys are compared (blocking), and within a key's block only one
+    report per date and names, so the cost follows the number of distinct reports of an
+    event, not the square of its reports (a name thousands of articles give is one block).
 
     A store's update (kg.index) passes `settled`, groups of ids already known to be one event
-    (its clusters of unchanged reports), and `fresh`, the reports to compare; operations not
-    fresh are compared only if what they answered was apart before (`answered_before`)."""
+    (its clusters of unchanged reports); comparing two of their reports again gives what it
+    gave before, so they are compared only as the blocks bring them."""
     uf = UnionFind()
     for e in events:
         uf.find(e.id)
     for group in settled:
         for other in group[1:]:
             uf.union(group[0], other)
-    for a, b in candidate_pairs(events, lambda e: event_keys(e, entity_type), fresh):
+    alike = lambda e: (tuple(sorted(n.lower() for n in e.names)), e.date)  # noqa: E731  (see same_event)
+    for a, b in candidate_pairs(events, lambda e: event_keys(e, entity_type), alike):
         if uf.find(a.id) != uf.find(b.id) and same_event(a, b, entity_type):
             uf.union(a.id, b.id)
     # operations answering the same event, on compatible dates, are one operation
     operations = [e for e in events if e.type == "SecurityOperation" and not e.names]
     answered = lambda e: {("answers", uf.find(x)) for x in e.responds_to}  # noqa: E731
-    for a, b in candidate_pairs(operations, answered, fresh, answered_before):
+    for a, b in candidate_pairs(operations, answered, lambda e: e.date):
         if uf.find(a.id) != uf.find(b.id) and compatible(a.date, b.date):
             uf.union(a.id, b.id)
     return {e.id: uf.find(e.id) for e in events}
@@ -201,43 +196,48 @@ def event_keys(e: Event, entity_type) -> set[tuple]:
     return keys
 
 
-def candidate_pairs(
-    events: list[Event], keys, only: set[str] | None = None, apart=None
-) -> Iterator[tuple[Event, Event]]:
-    """Pairs of events from different documents that share a blocking key (a pair sharing two
-    keys comes twice: checking it again is cheaper than remembering it), and with `only`, one
-    of them in it, or (with `apart`: a set per event) two others whose sets share nothing but
-    None. Generated, not
-    collected: union-find gives the same clusters in any order (the root is the smallest id),
-    and a big block must not cost memory per pair."""
+def candidate_pairs(events: list[Event], keys, alike) -> Iterator[tuple[Event, Event]]:
+    """The pairs to compare so that the clusters come out as if every two events from
+    different documents sharing a key were compared, when whether such a pair is one event
+    depends on `alike(e)` of each alone (tested for same_event and compatible). Within a
+    block, events alike are one event whenever they come from two documents or more: each is
+    paired with one of them from another document. Across the groups of alike events, one
+    pair per two groups decides them all; a group from one document has each of its events
+    paired (they are not one with each other). Generated: a big block costs no memory per pair."""
     blocks: dict[tuple, list[Event]] = {}
     for e in events:
         for key in keys(e):
             blocks.setdefault(key, []).append(e)
     for members in blocks.values():
-        new = members if only is None else [e for e in members if e.id in only]
-        old = [] if only is None else [e for e in members if e.id not in only]
-        pairs = ((a, b) for i, a in enumerate(new) for b in itertools.chain(new[i + 1 :], old))
-        if apart is not None and old:
-            pairs = itertools.chain(pairs, _pairs_apart(old, apart))
-        for a, b in pairs:
-            if a.doc != b.doc:
-                yield a, b
+        groups: dict[object, list[Event]] = {}
+        for e in members:
+            groups.setdefault(alike(e), []).append(e)
+        parts = list(groups.values())
+        for group in parts:
+            first, other = group[0], next((e for e in group if e.doc != group[0].doc), None)
+            for e in group[1:]:
+                partner = first if e.doc != first.doc else other
+                if partner is not None:
+                    yield e, partner
+        for i, one in enumerate(parts):
+            for two in parts[i + 1 :]:
+                yield from _across(one, two)
 
 
-def _pairs_apart(events: list[Event], apart) -> Iterator[tuple[Event, Event]]:
-    """Pairs of events whose `apart` sets share nothing (None aside): in an update, operations
-    that answered no common cluster before, so were never in one block (two blocks that
-    became one). Operations that shared a cluster were compared then, and come out the same."""
-    groups: dict[frozenset, list[Event]] = {}
-    for e in events:
-        groups.setdefault(frozenset(apart(e)) - {None}, []).append(e)
-    yield from itertools.combinations(groups.get(frozenset(), []), 2)  # nothing known of them
-    parts = list(groups.items())
-    for i, (keys, one) in enumerate(parts):
-        for other_keys, other in parts[i + 1 :]:
-            if not keys & other_keys:
-                yield from itertools.product(one, other)
+def _across(one: list[Event], two: list[Event]) -> Iterator[tuple[Event, Event]]:
+    """Pairs that join two groups of alike events as all their pairs from different documents
+    would: one pair, and each event of a group from a single document."""
+    for a in one:
+        b = next((e for e in two if e.doc != a.doc), None)
+        if b is not None:
+            break
+    else:
+        return  # both from the same one document
+    yield a, b
+    if all(e.doc == one[0].doc for e in one):
+        yield from ((e, b) for e in one if e is not a)
+    if all(e.doc == two[0].doc for e in two):
+        yield from ((a, e) for e in two if e is not b)
 
 
 def same_event(a: Event, b: Event, entity_type) -> bool:

@@ -395,3 +395,53 @@ def test_reports_sharing_a_key_but_a_name_are_alike_by_date_and_names(a_spec, b_
     shared = {k for k in event_keys(a, facility) & event_keys(b, facility) & event_keys(c, facility) if k[1] != "name"}
     if shared:
         assert same_event(a, b, facility) == same_event(a, c, facility)
+
+
+def _all_pairs(events: list[Event], entity_type) -> dict[str, str]:
+    """The clusters as if every two reports from different documents sharing a key were
+    compared, then every two operations answering one event (kg.resolve.cluster_events
+    compares far fewer)."""
+    from kg.events import compatible
+    from kg.resolve import UnionFind
+
+    uf = UnionFind()
+    for e in events:
+        uf.find(e.id)
+
+    def join(pairs, same) -> None:
+        for a, b in pairs:
+            if a.doc != b.doc and same(a, b):
+                uf.union(a.id, b.id)
+
+    join(
+        ((a, b) for a in events for b in events if event_keys(a, entity_type) & event_keys(b, entity_type)),
+        lambda a, b: same_event(a, b, entity_type),
+    )
+    operations = [e for e in events if e.type == "SecurityOperation" and not e.names]
+    answers = lambda e: {uf.find(x) for x in e.responds_to}  # noqa: E731
+    join(
+        ((a, b) for a in operations for b in operations if answers(a) & answers(b)),
+        lambda a, b: compatible(a.date, b.date),
+    )
+    return {e.id: uf.find(e.id) for e in events}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), SHARING, st.booleans(), st.integers(0, 3)), min_size=2, max_size=30))
+def test_clustering_by_blocks_of_alike_reports_equals_comparing_all_pairs(specs):
+    """cluster_events compares one report per date and names within a key's block (a name
+    thousands of articles give must not cost the square of them): the clusters are those
+    of comparing every pair, operations included, whatever the documents and reports."""
+    from kg.resolve import cluster_events
+
+    facility = {"fc-camp": "Facility", "jaffar-express": "Facility"}.get
+    events, counts = [], {}
+    for doc, spec, operation, answered in specs:
+        n = counts[doc] = counts.get(doc, 0) + 1
+        e = _report(doc, spec)
+        e.id = f"d{doc}-e{n}"
+        if operation:  # a security operation answering a report of its own document
+            e.type, e.names = "SecurityOperation", []
+            e.responds_to = {f"d{doc}-e{answered}"} if answered < n else set()
+        events.append(e)
+    assert cluster_events(events, facility) == _all_pairs(events, facility)
