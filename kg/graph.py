@@ -181,6 +181,9 @@ class _Emitter:
         self.sink(self.name, *triple)
 
 
+EVENT_EVIDENCE = 5  # evidence spans an event's node cites (the store's index reads no more: kg.index)
+
+
 class GraphWriter:
     """Builds the graph; document-level triples go to one named graph per document.
 
@@ -347,7 +350,7 @@ class GraphWriter:
         f[(node, LABEL, literal(event.names[0]))] = None
         for alias in dict.fromkeys(event.names[1:]):
             f[(node, ALT_LABEL, literal(alias))] = None
-        for source in self.evidence_of(event.evidence[:5]):
+        for source in self.evidence_of(event.evidence[:EVENT_EVIDENCE]):
             f[(node, DERIVED, source)] = None
 
     def evidence_of(self, evidence: Iterable) -> list[ox.NamedNode]:

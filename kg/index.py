@@ -45,7 +45,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.graph import GraphWriter, ox_date
+from kg.graph import EVENT_EVIDENCE, GraphWriter, ox_date
 from kg.ingest import corpus_order
 from kg.model import DocResult, Entity, Event, Evidence
 from kg.resolve import (
@@ -366,9 +366,6 @@ class Index:
         self.db.executemany("INSERT OR REPLACE INTO refcount VALUES (?, ?)", writes)
         self.db.executemany("DELETE FROM refcount WHERE quad = ?", deletes)
         return appear, vanish
-
-
-EVENT_EVIDENCE = 5  # evidence spans an event's part cites (kg.graph.GraphWriter.add_event)
 
 
 def stub(event: Event) -> dict:
