@@ -126,7 +126,7 @@ def _build_with(paths: list[str], rules: RuleSet):
             results.append(extract(doc, rules))
         except Exception as exc:  # one bad document must not sink the corpus
             errors.append(IngestError(doc.source, f"extraction failed: {exc.__class__.__name__}: {exc}"))
-    corpus = resolve(results)
+    corpus = resolve(results, rules=rules)
     return Build(corpus, errors, rules)
 
 

@@ -404,7 +404,7 @@ def update(ix: Index, fresh: Sequence[DocResult], rules: RuleSet, first: bool = 
     fresh = sorted(fresh, key=lambda r: corpus_order(r.doc))
     ix.put_results(fresh)
     loaded = {r.doc.id: r for r in fresh}
-    entities, mapping, renamed, entity_parts = _resolve_entities(ix, fresh)
+    entities, mapping, renamed, entity_parts = _resolve_entities(ix, fresh, rules)
     dirty = set(loaded) | ix.docs_naming(renamed)
     reports = Reports(ix, mapping, _types(entities))
     reread = (r for batch in chunks(dirty - loaded.keys()) for r in ix.results(batch).values())
@@ -450,7 +450,9 @@ def update(ix: Index, fresh: Sequence[DocResult], rules: RuleSet, first: bool = 
     return change
 
 
-def _resolve_entities(ix: Index, fresh: Sequence[DocResult]) -> tuple[dict[str, Entity], dict, set[str], set[str]]:
+def _resolve_entities(
+    ix: Index, fresh: Sequence[DocResult], rules: RuleSet
+) -> tuple[dict[str, Entity], dict, set[str], set[str]]:
     """Fold the new documents' entities into the kept fold and merge minted names again (over
     the entities, not the documents). Returns the merged entities, the merge, the ids whose
     merge, label or type changed, and the entities whose part must be written again."""
@@ -459,7 +461,7 @@ def _resolve_entities(ix: Index, fresh: Sequence[DocResult]) -> tuple[dict[str, 
         fold.add(r, corpus_order(r.doc))
     touched = {eid for r in fresh for eid in r.entities}
     ix.save_fold(fold, touched)  # before the merge below changes the folded entities
-    entities, mapping = merge_entities([], fold.entities())
+    entities, mapping = merge_entities([], fold.entities(), rules)
     view = {raw: _view(raw, mapping, entities) for raw in fold.merged}
     old_view = ix.view()
     renamed = {raw for raw, v in view.items() if old_view.get(raw) != v}

@@ -59,6 +59,22 @@ class Matcher:
 
     def scan(self, text: str, rule_prefix: str = "dict") -> list[Mention]:
         """Leftmost-longest, non-overlapping mentions in `text` (already normalised)."""
+        capitals = self.capitals
+        return [
+            Mention(start, end, eid, etype, surface, f"{rule_prefix}:{eid}", capitals.get(eid))
+            for start, end, eid, etype, surface in longest(self.hits(text))
+        ]
+
+    def embedded(self, name: str) -> frozenset[str]:
+        """The entries named inside `name` ("Paktia" in "Government of Paktia"), not counting
+        one that names the whole of it: two names embedding different entries are different
+        actors however close their spelling."""
+        whole = len(name)
+        return frozenset(hit[2] for hit in longest([h for h in self.hits(name) if (h[0], h[1]) != (0, whole)]))
+
+    def hits(self, text: str) -> list[tuple[int, int, str, str, str]]:
+        """Every alias in `text` at word boundaries with its case rule met, overlaps and all:
+        (start, end, entry id, type, surface)."""
         if self.empty:
             return []
         folded = text.casefold()
@@ -82,20 +98,20 @@ class Matcher:
                 if case == "any" or surface == alias or (len(alias) > 4 and surface == alias.upper()):
                     found.append((start, end, eid, etype, surface))
                     break
-        # the longest of overlapping mentions (select_longest), as tuples: only the kept become Mentions
-        chosen: list[tuple[int, int, str, str, str]] = []
-        starts: list[int] = []
-        for m in sorted(found, key=lambda m: (m[0] - m[1], m[0])):
-            i = bisect_left(starts, m[1])
-            if i and chosen[i - 1][1] > m[0]:
-                continue
-            starts.insert(i, m[0])
-            chosen.insert(i, m)
-        capitals = self.capitals
-        return [
-            Mention(start, end, eid, etype, surface, f"{rule_prefix}:{eid}", capitals.get(eid))
-            for start, end, eid, etype, surface in chosen
-        ]
+        return found
+
+
+def longest(found: list[tuple[int, int, str, str, str]]) -> list[tuple[int, int, str, str, str]]:
+    """select_longest over hit tuples: only the kept become Mentions."""
+    chosen: list[tuple[int, int, str, str, str]] = []
+    starts: list[int] = []
+    for m in sorted(found, key=lambda m: (m[0] - m[1], m[0])):
+        i = bisect_left(starts, m[1])
+        if i and chosen[i - 1][1] > m[0]:
+            continue
+        starts.insert(i, m[0])
+        chosen.insert(i, m)
+    return chosen
 
 
 def select_longest(mentions: list[Mention]) -> list[Mention]:

@@ -73,5 +73,5 @@ def build(paths: Iterable[str], workers: int = 1, dask: object = None, progress:
     results, failed = extract_all(iter_documents(paths, errors), workers, dask, progress, keep_text=False, fold=fold)
     errors.extend(failed)
     results.sort(key=lambda r: corpus_order(r.doc))  # the order read_corpus gives, for the same graph
-    corpus = resolve(results, fold.entities())
+    corpus = resolve(results, fold.entities(), rules)
     return Build(corpus, errors, rules)

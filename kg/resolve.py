@@ -7,15 +7,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 
 from rapidfuzz import fuzz, process
 
 from kg.events import compatible, family
+from kg.extract import matcher_for
 from kg.match import slugify
 from kg.model import Claim, DocResult, Entity, Event, Evidence, Fact
+from kg.rules import RuleSet, load_rules
 from kg.vocab import ancestors
 
 FUZZY_MIN = 92  # rapidfuzz ratio for a minted name to join a known one of the same type
+SPELLING_MIN = 80  # the lowest ratio same_name accepts (same consonants)
 
 
 @dataclass
@@ -96,10 +100,11 @@ class EntityFold:
 
 
 def merge_entities(
-    results: list[DocResult], folded: dict[str, Entity] | None = None
+    results: list[DocResult], folded: dict[str, Entity] | None = None, rules: RuleSet | None = None
 ) -> tuple[dict[str, Entity], dict[str, str]]:
     """Union the per-document entities (or take them `folded` already); minted names close to
-    a known name of the same type join it."""
+    a known name of the same type join it, unless the two name different entries of `rules`
+    inside them ("Government of Paktia", "Government of Paktika")."""
     if folded is None:
         fold = EntityFold()
         for n, result in enumerate(results):
@@ -115,10 +120,12 @@ def merge_entities(
             pool = pools.setdefault(k.type, ([], []))
             pool[0].append(letters(k.label))
             pool[1].append(k)
+    inside = cache(matcher_for(rules or load_rules()).embedded)
     for e in sorted((e for e in merged.values() if not e.entry), key=lambda e: e.id):
         spelled, pool = pools.setdefault(e.type, ([], []))
-        found = process.extractOne(letters(e.label), spelled, scorer=fuzz.ratio)  # C: this is M x (K + M)
-        best = pool[found[2]] if found else None
+        # the closest spelling (C: this is M x (K + M)) that names no other entry inside it
+        close = process.extract(letters(e.label), spelled, scorer=fuzz.ratio, limit=None, score_cutoff=SPELLING_MIN)
+        best = next((pool[i] for _, _, i in close if not names_apart(inside, pool[i].label, e.label)), None)
         if best is None or not same_name(best.label, e.label):
             spelled.append(letters(e.label))
             pool.append(e)
@@ -130,6 +137,12 @@ def merge_entities(
     for old in mapping:
         merged.pop(old, None)
     return merged, mapping
+
+
+def names_apart(inside, a: str, b: str) -> bool:
+    """Both names embed entries (`inside`: Matcher.embedded), and not the same ones."""
+    ia, ib = inside(a), inside(b)
+    return bool(ia and ib and ia != ib)
 
 
 def letters(name: str) -> str:
@@ -149,7 +162,7 @@ def same_name(a: str, b: str) -> bool:
     ratio = fuzz.ratio(letters(a), letters(b))
     if same_initials(a, b) and ratio >= FUZZY_MIN:
         return True
-    return skeleton(a) == skeleton(b) and ratio >= 80
+    return skeleton(a) == skeleton(b) and ratio >= SPELLING_MIN
 
 
 def same_initials(a: str, b: str) -> bool:
@@ -291,11 +304,14 @@ def most_specific(types: list[str]) -> str:
     return max(types, key=lambda t: len(ancestors(t)))
 
 
-def resolve(results: list[DocResult], entities: dict[str, Entity] | None = None) -> Corpus:
+def resolve(
+    results: list[DocResult], entities: dict[str, Entity] | None = None, rules: RuleSet | None = None
+) -> Corpus:
     """One corpus from the documents' results, in their order. `entities`: the results'
-    entities already folded (EntityFold), when the results were streamed without them."""
+    entities already folded (EntityFold), when the results were streamed without them;
+    `rules`: the rules they were extracted with (the installed ones by default)."""
     corpus = Corpus(documents=[r.doc for r in results])
-    corpus.entities, entity_map = merge_entities(results, entities)
+    corpus.entities, entity_map = merge_entities(results, entities, rules)
     for r in results:
         for rule, n in r.fired.items():
             corpus.fired[rule] = corpus.fired.get(rule, 0) + n

@@ -81,3 +81,27 @@ def test_paths_in_any_order_give_the_same_graph(tmp_path):
     forward = build([str(p) for p in seeds]).quads
     backward = build([str(p) for p in reversed(seeds)]).quads
     assert {str(q) for q in forward.quads()} == {str(q) for q in backward.quads()}
+
+
+def test_names_of_different_known_places_stay_apart(tmp_path):
+    """'Government of Paktia' and 'Government of Paktika' differ by two letters, but they are
+    minted from two gazetteer entries: a close spelling must not make them one actor."""
+    (tmp_path / "a.txt").write_text("Paktia Chief Minister Rahim Gul Zadran met tribal elders.", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("Paktika Chief Minister Wali Jan Kharoti visited Sharana.", encoding="utf-8")
+    corpus = build([tmp_path]).corpus
+    led = {(k[0], k[2]) for k in corpus.facts if k[1] == "leads"}
+    governments = {corpus.entities[o].label for _, o in led}
+    assert governments == {"Government of Paktia", "Government of Paktika"}
+    assert len(led) == 2
+
+
+def test_a_known_name_spelled_another_way_still_joins():
+    """Embedded names block a join only when they differ: 'Baluchistan' is an alias of
+    Balochistan, so the two spellings of its government embed the same place."""
+    from kg.extract import matcher_for
+    from kg.rules import load_rules
+
+    names = matcher_for(load_rules())
+    assert names.embedded("Government of Baluchistan") == names.embedded("Government of Balochistan") == {"balochistan"}
+    assert names.embedded("Government of Paktika") == {"paktika"}
+    assert names.embedded("Balochistan") == set()  # the whole name is no name inside it
