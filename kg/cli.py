@@ -108,17 +108,16 @@ def build(
 
 
 def run_query(source: str, query: str):
-    from kg.graph import load
+    """Answers from an endpoint, a store directory or a graph file (read into an in-memory
+    Oxigraph store: the same SPARQL engine as the store, ~10x faster to load than rdflib)."""
+    from kg import store
 
     if query.startswith("@"):
         query = Path(query[1:]).read_text(encoding="utf-8")
     query = PREFIXES + query if "PREFIX kgo:" not in query else query
-    if source.startswith(("http://", "https://")) or Path(source).is_dir():
-        from kg import store
-
-        return store.query_endpoint(source, query) if store.is_url(source) else store.query_store(source, query)
-    graph = load(source)
-    return graph.query(query)
+    if store.is_url(source):
+        return store.query_endpoint(source, query)
+    return store.query_store(source, query) if Path(source).is_dir() else store.query_file(source, query)
 
 
 def python_value(term) -> object:
