@@ -75,7 +75,6 @@ CREATE TABLE IF NOT EXISTS entities (id TEXT PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS resolved (raw TEXT PRIMARY KEY, target TEXT, label TEXT, type TEXT);
 CREATE TABLE IF NOT EXISTS events (local TEXT PRIMARY KEY, doc TEXT NOT NULL, gid TEXT NOT NULL, ord TEXT NOT NULL,
     data TEXT NOT NULL, stub TEXT NOT NULL, rel INTEGER NOT NULL DEFAULT 1);
-CREATE INDEX IF NOT EXISTS events_gid ON events(gid);
 CREATE INDEX IF NOT EXISTS events_doc ON events(doc);
 CREATE TABLE IF NOT EXISTS event_keys (key TEXT, local TEXT, PRIMARY KEY (key, local)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS event_keys_local ON event_keys(local);
@@ -116,6 +115,7 @@ class Index:
             # an index from before `rel`: every report counts as deciding (right, only slower)
             self.db.execute("ALTER TABLE events ADD COLUMN rel INTEGER NOT NULL DEFAULT 1")
         self.db.execute("CREATE INDEX IF NOT EXISTS events_rel ON events(gid, rel, local)")
+        self.db.execute("DROP INDEX IF EXISTS events_gid")  # events_rel serves lookups by gid (indexes made before it)
 
     def close(self) -> None:
         self.db.close()
