@@ -226,11 +226,11 @@ def case_load(triples: int, repeats: int, on_disk: bool = False) -> dict:
         if "folder" in holder:
             shutil.rmtree(holder.pop("folder"), ignore_errors=True)
         if on_disk:  # how `kg store load` loads shards: kg.store.bulk_load_nquads, in chunks
-            from kg.store import bulk_load_nquads
+            from kg.store import LOAD_CHUNK_QUADS, LOAD_THREADS, bulk_load_nquads
 
             holder["folder"] = tempfile.mkdtemp(prefix="kg-bench-store-")
             store = ox.Store(holder["folder"])
-            bulk_load_nquads(store, path)
+            bulk_load_nquads(store, path, LOAD_CHUNK_QUADS, threads=LOAD_THREADS)
             store.flush()
             store.optimize()  # as kg store load does
         else:  # how `kg query FILE` reads a graph file: kg.store.memory_store, in chunks

@@ -131,6 +131,24 @@ def test_chunked_bulk_load_equals_one_load(seeds, tmp_path):
     assert {str(q) for q in chunked} == {str(q) for q in whole}
 
 
+def test_threaded_bulk_load_on_disk_equals_one_load(seeds, tmp_path):
+    """kg store load loads several chunks at once into RocksDB (threads): the same quads as
+    one load, however the chunks interleave; a bad chunk is reported, not lost."""
+    path = tmp_path / "all.nq"
+    ox.serialize(seeds.quads.quads(), str(path), ox.RdfFormat.N_QUADS)
+    whole = ox.Store()
+    whole.bulk_load(path=str(path), format=ox.RdfFormat.N_QUADS)
+    threaded = ox.Store(str(tmp_path / "disk"))
+    bulk_load_nquads(threaded, path, chunk=50, threads=3)
+    threaded.flush()
+    assert len(threaded) == len(whole) > 3000
+    assert {str(q) for q in threaded} == {str(q) for q in whole}
+    bad = tmp_path / "bad.nq"
+    bad.write_bytes(path.read_bytes()[:20_000] + b"<broken\n" + path.read_bytes()[20_000:])
+    with pytest.raises(SyntaxError):
+        bulk_load_nquads(ox.Store(str(tmp_path / "disk2")), bad, chunk=50, threads=3)
+
+
 @pytest.mark.parametrize("suffix", [".nq", ".trig"])
 def test_push_reads_the_named_graphs_of_a_quads_file(seeds, tmp_path, suffix):
     from kg.store import graphs_of
