@@ -474,8 +474,9 @@ def store_summary(root: Path) -> dict[str, int]:
 
 
 BULK_CHUNK_QUADS = 100_000
-# kg store load: 2 chunks of 50,000 lines at a time. 1 M quads: ~4 s and ~185 MB on 2 cores (one thread: ~4.7 s)
-LOAD_CHUNK_QUADS, LOAD_THREADS = 50_000, 2
+# kg store load: a chunk of 50,000 lines per core (up to 4) at a time. 1 M quads on 2 cores: ~4 s and ~185 MB
+# (one thread: ~4.7 s)
+LOAD_CHUNK_QUADS, LOAD_THREADS = 50_000, min(4, os.cpu_count() or 1)
 BULK_MIN_QUADS = 10_000  # fewer go in a transaction: the bulk loader writes new files every time
 
 
