@@ -95,3 +95,46 @@ def graph_edges(nodes: int, edges: int, seed: int = 7) -> list[tuple[int, int]]:
 
     per_node = max(1, edges // nodes)
     return list(nx.barabasi_albert_graph(nodes, per_node, seed=seed).edges())
+
+
+ENTITY_TYPES = [
+    ("ArmedGroup", "Actor"),
+    ("Person", "Actor"),
+    ("PoliticalParty", "Actor"),
+    ("StateBody", "Actor"),
+    ("District", "Location"),
+    ("City", "Location"),
+    ("Attack", "Event"),
+    ("SecurityOperation", "Event"),
+]
+RELATIONS = ["leads", "memberOf", "operatesIn", "perpetrator", "target", "location", "accuses"]
+
+
+def entity_graph(nodes: int, edges_per_node: int = 2):
+    """What kg.analysis.entity_graph makes of a graph (the nodes and edges `kg viz` draws),
+    at a size the seeds cannot reach: typed nodes, relations with a quote each."""
+    import networkx as nx
+
+    E = nx.MultiDiGraph()
+    for i in range(nodes):
+        etype, kind = ENTITY_TYPES[i % len(ENTITY_TYPES)]
+        date = "2026-01-31" if kind == "Event" else None
+        E.add_node(f"{KGR}e{i}", label=f"Entity {i}", type=etype, kind=kind, classes=[etype], aliases=[], date=date)
+    for n, (u, v) in enumerate(graph_edges(nodes, nodes * edges_per_node)):
+        rel = RELATIONS[n % len(RELATIONS)]
+        doc = f"Report {n // 40}"
+        quote = f"Entity {u} and Entity {v}, in report {n}."
+        evidence = [
+            {"quote": quote, "document": doc, "document_iri": f"{KGR}doc-{n // 40}", "date": "", "modality": "Asserted"}
+        ]
+        E.add_edge(
+            f"{KGR}e{u}",
+            f"{KGR}e{v}",
+            key=rel,
+            relation=rel,
+            modality=["Asserted"],
+            evidence=evidence,
+            documents=[doc],
+            support=1,
+        )
+    return E

@@ -127,3 +127,47 @@ def test_seeds_page_offline_in_chromium_every_entity_in_the_menu(seeds_ttl, tmp_
     for name in ("Balochistan Liberation Army", "Sarfaraz Bugti", "Operation Herof 2.0", "Noshki", "Jaffar Express"):
         assert any(o.startswith(name + " (") for o in options), name
     assert len([o for o in options if o != "(choose)"]) == E.number_of_nodes()
+
+
+def network(size: int) -> Graph:
+    """`size` armed groups, each a member of the one before, and some accusing others: an RDF
+    graph in the contract's shape, too big for the browser to lay out."""
+    g = Graph()
+    nodes = [entity(g, f"g{i}", "ArmedGroup", f"Group {i}") for i in range(size)]
+    for i in range(1, size):
+        statement(g, nodes[i], "memberOf", nodes[i - 1], quote=f"Group {i} is part of Group {i - 1}.")
+    for i in range(0, size, 7):
+        statement(g, nodes[i], "accuses", nodes[(i * 31) % size], quote=f"Group {i} accused them.")
+    return g
+
+
+def test_a_big_page_comes_laid_out_and_the_browser_draws_it(tmp_path):
+    """Above BROWSER_LAYOUT_MAX nodes kg lays the page out (the browser's physics took ~22 s at
+    5,000 nodes): every node has a position, the same graph gives the same page, and headless
+    Chromium draws every node with its physics off."""
+    from kg.viz import BROWSER_LAYOUT_MAX
+
+    E = an.entity_graph(network(BROWSER_LAYOUT_MAX + 100))
+    page, sel = render(E, title="big", max_nodes=E.number_of_nodes())
+    data = json.loads(re.search(r'<script id="kg-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+    assert data["positioned"] is True
+    xs = {(n["vis"]["x"], n["vis"]["y"]) for n in data["nodes"]}
+    assert len(xs) == E.number_of_nodes()  # every node placed, no two on one spot
+    assert render(E, title="big", max_nodes=E.number_of_nodes())[0] == page
+    html = tmp_path / "big.html"
+    html.write_text(page, encoding="utf-8")
+    dom = chromium("--dump-dom", html.as_uri(), tmp=tmp_path)
+    body = re.search(r"<body[^>]*>", dom).group(0)
+    assert f'data-nodes-drawn="{E.number_of_nodes()}"' in body and 'data-state="stabilised"' in body
+
+
+def test_a_small_page_is_laid_out_by_the_browser(hostile):
+    page, _ = render(an.entity_graph(hostile), title="small")
+    data = json.loads(re.search(r'<script id="kg-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+    assert data["positioned"] is False and not any("x" in n["vis"] for n in data["nodes"])
+
+
+def test_page_sizes_are_the_pagerank_the_ranking_gives(seeds_ttl):
+    E = an.entity_graph(an.load_graph(seeds_ttl))
+    ranking = an.centrality(E)
+    assert an.pagerank(E) == {n: s["pagerank"] for n, s in ranking.scores.items()}
