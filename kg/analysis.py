@@ -14,6 +14,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import networkx as nx
 from rdflib import Graph, URIRef
@@ -49,10 +50,7 @@ SELECT ?s ?p ?o ?m ?q ?d ?title ?ddate WHERE {
 PLAIN_QUERY = (
     PREFIXES
     + """
-SELECT ?s ?p ?o WHERE {
-  ?s ?p ?o . FILTER(isIRI(?o) && ?p IN (%s))
-  FILTER NOT EXISTS { ?st rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o }
-}"""
+SELECT ?s ?p ?o WHERE { VALUES ?p { %s } ?s ?p ?o . FILTER(isIRI(?o)) }"""
 )
 NODE_QUERY = (
     PREFIXES
@@ -65,12 +63,56 @@ SELECT ?n ?t ?label ?date WHERE {
 ALIAS_QUERY = PREFIXES + "SELECT ?n ?alias WHERE { ?n skos:altLabel ?alias }"
 
 
-def load_graph(source: str) -> Graph:
-    """The one place a GRAPH argument becomes an rdflib graph: a file today; a store (an
-    endpoint or an Oxigraph directory) can be plugged in here without touching the rest."""
-    from kg.graph import load
+class Row(tuple):
+    """A query's answer as rdflib gives it: values by position, by name (`row["count"]`) and
+    as attributes (`row.label`), None where unbound."""
 
-    return load(source)
+    __slots__ = ()
+    fields: dict[str, int] = {}
+
+    def __getattr__(self, name: str) -> object:
+        try:
+            return self[self.fields[name]]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, key):  # type: ignore[override]
+        return tuple.__getitem__(self, self.fields[key] if isinstance(key, str) else key)
+
+
+class StoreGraph:
+    """A graph in Oxigraph with the two things the analysis asks of an rdflib Graph: `query`
+    (rows whose values are rdflib terms, by name) and `subject_objects`. The projection's
+    SPARQL then runs in Rust: on the 10 MB corpus's graph (202,000 quads) `kg rank` took 55 s
+    through rdflib, nearly all of it reading the file and answering these queries."""
+
+    def __init__(self, store: object):
+        self.store = store
+
+    def query(self, text: str) -> list:
+        from kg.store import answers
+
+        found = answers(self.store, text)  # named graphs in the default graph, as in a file
+        row = type("Row", (Row,), {"__slots__": (), "fields": {name: i for i, name in enumerate(found.vars)}})
+        return [row(values) for values in found.rows]
+
+    def subject_objects(self, predicate: URIRef) -> Iterator[tuple]:
+        import pyoxigraph as ox
+
+        from kg.graph import from_ox
+
+        for quad in self.store.quads_for_pattern(None, ox.NamedNode(str(predicate)), None, None):
+            yield from_ox(quad.subject), from_ox(quad.object)
+
+
+def load_graph(source: str) -> StoreGraph:
+    """The one place a GRAPH argument becomes a graph the analysis reads: a graph file, read
+    into an in-memory Oxigraph store, or a store directory, opened read-only. The functions
+    here take an rdflib Graph as well (kg.api passes one)."""
+    from kg.store import memory_store, open_store
+
+    path = Path(source)
+    return StoreGraph(open_store(path) if path.is_dir() else memory_store(path))
 
 
 @dataclass(frozen=True)
@@ -182,7 +224,9 @@ def _read_edges(graph: Graph) -> dict[tuple[str, str, str], EdgeData]:
                 "modality": local(row.m) if row.m is not None else "Asserted",
             }
             data.evidence.setdefault((ev["document_iri"], ev["quote"]), ev)
-    for row in graph.query(PLAIN_QUERY % preds):
+    # plain triples a statement describes are already edges (setdefault keeps them): asking
+    # for those without one (FILTER NOT EXISTS) took Oxigraph 23 s on the 10 MB corpus's graph
+    for row in graph.query(PLAIN_QUERY % " ".join(f"kgo:{r}" for r in RELATIONS)):
         key = (str(row.s), str(row.o), local(row.p))
         edges.setdefault(key, EdgeData(key[2], {"Asserted"}))
     return edges
@@ -634,7 +678,7 @@ def timeline(graph: Graph, filters: Filters | None = None) -> list[dict]:
                 "iri": e,
             }
         )
-    rows.sort(key=lambda r: (not r["date"], _interval(r["date"] or "9999")[0], r["event"]))
+    rows.sort(key=lambda r: (not r["date"], _interval(r["date"] or "9999")[0], r["event"], r["iri"]))
     return rows
 
 

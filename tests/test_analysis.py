@@ -16,6 +16,7 @@ from rdflib.namespace import DCTERMS, PROV, SKOS
 from kg import analysis as an
 from kg.cli import main
 from kg.vocab import KGO, KGR
+from tests.conftest import SEEDS
 
 DOC1, DOC2 = KGR["doc-a"], KGR["doc-b"]
 
@@ -394,3 +395,55 @@ def test_cli_timeline_png(seeds_ttl, tmp_path):
     out = CliRunner().invoke(main, ["timeline", str(seeds_ttl), "--png", str(png)])
     assert out.exit_code == 0, out.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _as_data(E: nx.MultiDiGraph) -> tuple:
+    nodes = dict(E.nodes(data=True))
+    edges = sorted((u, v, k, repr(sorted(d.items()))) for u, v, k, d in E.edges(keys=True, data=True))
+    return nodes, edges
+
+
+@pytest.mark.parametrize("suffix", [".ttl", ".nq"])
+def test_commands_read_a_file_through_oxigraph_as_rdflib_reads_it(seeds_build, tmp_path, suffix):
+    """`kg rank/path/viz/timeline FILE` read the file into Oxigraph (an.load_graph): the
+    entity graph, every node's and edge's data, and the timeline are what the same functions
+    make of an rdflib Graph of that file (kg.api hands them one)."""
+    from kg.graph import load, write
+
+    path = tmp_path / f"seeds{suffix}"
+    write(seeds_build.quads, path)
+    ours, rdflib_graph = an.load_graph(str(path)), load(path)
+    assert isinstance(ours, an.StoreGraph)
+    assert _as_data(an.entity_graph(ours)) == _as_data(an.entity_graph(rdflib_graph))
+    assert an.timeline(ours) == an.timeline(rdflib_graph)
+    assert an.class_ancestors(ours) == an.class_ancestors(rdflib_graph)
+
+
+def test_a_plain_triple_without_a_statement_is_an_asserted_edge_in_both(small, tmp_path):
+    """Graphs from elsewhere may state a relation with no rdf:Statement: an Asserted edge with
+    no evidence, read the same way through Oxigraph and rdflib."""
+    small.add((KGR["ttp"], KGO.operatesIn, KGR["bannu"]))
+    path = tmp_path / "small.ttl"
+    small.serialize(path, format="turtle")
+    E = an.entity_graph(an.load_graph(str(path)))
+    assert E[str(KGR["ttp"])][str(KGR["bannu"])]["operatesIn"]["modality"] == ["Asserted"]
+    assert _as_data(E) == _as_data(an.entity_graph(small))
+
+
+def test_rank_reads_a_store_directory(seeds_ttl, tmp_path):
+    store = tmp_path / "store"
+    built = CliRunner().invoke(main, ["build", str(SEEDS), "--store", str(store)])
+    assert built.exit_code == 0, built.output
+    from_store = CliRunner().invoke(main, ["rank", str(store), "--top", "5"])
+    from_file = CliRunner().invoke(main, ["rank", str(seeds_ttl), "--top", "5"])
+    assert from_store.exit_code == 0, from_store.output
+    assert from_store.output == from_file.output and "Balochistan Liberation Army" in from_store.output
+
+
+def test_query_rows_read_by_name_position_and_attribute(seeds_ttl):
+    [row] = an.load_graph(str(seeds_ttl)).query(
+        "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> SELECT ?count ?label WHERE "
+        '{ ?x rdfs:label ?label FILTER(?label = "Balochistan Liberation Army") BIND(3 AS ?count) }'
+    )
+    assert row["count"].toPython() == 3 and str(row.label) == str(row[1]) == "Balochistan Liberation Army"
+    assert row.fields == {"count": 0, "label": 1}
