@@ -89,10 +89,10 @@ class StoreGraph:
     def __init__(self, store: object):
         self.store = store
 
-    def query(self, text: str) -> list:
+    def query(self, text: str, initBindings: dict | None = None) -> list:  # noqa: N803 (rdflib's name)
         from kg.store import answers
 
-        found = answers(self.store, text)  # named graphs in the default graph, as in a file
+        found = answers(self.store, text, initBindings)  # named graphs in the default graph, as in a file
         row = type("Row", (Row,), {"__slots__": (), "fields": {name: i for i, name in enumerate(found.vars)}})
         return [row(values) for values in found.rows]
 

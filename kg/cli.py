@@ -169,15 +169,15 @@ def format_rows(names: list[str], rows: list[list[str]], fmt: str) -> str:
 
 
 FIND = """
-SELECT DISTINCT ?x ?label WHERE {
+SELECT DISTINCT ?x ?label ?name WHERE {
   { ?x rdfs:label|skos:altLabel ?n . FILTER(LCASE(STR(?n)) = LCASE(?name)) }
   UNION { ?t rdfs:label|skos:altLabel ?n . FILTER(LCASE(STR(?n)) = LCASE(?name)) ?x kgo:target ?t }
   UNION { ?t rdfs:label|skos:altLabel ?n . FILTER(LCASE(STR(?n)) = LCASE(?name)) ?x kgo:respondsTo/kgo:target ?t }
   ?x rdfs:label ?label .
-} ORDER BY ?label
+} ORDER BY ?label ?x
 """
 EXPLAIN = """
-SELECT ?dir ?pred ?other ?modality ?quote ?rule ?doc ?claimant WHERE {
+SELECT ?dir ?pred ?other ?modality ?quote ?rule ?doc ?claimant ?e WHERE {
   { ?st rdf:subject ?e ; rdf:predicate ?pred ; rdf:object ?o . BIND("->" AS ?dir) }
   UNION { ?st rdf:object ?e ; rdf:predicate ?pred ; rdf:subject ?o . BIND("<-" AS ?dir) }
   ?st kgo:modality ?m ; prov:wasDerivedFrom ?ev .
@@ -186,14 +186,14 @@ SELECT ?dir ?pred ?other ?modality ?quote ?rule ?doc ?claimant WHERE {
   OPTIONAL { ?o rdfs:label ?ol }
   BIND(COALESCE(?ol, STR(?o)) AS ?other)
   BIND(STRAFTER(STR(?m), "#") AS ?modality)
-} ORDER BY ?pred ?other
+} ORDER BY ?pred ?other ?dir ?doc ?quote ?rule
 """
 EXPLAIN_CLAIMS = """
-SELECT ?claim ?quote ?rule ?doc ?verified WHERE {
+SELECT ?claim ?quote ?rule ?doc ?verified ?e WHERE {
   ?c kgo:aboutEvent ?e ; rdfs:label ?claim ; prov:wasDerivedFrom ?ev .
   OPTIONAL { ?c kgo:verified ?verified }
   ?ev kgo:quote ?quote ; kgo:rule ?rule ; kgo:document/dcterms:title ?doc .
-} ORDER BY ?claim
+} ORDER BY ?claim ?doc ?quote ?rule
 """
 
 
@@ -209,9 +209,9 @@ def explain(source: str, name: str) -> None:
     quote and the rule that gave it, and every casualty figure with its claimant."""
     from rdflib import Literal
 
-    from kg.graph import load
+    from kg.analysis import load_graph
 
-    graph = load(source)
+    graph = load_graph(source)
     nodes = list(graph.query(PREFIXES + FIND, initBindings={"name": Literal(name)}))
     if not nodes:
         raise click.ClickException(f"nothing in {source} is called {name!r}")

@@ -152,6 +152,19 @@ class Quads:
 XSD_STRING = str(XSD.string)
 
 
+def to_ox(term: object):
+    """An rdflib term as pyoxigraph's (the reverse of from_ox)."""
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    if term.datatype is not None:
+        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+    return ox.Literal(str(term))
+
+
 def from_ox(term: object):
     if term is None:
         return None

@@ -43,7 +43,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Dataset, Literal, URIRef
 from rdflib.term import Node
 
-from kg.graph import Quads, from_ox
+from kg.graph import Quads, from_ox, to_ox
 from kg.index import Index, chunks
 from kg.ingest import Document, IngestError
 from kg.model import Claim, DocResult, Entity, Event, Evidence, Fact
@@ -626,9 +626,11 @@ def query_file(path: str | os.PathLike, query: str) -> Rows:
     return answers(memory_store(path), query)
 
 
-def answers(store: ox.Store, query: str) -> Rows:
-    """The rows of `query` over `store`, its named graphs all in the default graph."""
-    result = store.query(query, use_default_graph_as_union=True)
+def answers(store: ox.Store, query: str, bindings: dict | None = None) -> Rows:
+    """The rows of `query` over `store`, its named graphs all in the default graph; `bindings`
+    (variable name -> rdflib term) fix variables before it runs, as rdflib's initBindings."""
+    subs = {ox.Variable(name): to_ox(term) for name, term in (bindings or {}).items()}
+    result = store.query(query, use_default_graph_as_union=True, substitutions=subs or None)
     if isinstance(result, bool | ox.QueryBoolean):
         return Rows(["ask"], [(Literal(bool(result)),)])
     if isinstance(result, ox.QueryTriples):
