@@ -246,21 +246,22 @@ def validate(source: str) -> None:
 @click.argument("source")
 def stats(source: str) -> None:
     """Counts of what SOURCE holds: documents, entities by type, relations, claims."""
-    from kg.graph import load
+    from kg.analysis import load_graph
 
-    graph = load(source)
+    graph = load_graph(source)
+    [(triples,)] = graph.query("SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }")
     q = (
         PREFIXES
         + """SELECT ?t (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?t . FILTER(STRSTARTS(STR(?t), STR(kgo:))) }
-    GROUP BY ?t ORDER BY DESC(?n)"""
+    GROUP BY ?t ORDER BY DESC(?n) ?t"""
     )
-    click.echo(f"triples: {len(graph)}")
+    click.echo(f"triples: {triples}")
     for row in graph.query(q):
         click.echo(f"{str(row.t).rsplit('#', 1)[-1]:28} {row.n}")
     q = (
         PREFIXES
         + """SELECT ?p (COUNT(*) AS ?n) WHERE { ?st a rdf:Statement ; rdf:predicate ?p }
-    GROUP BY ?p ORDER BY DESC(?n)"""
+    GROUP BY ?p ORDER BY DESC(?n) ?p"""
     )
     for row in graph.query(q):
         click.echo(f"statements {str(row.p).rsplit('#', 1)[-1]:17} {row.n}")
