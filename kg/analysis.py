@@ -105,14 +105,23 @@ class StoreGraph:
             yield from_ox(quad.subject), from_ox(quad.object)
 
 
+class GraphError(ValueError):
+    """A GRAPH argument that cannot be read: the message names it and says why."""
+
+
 def load_graph(source: str) -> StoreGraph:
     """The one place a GRAPH argument becomes a graph the analysis reads: a graph file, read
     into an in-memory Oxigraph store, or a store directory, opened read-only. The functions
     here take an rdflib Graph as well (kg.api passes one)."""
-    from kg.store import memory_store, open_store
+    from kg.store import StoreError, memory_store, open_store
 
     path = Path(source)
-    return StoreGraph(open_store(path) if path.is_dir() else memory_store(path))
+    try:
+        return StoreGraph(open_store(path) if path.is_dir() else memory_store(path))
+    except StoreError as exc:
+        raise GraphError(str(exc)) from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise GraphError(f"{source}: cannot be read as a graph: {exc}") from exc
 
 
 @dataclass(frozen=True)

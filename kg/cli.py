@@ -209,9 +209,9 @@ def explain(source: str, name: str) -> None:
     quote and the rule that gave it, and every casualty figure with its claimant."""
     from rdflib import Literal
 
-    from kg.analysis import load_graph
+    from kg.cli_analysis import read_graph
 
-    graph = load_graph(source)
+    graph = read_graph(source)
     nodes = list(graph.query(PREFIXES + FIND, initBindings={"name": Literal(name)}))
     if not nodes:
         raise click.ClickException(f"nothing in {source} is called {name!r}")
@@ -246,9 +246,9 @@ def validate(source: str) -> None:
 @click.argument("source")
 def stats(source: str) -> None:
     """Counts of what SOURCE holds: documents, entities by type, relations, claims."""
-    from kg.analysis import load_graph
+    from kg.cli_analysis import read_graph
 
-    graph = load_graph(source)
+    graph = read_graph(source)
     [(triples,)] = graph.query("SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }")
     q = (
         PREFIXES

@@ -60,8 +60,16 @@ def make_filters(types=(), date_from=None, date_to=None, documents=(), modalitie
     )
 
 
+def read_graph(source: str):
+    """The GRAPH argument read (kg.analysis.load_graph), or one line saying why it cannot be."""
+    try:
+        return an.load_graph(source)
+    except an.GraphError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def project(source: str, **filters) -> an.nx.MultiDiGraph:
-    return an.entity_graph(an.load_graph(source), make_filters(**filters))
+    return an.entity_graph(read_graph(source), make_filters(**filters))
 
 
 def resolve_or_fail(G, name: str) -> str:
@@ -199,7 +207,7 @@ def ego(graph: str, name: str, hops: int, filters: dict) -> None:
 def timeline(graph: str, date_from: str | None, date_to: str | None, png: str | None) -> None:
     """Events in date order (undated last) with precision, perpetrators, places and every
     side's casualty figures, each kept apart."""
-    rows = an.timeline(an.load_graph(graph), an.Filters(date_from=date_from, date_to=date_to))
+    rows = an.timeline(read_graph(graph), an.Filters(date_from=date_from, date_to=date_to))
     for r in rows:
         date = f"{r['date'] or 'undated':10} {r['precision'] or '-':5}"
         click.echo(f"{date}  {r['event']} [{r['type']}]")

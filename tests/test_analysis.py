@@ -463,3 +463,15 @@ def test_explain_says_the_same_through_oxigraph_and_rdflib(seeds_ttl, monkeypatc
     monkeypatch.setattr(an, "load_graph", load)
     assert ours == run()
     assert all(out.startswith("== ") for out in ours) and "figure: Balochistan Liberation Army: 84" in ours[1]
+
+
+@pytest.mark.parametrize("command", ["rank", "timeline", "explain", "stats"])
+def test_a_graph_that_cannot_be_read_gets_one_line_naming_it(tmp_path, command):
+    broken, missing, not_a_store = tmp_path / "broken.ttl", tmp_path / "missing.nq", tmp_path / "folder"
+    broken.write_text("<a> <b> .\n", encoding="utf-8")
+    not_a_store.mkdir()
+    for source in (broken, missing, not_a_store):
+        args = [command, str(source)] + (["BLA"] if command == "explain" else [])
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+        assert result.output.startswith(f"Error: {source}") and "Traceback" not in result.output, result.output
