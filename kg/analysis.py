@@ -153,7 +153,7 @@ def local(term: object) -> str:
     return text.rsplit("#", 1)[-1] if "#" in text else text.rsplit("/", 1)[-1]
 
 
-def class_ancestors(graph: Graph) -> dict[str, set[str]]:
+def class_ancestors(graph: Graph | StoreGraph) -> dict[str, set[str]]:
     """Every class with all its super-classes (itself included)."""
     parents: dict[str, set[str]] = defaultdict(set)
     for child, ps in CLASS_PARENTS.items():
@@ -184,7 +184,7 @@ def kind_of(types: set[str], ancestors: dict[str, set[str]]) -> str | None:
     return next((k for k in KINDS if k in closure), None)
 
 
-def _read_nodes(graph: Graph, ancestors: dict[str, set[str]]) -> dict[str, dict]:
+def _read_nodes(graph: Graph | StoreGraph, ancestors: dict[str, set[str]]) -> dict[str, dict]:
     types: dict[str, set[str]] = defaultdict(set)
     labels: dict[str, str] = {}
     dates: dict[str, str] = {}
@@ -217,7 +217,7 @@ def _read_nodes(graph: Graph, ancestors: dict[str, set[str]]) -> dict[str, dict]
     return nodes
 
 
-def _read_edges(graph: Graph) -> dict[tuple[str, str, str], EdgeData]:
+def _read_edges(graph: Graph | StoreGraph) -> dict[tuple[str, str, str], EdgeData]:
     preds = ", ".join(f"kgo:{r}" for r in RELATIONS)
     edges: dict[tuple[str, str, str], EdgeData] = {}
     for row in graph.query(EDGE_QUERY % preds):
@@ -295,7 +295,7 @@ def _edge_attrs(data: EdgeData, f: Filters) -> dict | None:
     }
 
 
-def entity_graph(graph: Graph, filters: Filters | None = None) -> nx.MultiDiGraph:
+def entity_graph(graph: Graph | StoreGraph, filters: Filters | None = None) -> nx.MultiDiGraph:
     """Actors, places, facilities and events as nodes; one edge per (subject, object,
     relation), keyed by relation, carrying its evidence. Isolated entities are kept."""
     f = filters or Filters()
@@ -652,7 +652,7 @@ def _claim_text(row) -> str:
     return f"{who}: {qual}{row['count']} {cat} {out}{unverified}"
 
 
-def timeline(graph: Graph, filters: Filters | None = None) -> list[dict]:
+def timeline(graph: Graph | StoreGraph, filters: Filters | None = None) -> list[dict]:
     """Events in date order (undated last), each with its date precision, perpetrators
     (reported or claiming), places, and every side's casualty figures kept apart."""
     f = filters or Filters()
