@@ -12,7 +12,7 @@ from rdflib import Dataset
 
 from kg.graph import FORMATS, STREAM_FORMATS, GraphWriter, Quads, stream, write
 from kg.ingest import IngestError, corpus_order, iter_documents
-from kg.parallel import Progress, extract_all
+from kg.parallel import Progress, extract_all, fewer_collections
 from kg.resolve import Corpus, EntityFold, resolve
 from kg.rules import RuleSet, load_rules
 from kg.shards import Shard, write_shards
@@ -50,17 +50,17 @@ class Build:
     def write(self, path: str | os.PathLike) -> None:
         """N-Quads and N-Triples stream out as the graph is made; other formats need it whole."""
         fmt = FORMATS.get(Path(path).suffix.lower())
-        if fmt in STREAM_FORMATS and "quads" not in self.__dict__:
-            stream(self.corpus, self.rules, path)
-        else:
-            write(self.quads, path)
+        with fewer_collections():
+            if fmt in STREAM_FORMATS and "quads" not in self.__dict__:
+                stream(self.corpus, self.rules, path)
+            else:
+                write(self.quads, path)
 
     def write_shards(self, out_dir: str | os.PathLike, docs_per_shard: int = 1000) -> list[Shard]:
         doc_ids = [d.id for d in self.corpus.documents]
-        if "quads" in self.__dict__:
-            return write_shards(self.quads, doc_ids, out_dir, docs_per_shard)
         emit = lambda sink: GraphWriter(self.corpus, self.rules, sink).build()  # noqa: E731
-        return write_shards(emit, doc_ids, out_dir, docs_per_shard)
+        with fewer_collections():
+            return write_shards(self.quads if "quads" in self.__dict__ else emit, doc_ids, out_dir, docs_per_shard)
 
 
 def build(paths: Iterable[str], workers: int = 1, dask: object = None, progress: Progress | None = None) -> Build:
@@ -70,8 +70,10 @@ def build(paths: Iterable[str], workers: int = 1, dask: object = None, progress:
     rules = load_rules()
     errors: list[IngestError] = []
     fold = EntityFold()  # one Entity per actor, not per actor per document
-    results, failed = extract_all(iter_documents(paths, errors), workers, dask, progress, keep_text=False, fold=fold)
-    errors.extend(failed)
-    results.sort(key=lambda r: corpus_order(r.doc))  # the order read_corpus gives, for the same graph
-    corpus = resolve(results, fold.entities(), rules)
+    with fewer_collections():
+        documents = iter_documents(paths, errors)
+        results, failed = extract_all(documents, workers, dask, progress, keep_text=False, fold=fold)
+        errors.extend(failed)
+        results.sort(key=lambda r: corpus_order(r.doc))  # the order read_corpus gives, for the same graph
+        corpus = resolve(results, fold.entities(), rules)
     return Build(corpus, errors, rules)

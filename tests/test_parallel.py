@@ -117,3 +117,21 @@ def test_mask_takes_only_the_sentence_mentions() -> None:
     masked = mask(text[21:], 21, found)
     assert masked.mentions == found[2:]
     assert masked.text.startswith(OPEN + "0" + SEP) and masked.text.endswith(" is far.")
+
+
+def test_a_build_leaves_the_collector_as_it_found_it():
+    """kg.pipeline.build runs with fewer cyclic collections (kg.parallel.fewer_collections),
+    and a notebook that calls it gets its own thresholds back, and nothing left frozen, even
+    when the build fails."""
+    import gc
+
+    from kg.parallel import GC_THRESHOLDS, fewer_collections
+
+    before = gc.get_threshold()
+    assert gc.get_freeze_count() == 0
+    with fewer_collections():
+        assert gc.get_threshold() == GC_THRESHOLDS and gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    with pytest.raises(RuntimeError), fewer_collections():
+        raise RuntimeError("a build that fails")
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
