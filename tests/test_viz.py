@@ -171,3 +171,22 @@ def test_page_sizes_are_the_pagerank_the_ranking_gives(seeds_ttl):
     E = an.entity_graph(an.load_graph(seeds_ttl))
     ranking = an.centrality(E)
     assert an.pagerank(E) == {n: s["pagerank"] for n, s in ranking.scores.items()}
+
+
+def test_a_big_page_keeps_isolated_nodes_out_of_the_connected_part():
+    """Laid out whole, nodes with no relation stayed scattered over the page around a small
+    connected part; each part is laid out alone and the parts are packed, so the connected
+    part has the middle of the page to itself."""
+    from kg.viz import BROWSER_LAYOUT_MAX
+
+    g = network(BROWSER_LAYOUT_MAX)
+    lonely = [str(entity(g, f"lone{i}", "Person", f"Person {i}")) for i in range(80)]
+    E = an.entity_graph(g)
+    page, _ = render(E, title="parts", max_nodes=E.number_of_nodes())
+    data = json.loads(re.search(r'<script id="kg-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+    at = {n["info"]["name"]: (n["vis"]["x"], n["vis"]["y"]) for n in data["nodes"]}
+    chain = [xy for name, xy in at.items() if name.startswith("Group ")]
+    left, right = min(x for x, _ in chain), max(x for x, _ in chain)
+    top, bottom = min(y for _, y in chain), max(y for _, y in chain)
+    alone = [at[f"Person {i}"] for i in range(len(lonely))]
+    assert not any(left <= x <= right and top <= y <= bottom for x, y in alone)
