@@ -97,11 +97,9 @@ class StoreGraph:
         return [row(values) for values in found.rows]
 
     def subject_objects(self, predicate: URIRef) -> Iterator[tuple]:
-        import pyoxigraph as ox
+        from kg.graph import from_ox, to_ox
 
-        from kg.graph import from_ox
-
-        for quad in self.store.quads_for_pattern(None, ox.NamedNode(str(predicate)), None, None):
+        for quad in self.store.quads_for_pattern(None, to_ox(predicate), None, None):
             yield from_ox(quad.subject), from_ox(quad.object)
 
 

@@ -43,7 +43,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Dataset, Literal, URIRef
 from rdflib.term import Node
 
-from kg.graph import Quads, from_ox, to_ox
+from kg.graph import FORMATS, OX_FORMATS, Quads, from_ox, to_ox
 from kg.index import Index, chunks
 from kg.ingest import Document, IngestError
 from kg.model import Claim, DocResult, Entity, Event, Evidence, Fact
@@ -513,8 +513,6 @@ def bulk_load_nquads(
 def memory_store(path: str | os.PathLike) -> ox.Store:
     """A graph file in an in-memory Oxigraph store, for `kg query FILE`: at 1 M quads about 3 s
     and 400 MB, where rdflib took ~28 s. Line formats load in chunks (bulk_load_nquads)."""
-    from kg.graph import FORMATS, OX_FORMATS
-
     fmt = OX_FORMATS[FORMATS.get(Path(path).suffix.lower(), "turtle")]
     store = ox.Store()
     if fmt in (ox.RdfFormat.N_QUADS, ox.RdfFormat.N_TRIPLES):

@@ -173,13 +173,11 @@ def layout(E: nx.MultiDiGraph, order: list[str], seed: int = 0) -> list[tuple[fl
         shapes = [fruchterman_reingold(g.induced_subgraph(members)) for members in parts]
     finally:
         ig.set_random_number_generator(random)  # igraph's default
-    coords: list[tuple[float, float]] = [(0.0, 0.0)] * len(order)
-    for members, shape in zip(parts, shapes, strict=True):
-        for node, xy in zip(members, shape, strict=True):
-            coords[node] = xy
-    lengths = [math.dist(coords[u], coords[v]) for u, v in pairs]
+    at = {node: xy for part, shape in zip(parts, shapes, strict=True) for node, xy in zip(part, shape, strict=True)}
+    lengths = [math.dist(at[u], at[v]) for u, v in pairs]
     scale = EDGE_PX / (statistics.median(lengths) or 1.0) if lengths else EDGE_PX
     placed = pack([[(x * scale, y * scale) for x, y in shape] for shape in shapes])
+    coords: list[tuple[float, float]] = [(0.0, 0.0)] * len(order)
     for members, shape in zip(parts, placed, strict=True):
         for node, (x, y) in zip(members, shape, strict=True):
             coords[node] = (round(x, 1), round(y, 1))
