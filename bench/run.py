@@ -158,21 +158,19 @@ def case_extract(mb: float, repeats: int, workers: int = 1) -> dict:
 
 def case_build(mb: float, repeats: int) -> dict:
     """`kg build DIR --shards OUT` as users run it: documents streamed (text dropped after
-    extraction), resolution, the graph, N-Quads shards written; its peak memory is the one
-    to compare with the corpus size."""
+    extraction, statements and claims spilled beside the output), resolution, the graph,
+    N-Quads shards written; its peak memory is the one to compare with the corpus size."""
     import shutil
 
     from kg.pipeline import build
-    from kg.shards import write_shards
 
     folder = corpus(mb)
     ndocs, size, sents = corpus_stats(folder)
     out = Path(tempfile.mkdtemp(prefix="kg-bench-shards-")) / "shards"
 
     def run() -> int:
-        built = build([str(folder)])
-        shards = write_shards(built.quads, [d.id for d in built.corpus.documents], out)
-        return sum(s.quads for s in shards)
+        with build([str(folder)], spill_to=out.parent) as built:
+            return sum(s.quads for s in built.write_shards(out))
 
     t, quads = timed(run, repeats)
     shutil.rmtree(out.parent, ignore_errors=True)

@@ -7,6 +7,7 @@ import importlib
 import io
 import json
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -77,31 +78,35 @@ def build(
 
     if not out and not store and not shards:
         raise click.UsageError("give --out FILE, --store DIR or --shards DIR")
-    if store:
-        from kg.store import StoreError, add_documents
+    with ExitStack() as cleanup:
+        if store:
+            from kg.store import StoreError, add_documents
 
-        try:
-            result = add_documents(store, paths, workers=workers, dask=dask, progress=stderr_progress())
-        except StoreError as exc:
-            raise click.ClickException(str(exc)) from exc
-        click.echo(str(result.report), err=True)
-    else:
-        result = run_build(paths, workers=workers, dask=dask, progress=stderr_progress())
-    for error in result.errors:
-        click.echo(f"warning: {error}", err=True)
-    if not result.summary["documents"]:
-        raise click.ClickException("no documents could be read; nothing written")
-    if out:
-        result.write(out)
-    if shards:
-        from kg.shards import ShardError
+            try:
+                result = add_documents(store, paths, workers=workers, dask=dask, progress=stderr_progress())
+            except StoreError as exc:
+                raise click.ClickException(str(exc)) from exc
+            click.echo(str(result.report), err=True)
+        else:
+            # statements and claims wait on disk beside the output, not in memory (kg.pipeline.Spill)
+            beside = Path(out or shards).absolute().parent
+            result = run_build(paths, workers=workers, dask=dask, progress=stderr_progress(), spill_to=beside)
+            cleanup.enter_context(result)
+        for error in result.errors:
+            click.echo(f"warning: {error}", err=True)
+        if not (result.summary["documents"] if store else result.corpus.documents):  # (a build counts as it writes)
+            raise click.ClickException("no documents could be read; nothing written")
+        if out:
+            result.write(out)
+        if shards:
+            from kg.shards import ShardError
 
-        try:
-            written = result.write_shards(shards, shard_docs)
-        except (ShardError, OSError) as exc:
-            raise click.ClickException(str(exc)) from exc
-        click.echo(f"{len(written)} shards, {sum(s.quads for s in written)} quads -> {shards}", err=True)
-    counts = ", ".join(f"{n} {what}" for what, n in result.summary.items())
+            try:
+                written = result.write_shards(shards, shard_docs)
+            except (ShardError, OSError) as exc:
+                raise click.ClickException(str(exc)) from exc
+            click.echo(f"{len(written)} shards, {sum(s.quads for s in written)} quads -> {shards}", err=True)
+        counts = ", ".join(f"{n} {what}" for what, n in result.summary.items())
     click.echo(f"{counts} -> {out or store or shards}", err=True)
     if result.errors:
         sys.exit(3)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections import ChainMap
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from functools import cache, lru_cache
 from pathlib import Path
@@ -21,7 +22,8 @@ import pyoxigraph as ox
 from rdflib import XSD, BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS
 
-from kg.resolve import Corpus
+from kg.model import DocResult, Evidence
+from kg.resolve import Corpus, add_claim, fact_key
 from kg.rules import RuleSet
 from kg.vocab import KGO, KGR, ONTOLOGY_DIR
 
@@ -211,8 +213,10 @@ class GraphWriter:
         self.out = Quads()
         self.facts = self.graph(iri(str(FACTS_GRAPH)))
         self.doc_dates = {d.id: ox_date(d.date) for d in corpus.documents if d.date}
-        self.evidence_nodes: dict[tuple, tuple[ox.NamedNode, bool]] = {}
+        self.evidence_nodes: MutableMapping[tuple, tuple[ox.NamedNode, bool]] = {}
         self.asserted: set[Triple] = set()
+        self.once: set[str] | None = None  # build_parts: what two documents' parts share, written once
+        self.counts = {"statements": 0, "casualty claims": 0}  # distinct ones, counted by build_parts
 
     def graph(self, name: ox.NamedNode) -> dict[Triple, None] | _Emitter:
         return self.out.graph(name) if self.sink is None else _Emitter(name, self.sink)
@@ -236,8 +240,63 @@ class GraphWriter:
                 continue
             self.add_fact(key, evidence)
         for key, evidence in sorted(self.corpus.claims.items(), key=lambda kv: str(kv[0])):
-            self.add_claim(key, evidence)
+            self.add_claim(key, evidence, key in self.corpus.unverified)
         return self.out
+
+    def build_parts(self, records: Iterable[DocResult], places: dict[str, set[str]]) -> Quads:
+        """`build` for a corpus whose statements and claims were not kept in memory: each
+        document's records are read back in turn (`records`, kg.pipeline's spill) and written
+        as its part (add_part); `places`: every subject's places, for the most specific place
+        rule. The same quads as `build`: what two parts share (a statement's or claim's own
+        triples, a date it was reported on) is written the first time, the rest belongs to
+        one document. Held meanwhile: entities, events, and one short key per statement."""
+        self.once = set()
+        self.add_ontology()
+        for entity in self.corpus.entities.values():
+            self.add_entity(entity)
+        self.add_place_hierarchy()
+        for event in self.corpus.events.values():
+            self.add_event(event)
+        for key, evidence in self.corpus.facts.items():  # what resolution states: events' dates
+            self.add_fact(key, evidence)
+        broader, shared = self.broader_of(places), self.evidence_nodes
+        for r in records:
+            self.evidence_nodes = ChainMap({}, shared)  # a span belongs to its document's part alone
+            self.add_part(r, self.corpus.ids, broader)
+        self.evidence_nodes = shared
+        return self.out
+
+    def add_part(self, r: DocResult, ids: dict[str, str], broader: set[tuple[str, str]]) -> None:
+        """A document's part: its node, and its statements and claims with their evidence
+        (`ids`: local names to resolved ones; `broader`: location statements left out)."""
+        self.add_document(r.doc)
+        facts: dict[tuple, list[Evidence]] = {}
+        for f in r.facts:
+            key = fact_key(f, ids)
+            if key is not None and f.evidence not in facts.setdefault(key, []):
+                facts[key].append(f.evidence)
+        for key, evidence in facts.items():
+            if not (key[1] == "location" and (key[0], key[2]) in broader):
+                self.add_fact(key, evidence)
+            elif self.once is not None:
+                self.first(f"st-{short_hash(*key)}", "statements")  # counted as `build` counts it
+        claims = Corpus()
+        for c in r.claims:
+            add_claim(claims, c, ids)
+        for key, evidence in claims.claims.items():
+            self.add_claim(key, evidence, key in claims.unverified)
+
+    def first(self, key: str, counted: str | None = None) -> bool:
+        """Whether shared triples named `key` are still to be written: always in `build`,
+        the first time in `build_parts` (`counted`: the count of distinct ones it adds to)."""
+        if self.once is None:
+            return True
+        if key in self.once:
+            return False
+        self.once.add(key)
+        if counted:
+            self.counts[counted] += 1
+        return True
 
     def add_ontology(self) -> None:
         for t in ox.parse(path=str(ONTOLOGY_DIR / "kgo.ttl"), format=ox.RdfFormat.TURTLE):
@@ -401,33 +460,37 @@ class GraphWriter:
             self.asserted.add((s, p, o))
             f[(s, p, o)] = None
         st = kgr(f"st-{short_hash(*key)}")
-        self.add_statement(st, s, p, o, modality)
-        if claimant:
-            f[(st, kgo("claimant"), kgr(claimant))] = None
-        if denier:
-            f[(st, kgo("deniedBy"), kgr(denier))] = None
+        if self.first(st.value, "statements"):
+            self.add_statement(st, s, p, o, modality)
+            if claimant:
+                f[(st, kgo("claimant"), kgr(claimant))] = None
+            if denier:
+                f[(st, kgo("deniedBy"), kgr(denier))] = None
         observed = {self.doc_dates[ev.doc] for ev in evidence if ev.doc in self.doc_dates}
         for source in self.evidence_of(evidence):
             f[(st, DERIVED, source)] = None
         for date in sorted(observed, key=lambda d: d.value):
-            f[(st, kgo("observedOn"), date)] = None
+            if self.first(f"{st.value} {date.value}"):
+                f[(st, kgo("observedOn"), date)] = None
 
-    def add_claim(self, key: tuple, evidence: list) -> None:
+    def add_claim(self, key: tuple, evidence: list, unverified: bool) -> None:
+        """A casualty claim (`unverified`: a record of it says the figure is not verified)."""
         event, claimant, outcome, category, count, qualifier = key
         node, f = kgr(f"claim-{short_hash(*key)}"), self.facts
-        f[(node, A, kgo("CasualtyClaim"))] = None
-        f[(node, kgo("aboutEvent"), kgr(event))] = None
-        if claimant:
-            f[(node, kgo("claimant"), kgr(claimant))] = None
-        f[(node, kgo("outcome"), kgo(outcome))] = None
-        f[(node, kgo("victimCategory"), kgo(category))] = None
-        f[(node, kgo("count"), literal(count))] = None
-        f[(node, kgo("qualifier"), kgo(qualifier))] = None
-        if key in self.corpus.unverified:
+        if self.first(node.value, "casualty claims"):
+            f[(node, A, kgo("CasualtyClaim"))] = None
+            f[(node, kgo("aboutEvent"), kgr(event))] = None
+            if claimant:
+                f[(node, kgo("claimant"), kgr(claimant))] = None
+            f[(node, kgo("outcome"), kgo(outcome))] = None
+            f[(node, kgo("victimCategory"), kgo(category))] = None
+            f[(node, kgo("count"), literal(count))] = None
+            f[(node, kgo("qualifier"), kgo(qualifier))] = None
+            who = self.corpus.entities[claimant].label if claimant in self.corpus.entities else "unattributed"
+            label = f"{who}: {qualifier_text(qualifier)}{count} {category_text(category)} {outcome_text(outcome)}"
+            f[(node, LABEL, literal(label))] = None
+        if unverified and self.first(f"{node.value} unverified"):
             f[(node, kgo("verified"), FALSE)] = None
-        who = self.corpus.entities[claimant].label if claimant in self.corpus.entities else "unattributed"
-        label = f"{who}: {qualifier_text(qualifier)}{count} {category_text(category)} {outcome_text(outcome)}"
-        f[(node, LABEL, literal(label))] = None
         for source in self.evidence_of(evidence):
             f[(node, DERIVED, source)] = None
 
@@ -494,7 +557,7 @@ def atomic_output(path: Path) -> Iterator[BinaryIO]:
 
 
 STREAM_FORMATS = {"nquads", "nt"}
-FLUSH_EVERY = 50_000
+FLUSH_EVERY = 10_000  # quads per write: 50,000 held ~20 MB more at 10 MB of text, no faster
 
 
 class BufferedWriter:
@@ -517,16 +580,17 @@ class BufferedWriter:
             self.buffer = []
 
 
-def stream(corpus: Corpus, rules: RuleSet, path: str | os.PathLike) -> int:
-    """Write the graph of `corpus` to a .nq or .nt file as it is made (temporary file, then
-    rename); returns the number of quads. The other formats group by subject and need `write`."""
+def stream(emit: Callable[[Sink], object], path: str | os.PathLike) -> int:
+    """Write a graph to a .nq or .nt file as it is made (temporary file, then rename): `emit`
+    writes it into the sink it is given (a GraphWriter's build). Returns the number of quads.
+    The other formats group by subject and need `write`."""
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt not in STREAM_FORMATS:
         raise ValueError(f"{path}: only .nq and .nt are written as a stream")
     with atomic_output(path) as fh:
         sink = BufferedWriter(fh, triples=fmt == "nt")
-        GraphWriter(corpus, rules, sink).build()
+        emit(sink)
         sink.flush()
     return sink.count
 

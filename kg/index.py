@@ -51,7 +51,6 @@ from kg.model import DocResult, Entity, Event, Evidence
 from kg.resolve import (
     Corpus,
     EntityFold,
-    add_claim,
     answers_of,
     cluster_events,
     date_key,
@@ -427,10 +426,7 @@ def update(ix: Index, fresh: Sequence[DocResult], rules: RuleSet, first: bool = 
     for batch, ids in records.chunks(sorted(written)):
         writer.doc_dates.update((r.doc.id, ox_date(r.doc.date)) for r in batch if r.doc.date)
         diff.add(
-            {
-                f"doc:{r.doc.id}": writer.collect(lambda r=r, ids=ids: _write_document(writer, r, ids, broader))
-                for r in batch
-            }
+            {f"doc:{r.doc.id}": writer.collect(lambda r=r, ids=ids: writer.add_part(r, ids, broader)) for r in batch}
         )
     parts: dict[str, list[ox.Quad]] = {}
     for eid in entity_parts:
@@ -750,25 +746,6 @@ def _places(
             flipped |= rule.broader_of({s: before.get(s, set())}) ^ rule.broader_of({s: after.get(s, set())})
     more = ix.docs_stating(flipped) - written
     return ix.places(subjects | ix.location_subjects(more)), written | more
-
-
-def _write_document(writer: GraphWriter, r: DocResult, ids: dict[str, str], broader: set) -> None:
-    """A document's part: its node, and its statements and claims with their evidence."""
-    writer.add_document(r.doc)
-    facts: dict[tuple, list[Evidence]] = {}
-    for f in r.facts:
-        key = fact_key(f, ids)
-        if key is not None and f.evidence not in facts.setdefault(key, []):
-            facts[key].append(f.evidence)
-    for key, evidence in facts.items():
-        if not (key[1] == "location" and (key[0], key[2]) in broader):
-            writer.add_fact(key, evidence)
-    claims = Corpus()
-    for c in r.claims:
-        add_claim(claims, c, ids)
-    writer.corpus.unverified = claims.unverified
-    for key, evidence in claims.claims.items():
-        writer.add_claim(key, evidence)
 
 
 def _write_event(writer: GraphWriter, event: Event) -> None:

@@ -34,6 +34,7 @@ class Corpus:
     unverified: set[tuple] = field(default_factory=set)
     resolved_claimants: set[tuple] = field(default_factory=set)
     fired: dict[str, int] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)  # a document's names (entities, event reports) -> resolved
 
 
 class UnionFind:
@@ -329,7 +330,7 @@ def resolve(
         merged = merged_event(group, labels, people, published)
         event_ids.update((e.id, merged.id) for e in group)
         corpus.events[merged.id] = merged
-    ids = {**entity_map, **event_ids}
+    ids = corpus.ids = {**entity_map, **event_ids}
     for r in results:
         for f in r.facts:
             key = fact_key(f, ids)
@@ -431,5 +432,6 @@ def add_claim(corpus: Corpus, c: Claim, ids: dict[str, str]) -> None:
 
 def remap_event(e: Event, entity_map: dict[str, str]) -> Event:
     for attr in ("targets", "locations", "perpetrators", "participants"):
-        setattr(e, attr, {entity_map.get(x, x) for x in getattr(e, attr)})
+        if names := getattr(e, attr):  # an empty one stays the set it is (a build may share one)
+            setattr(e, attr, {entity_map.get(x, x) for x in names})
     return e

@@ -1,0 +1,146 @@
+"""A build whose statements and claims wait on disk (kg.pipeline.Spill): the graph of the
+build that holds them in memory, every quad written once, and no file left behind."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from click.testing import CliRunner
+
+from kg import pipeline
+from kg.cli import main
+from kg.extract import extract
+from kg.graph import EVENT_EVIDENCE, kgo
+from kg.pipeline import Spill, build
+from kg.shards import read_shards
+from tests.conftest import ROOT, SEEDS, make_doc
+
+sys.path.insert(0, str(ROOT / "bench"))
+from gen import generate  # noqa: E402  (bench/ is scripts, not a package)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    """About 40 documents with many reports of the same events: statements, claims and
+    events said by several articles, so parts share triples."""
+    folder = tmp_path_factory.mktemp("gen")
+    generate(folder, 0.3, doc_kb=8, seed=11)
+    return folder
+
+
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+
+
+def lines_of(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines()
+
+
+def parsed(path: Path) -> set[ox.Quad]:
+    return set(ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS))
+
+
+def on_disk_in(spill: Spill, folder: Path) -> bool:
+    """The spill is a file on the folder's file system, with no name left in the folder."""
+    return os.fstat(spill.file.fileno()).st_dev == folder.stat().st_dev and not list(folder.glob(".kg-records*"))
+
+
+@pytest.mark.parametrize("corpus", ["seeds", "generated"])
+def test_a_spilled_build_writes_the_graph_of_a_build_in_memory(corpus, generated, tmp_path):
+    paths = [str(SEEDS if corpus == "seeds" else generated)]
+    held = build(paths)
+    with build(paths, spill_to=tmp_path) as spilled:
+        assert spilled.spill is not None and on_disk_in(spilled.spill, tmp_path)
+        spilled.write(tmp_path / "graph.nq")
+        shards = spilled.write_shards(tmp_path / "shards", docs_per_shard=7)
+        summary = spilled.summary
+    lines = lines_of(tmp_path / "graph.nq")
+    assert len(lines) == len(set(lines))  # what two documents' parts share is written once
+    assert parsed(tmp_path / "graph.nq") == set(held.quads.quads())
+    assert sum(s.quads for s in shards) == len(lines)
+    union = set().union(*(parsed(file) for file, _ in read_shards(tmp_path / "shards")))
+    assert union == set(held.quads.quads())
+    assert summary == held.summary
+    assert spilled.spill.file.closed
+
+
+def test_two_articles_saying_the_same_are_one_statement_and_one_claim(tmp_path):
+    """The same sentence on two days: one statement observed on both, one claim node; the
+    second article's doubt about the figure marks the claim unverified however the parts
+    arrive."""
+    said = (
+        "The Balochistan Liberation Army claimed responsibility for the attack on a Frontier Corps "
+        "checkpoint in Turbat on March 1, 2026. The government said at least 30 civilians were killed."
+    )
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(f"Attack in Turbat\n\n{said}\n", encoding="utf-8")
+    (tmp_path / "in" / "b.txt").write_text(
+        f"Turbat attack claimed\n\n{said} Reporters could not independently verify the figure.\n", encoding="utf-8"
+    )
+    (tmp_path / "in" / "metadata.json").write_text(
+        '{"a.txt": {"date": "2026-03-02"}, "b.txt": {"date": "2026-03-03"}}', encoding="utf-8"
+    )
+    paths = [str(tmp_path / "in")]
+    with build(paths, spill_to=tmp_path) as spilled:
+        spilled.write(tmp_path / "graph.nq")
+    quads = parsed(tmp_path / "graph.nq")
+    assert quads == set(build(paths).quads.quads())
+    lines = lines_of(tmp_path / "graph.nq")
+    assert len(lines) == len(set(lines))
+    observed = {q.object.value for q in quads if q.predicate == kgo("observedOn")}
+    assert observed == {"2026-03-02", "2026-03-03"}
+    claims = {q.subject for q in quads if q.predicate == RDF_TYPE and q.object == kgo("CasualtyClaim")}
+    assert len(claims) == 1
+    assert [q.object.value for q in quads if q.predicate == kgo("verified")] == ["false"]
+
+
+def test_the_records_wait_on_disk_and_come_back_whole(tmp_path):
+    result = extract(
+        make_doc(
+            "Gunmen attacked a police station in Quetta on Monday, killing three policemen, officials said. "
+            "The Tehreek-e-Taliban Pakistan claimed responsibility for the attack. "
+            + "Police said the attack on the station in Quetta was the third this month. "
+            * 8
+        )
+    )
+    facts, claims = list(result.facts), list(result.claims)
+    assert facts and claims and result.events
+    spill = Spill(tmp_path)
+    spill.put(result)
+    assert result.facts == [] and result.claims == [] and result.fired == {}
+    assert all(len(e.evidence) <= EVENT_EVIDENCE for e in result.events)
+    (back,) = list(spill)
+    assert back.facts == facts and back.claims == claims
+    assert list(spill)[0].facts == facts  # read again for a second output
+    assert on_disk_in(spill, tmp_path)
+    spill.close()
+    assert spill.file.closed
+
+
+def test_a_build_that_fails_closes_its_spill(tmp_path, monkeypatch):
+    opened: list[Spill] = []
+
+    class Watched(Spill):
+        def __init__(self, directory):
+            super().__init__(directory)
+            opened.append(self)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("resolution failed")
+
+    monkeypatch.setattr(pipeline, "Spill", Watched)
+    monkeypatch.setattr(pipeline, "resolve", broken)
+    with pytest.raises(RuntimeError):
+        build([str(SEEDS)], spill_to=tmp_path)
+    assert len(opened) == 1 and opened[0].file.closed
+
+
+def test_kg_build_leaves_only_its_output_beside_it(tmp_path):
+    out = tmp_path / "seeds.nq"
+    result = CliRunner().invoke(main, ["build", str(SEEDS), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["seeds.nq"]
+    assert "statements" in result.output and "casualty claims" in result.output
