@@ -88,3 +88,4 @@ class DocResult:
     events: list[Event] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)
     fired: dict[str, int] = field(default_factory=dict)
+    packed: bytes | None = None  # facts and claims packed by a worker for a build's spill (kg.spill)

@@ -21,6 +21,7 @@ from kg.ingest import Document, IngestError, corpus_order
 from kg.model import DocResult
 from kg.resolve import EntityFold
 from kg.rules import load_rules
+from kg.spill import Spill, take_records
 
 Outcome = DocResult | IngestError
 Progress = Callable[[int, int | None], None]  # done, total (None: a stream)
@@ -34,12 +35,15 @@ def extract_one(doc: Document) -> Outcome:
         return IngestError(doc.source, f"extraction failed: {exc.__class__.__name__}: {exc}")
 
 
-def extract_batch(docs: Sequence[Document], fold: bool = False) -> tuple[list[Outcome], EntityFold | None]:
+def extract_batch(
+    docs: Sequence[Document], fold: bool = False, pack: bool = False
+) -> tuple[list[Outcome], EntityFold | None]:
     """A batch per task: pickling and scheduling cost per task, not per document.
 
     The documents are not sent back (the parent has them): that halves what is pickled. With
     `fold`, the batch's entities come back folded (one object per actor, not per actor per
-    document): the parent unpickles a fraction of them, on cores the workers need."""
+    document): the parent unpickles a fraction of them, on cores the workers need. With
+    `pack`, statements and claims come back packed for the build's spill (kg.spill)."""
     outcomes = [extract_one(doc) for doc in docs]
     folded = EntityFold() if fold else None
     for doc, outcome in zip(docs, outcomes, strict=True):
@@ -47,6 +51,8 @@ def extract_batch(docs: Sequence[Document], fold: bool = False) -> tuple[list[Ou
             if folded is not None:
                 folded.add(outcome, corpus_order(doc))
                 outcome.entities = {}
+            if pack:
+                take_records(outcome)
             outcome.doc = None
     return outcomes, folded
 
@@ -122,23 +128,23 @@ def _in_order(submit: Callable, docs: Iterable[Document], workers: int) -> Itera
         yield done, future.result()
 
 
-def _local(docs: Iterable[Document], workers: int, fold: bool) -> Iterator[Chunk]:
+def _local(docs: Iterable[Document], workers: int, fold: bool, pack: bool) -> Iterator[Chunk]:
     if workers <= 1:
         for doc in docs:
             yield [doc], ([extract_one(doc)], None)
         return
     with ProcessPoolExecutor(max_workers=workers, initializer=_warm_worker) as pool:
-        yield from _in_order(lambda batch: pool.submit(extract_batch, batch, fold), docs, workers)
+        yield from _in_order(lambda batch: pool.submit(extract_batch, batch, fold, pack), docs, workers)
 
 
-def _dask(docs: Iterable[Document], scheduler: object, fold: bool) -> Iterator[Chunk]:
+def _dask(docs: Iterable[Document], scheduler: object, fold: bool, pack: bool) -> Iterator[Chunk]:
     """`scheduler` is an address ("tcp://host:8786") or a dask.distributed Client."""
     from dask.distributed import Client
 
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     try:
         nworkers = max(1, len(client.scheduler_info().get("workers", {})))
-        yield from _in_order(lambda batch: client.submit(extract_batch, batch, fold, pure=False), docs, nworkers)
+        yield from _in_order(lambda batch: client.submit(extract_batch, batch, fold, pack, pure=False), docs, nworkers)
     finally:
         if client is not scheduler:
             client.close()
@@ -151,14 +157,16 @@ def extract_all(
     progress: Progress | None = None,
     keep_text: bool = True,
     fold: EntityFold | None = None,
+    spill: Spill | None = None,
 ) -> tuple[list[DocResult], list[IngestError]]:
     """Every document's records in the order given, and the documents that failed. `docs` may
     be a stream; with `keep_text=False` each result keeps its document without the text, so
     what stays in memory is the records, not the corpus. With a `fold`, every result's
-    entities go into it (in the workers, batch by batch) and the results come back without."""
+    entities go into it (in the workers, batch by batch) and the results come back without;
+    with a `spill`, their statements and claims go into it."""
     results: list[DocResult] = []
     errors: list[IngestError] = []
-    for outcome in iter_extract(docs, workers, dask, progress, keep_text, fold):
+    for outcome in iter_extract(docs, workers, dask, progress, keep_text, fold, spill):
         (errors if isinstance(outcome, IngestError) else results).append(outcome)
     return results, errors
 
@@ -170,11 +178,12 @@ def iter_extract(
     progress: Progress | None = None,
     keep_text: bool = True,
     fold: EntityFold | None = None,
+    spill: Spill | None = None,
 ) -> Iterator[DocResult | IngestError]:
     """extract_all as a stream, in the order given: a store load takes the records a batch at
     a time, so that what it holds is a batch's records, not the corpus's."""
-    wanted = fold is not None
-    chunks = _dask(docs, dask, wanted) if dask else _local(docs, workers, wanted)
+    wanted, pack = fold is not None, spill is not None
+    chunks = _dask(docs, dask, wanted, pack) if dask else _local(docs, workers, wanted, pack)
     total = len(docs) if isinstance(docs, Sized) else None
     done = 0
     for batch, (outcomes, folded) in chunks:
@@ -186,6 +195,8 @@ def iter_extract(
                 if wanted and outcome.entities:  # extracted here, not in a worker
                     fold.add(outcome, corpus_order(doc))
                     outcome.entities = {}
+                if spill is not None:
+                    spill.put(outcome)
             yield outcome
         done += len(batch)
         if progress:

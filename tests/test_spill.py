@@ -1,4 +1,4 @@
-"""A build whose statements and claims wait on disk (kg.pipeline.Spill): the graph of the
+"""A build whose statements and claims wait on disk (kg.spill): the graph of the
 build that holds them in memory, every quad written once, and no file left behind."""
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from kg import pipeline
 from kg.cli import main
 from kg.extract import extract
 from kg.graph import EVENT_EVIDENCE, kgo
-from kg.pipeline import Spill, build
+from kg.pipeline import build
 from kg.shards import read_shards
+from kg.spill import Spill
 from tests.conftest import ROOT, SEEDS, make_doc
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -110,14 +111,22 @@ def test_the_records_wait_on_disk_and_come_back_whole(tmp_path):
     assert facts and claims and result.events
     spill = Spill(tmp_path)
     spill.put(result)
-    assert result.facts == [] and result.claims == [] and result.fired == {}
+    assert result.facts == [] and result.claims == [] and result.fired == {} and result.packed is None
     assert all(len(e.evidence) <= EVENT_EVIDENCE for e in result.events)
-    (back,) = list(spill)
-    assert back.facts == facts and back.claims == claims
-    assert list(spill)[0].facts == facts  # read again for a second output
+    assert list(spill) == [(result.doc.id, facts, claims)]
+    assert list(spill) == [(result.doc.id, facts, claims)]  # read again for a second output
     assert on_disk_in(spill, tmp_path)
     spill.close()
     assert spill.file.closed
+
+
+def test_records_packed_by_workers_make_the_same_graph(generated, tmp_path):
+    paths = [str(generated)]
+    with build(paths, workers=2, spill_to=tmp_path) as spilled:
+        spilled.write(tmp_path / "graph.nq")
+    lines = lines_of(tmp_path / "graph.nq")
+    assert len(lines) == len(set(lines))
+    assert parsed(tmp_path / "graph.nq") == set(build(paths).quads.quads())
 
 
 def test_a_build_that_fails_closes_its_spill(tmp_path, monkeypatch):

@@ -1,0 +1,118 @@
+"""A build's statements and claims on disk while it resolves (`kg build --out/--shards`).
+
+They are most of what a build would hold (each with the sentence that says it); with them on
+disk, a build holds its entities, its event reports and its documents' metadata, and the
+graph is written a document's part at a time as they are read back
+(kg.graph.GraphWriter.build_parts). Workers pack each document's records (`take_records`)
+so the parent only appends bytes.
+
+The records are marshal'd tuples, not JSON or pickle: five times faster to write and read
+(10 MB of text: 0.07 s against 0.29 s for JSON), and safe here because the file is read
+only by the process that wrote it, during the build, under the same Python.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from kg.graph import EVENT_EVIDENCE
+from kg.model import Claim, DocResult, Evidence, Fact
+
+EVENT_SETS = ("targets", "locations", "perpetrators", "participants", "responds_to")
+NOTHING: frozenset[str] = frozenset()
+
+
+def pack(r: DocResult) -> bytes:
+    """A document's statements and claims as one marshal record (field order: kg.model)."""
+    facts = [
+        (f.subject, f.predicate, f.object, *_evidence(f.evidence), f.modality, f.claimant, f.denied_by, f.literal)
+        for f in r.facts
+    ]
+    claims = [
+        (c.event, c.outcome, c.category, c.count, c.qualifier, *_evidence(c.evidence))
+        + (c.claimant, c.verified, c.claimant_resolved)
+        for c in r.claims
+    ]
+    return marshal.dumps((r.doc.id, facts, claims))
+
+
+def _evidence(e: Evidence) -> tuple:
+    return (e.doc, e.start, e.end, e.quote, e.rule, e.resolved)
+
+
+def unpack(record: tuple) -> tuple[str, list[Fact], list[Claim]]:
+    doc, facts, claims = record
+    return (
+        doc,
+        [Fact(t[0], t[1], t[2], Evidence(*t[3:9]), *t[9:]) for t in facts],
+        [Claim(*t[:5], Evidence(*t[5:11]), *t[11:]) for t in claims],
+    )
+
+
+def take_records(r: DocResult) -> None:
+    """Pack `r`'s statements and claims into `r.packed` and take them off it; keep of its event
+    reports what resolution and the graph read (a merged event cites its reports' first
+    EVENT_EVIDENCE spans; an empty set is one shared set, not five per report)."""
+    r.packed = pack(r)
+    r.facts, r.claims = [], []
+    for event in r.events:
+        del event.evidence[EVENT_EVIDENCE:]
+        for name in EVENT_SETS:
+            if not getattr(event, name):
+                setattr(event, name, NOTHING)
+
+
+class Spill:
+    """The file of records: one per document, appended as results arrive, read back in that
+    order. It lies in `directory` (beside the output: /tmp is often memory) without a name,
+    so nothing is left behind however the build ends."""
+
+    def __init__(self, directory: str | os.PathLike):
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        self.file = tempfile.TemporaryFile(prefix=".kg-records.", dir=directory)  # noqa: SIM115 - open till close
+        self.fired: dict[str, int] = {}
+
+    def put(self, r: DocResult) -> None:
+        """Write `r`'s records (packed already by a worker, or here) and take them off it."""
+        if r.packed is None:
+            take_records(r)
+        self.file.write(len(r.packed).to_bytes(4, "little") + r.packed)  # marshal.load on a file is slow
+        r.packed = None
+        for rule, n in r.fired.items():
+            self.fired[rule] = self.fired.get(rule, 0) + n
+        r.fired = {}
+
+    def __iter__(self) -> Iterator[tuple[str, list[Fact], list[Claim]]]:
+        """(document id, statements, claims) per document, in the order they were put."""
+        self.file.flush()
+        self.file.seek(0)
+        try:
+            while size := self.file.read(4):
+                yield unpack(marshal.loads(self.file.read(int.from_bytes(size, "little"))))
+        finally:
+            self.file.seek(0, os.SEEK_END)
+
+    def records(self, documents: list) -> Iterator[DocResult]:
+        """Each document's records with its metadata (`documents`: the corpus's)."""
+        by_id = {d.id: d for d in documents}
+        for doc, facts, claims in self:
+            yield DocResult(by_id[doc], facts=facts, claims=claims)
+
+    def located(self, ids: dict[str, str]) -> dict[str, set[str]]:
+        """Each subject's places once names are resolved (`ids`: Corpus.ids), for the most
+        specific place rule: read off the file rather than held through the build."""
+        found: dict[str, set[str]] = {}
+        for _, facts, _ in self:
+            for f in facts:
+                if f.predicate == "location":
+                    s, o = ids.get(f.subject, f.subject), ids.get(f.object, f.object)
+                    if s != o:
+                        found.setdefault(s, set()).add(o)
+        return found
+
+    def close(self) -> None:
+        self.file.close()
