@@ -568,14 +568,16 @@ class BufferedWriter:
         self.fh, self.triples, self.buffer, self.count = fh, triples, [], 0
 
     def __call__(self, g: ox.NamedNode, s: Term, p: Term, o: Term) -> None:
-        self.buffer.append(ox.Triple(s, p, o) if self.triples else ox.Quad(s, p, o, g))
+        self.buffer.append((s, p, o, g))  # made pyoxigraph quads a batch at a time, in flush
         if len(self.buffer) >= FLUSH_EVERY:
             self.flush()
 
     def flush(self) -> None:
         if self.buffer:
-            fmt = ox.RdfFormat.N_TRIPLES if self.triples else ox.RdfFormat.N_QUADS
-            ox.serialize(self.buffer, self.fh, fmt)
+            if self.triples:
+                ox.serialize([ox.Triple(s, p, o) for s, p, o, _ in self.buffer], self.fh, ox.RdfFormat.N_TRIPLES)
+            else:
+                ox.serialize([ox.Quad(*q) for q in self.buffer], self.fh, ox.RdfFormat.N_QUADS)
             self.count += len(self.buffer)
             self.buffer = []
 
