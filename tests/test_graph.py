@@ -10,7 +10,7 @@ from rdflib import RDF, Graph
 from rdflib.compare import to_isomorphic
 
 from kg.cli import main
-from kg.graph import load, write
+from kg.graph import FORMATS, QUAD_FORMATS, load, write
 from kg.pipeline import build
 from kg.validate import validate_graph
 from kg.vocab import KGO, ONTOLOGY_DIR
@@ -77,6 +77,28 @@ def test_every_output_format_parses_back_to_the_same_graph(seeds_build, seeds_gr
     path = tmp_path / f"seeds{suffix}"
     write(seeds_build.quads, path)
     assert to_isomorphic(load(path)) == to_isomorphic(seeds_graph)
+
+
+@pytest.mark.parametrize("suffix", [".ttl", ".nt", ".trig", ".nq", ".jsonld"])
+def test_load_reads_what_rdflibs_own_parser_reads(seeds_build, tmp_path, suffix):
+    """kg.graph.load parses with pyoxigraph and hands rdflib the terms: the same triples,
+    literals' datatypes and languages included, as rdflib parsing the file itself."""
+    from rdflib import Dataset
+
+    path = tmp_path / f"seeds{suffix}"
+    write(seeds_build.quads, path)
+    fmt = FORMATS[suffix]
+    if fmt in QUAD_FORMATS:
+        ds = Dataset()
+        ds.parse(path, format=fmt)
+        expected = {(s, p, o) for s, p, o, _ in ds.quads((None, None, None, None))}
+    else:
+        expected = set(Graph().parse(path, format=fmt))
+    loaded = set(load(path))
+    assert loaded == expected
+    assert {(type(o), getattr(o, "datatype", None), getattr(o, "language", None)) for _, _, o in loaded} == {
+        (type(o), getattr(o, "datatype", None), getattr(o, "language", None)) for _, _, o in expected
+    }
 
 
 def test_named_graph_per_document_in_trig(seeds_build, tmp_path):
