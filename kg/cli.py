@@ -88,7 +88,7 @@ def build(
                 raise click.ClickException(str(exc)) from exc
             click.echo(str(result.report), err=True)
         else:
-            # statements and claims wait on disk beside the output, not in memory (kg.pipeline.Spill)
+            # statements and claims wait on disk beside the output, not in memory (kg.spill)
             beside = Path(out or shards).absolute().parent
             result = run_build(paths, workers=workers, dask=dask, progress=stderr_progress(), spill_to=beside)
             cleanup.enter_context(result)

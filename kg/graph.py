@@ -144,11 +144,25 @@ class Quads:
         return ds
 
     def to_graph(self) -> Graph:
-        graph = Graph()
-        for prefix, ns in PREFIXES.items():
-            graph.bind(prefix, ns)
-        graph.addN((from_ox(t.subject), from_ox(t.predicate), from_ox(t.object), graph) for t in self.triples())
-        return graph
+        return rdflib_graph(self.triples())
+
+
+def rdflib_graph(triples: Iterable[ox.Triple | ox.Quad]) -> Graph:
+    """pyoxigraph triples (or quads, their graphs merged) as an rdflib Graph with the
+    contract's prefixes; each term converted once (subjects and predicates repeat on every line)."""
+    graph = Graph()
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace)
+    known: dict = {}
+
+    def term(t):
+        found = known.get(t)
+        if found is None:
+            found = known[t] = from_ox(t)
+        return found
+
+    graph.addN((term(t.subject), term(t.predicate), term(t.object), graph) for t in triples)
+    return graph
 
 
 XSD_STRING = str(XSD.string)
@@ -245,7 +259,7 @@ class GraphWriter:
 
     def build_parts(self, records: Iterable[DocResult], places: dict[str, set[str]]) -> Quads:
         """`build` for a corpus whose statements and claims were not kept in memory: each
-        document's records are read back in turn (`records`, kg.pipeline's spill) and written
+        document's records are read back in turn (`records`, from kg.spill) and written
         as its part (add_part); `places`: every subject's places, for the most specific place
         rule. The same quads as `build`: what two parts share (a statement's or claim's own
         triples, a date it was reported on) is written the first time, the rest belongs to
@@ -518,17 +532,9 @@ def outcome_text(o: str) -> str:
     return {"TakenHostage": "taken hostage"}.get(o, o.lower())
 
 
-def to_graph(built: Quads | Dataset) -> Graph:
-    """All named graphs as one plain graph (for Turtle, N-Triples, JSON-LD and SPARQL)."""
-    if isinstance(built, Quads):
-        return built.to_graph()
-    merged = Graph()
-    for prefix, ns in built.namespaces():
-        merged.bind(prefix, ns)
-    for s, p, o, _ in built.quads((None, None, None, None)):
-        if not isinstance(s, BNode):
-            merged.add((s, p, o))
-    return merged
+def to_graph(built: Quads) -> Graph:
+    """All named graphs as one plain rdflib graph (for Turtle, N-Triples, JSON-LD and SPARQL)."""
+    return built.to_graph()
 
 
 def write(built: Quads, path: str | os.PathLike) -> None:
@@ -613,17 +619,4 @@ def load(path: str | os.PathLike) -> Graph:
     202,673 quads, and `kg validate` (pyshacl) and notebooks want an rdflib Graph."""
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower(), "turtle")
-    graph = Graph()
-    for prefix, namespace in PREFIXES.items():
-        graph.bind(prefix, namespace)
-    known: dict = {}  # each term made once: subjects and predicates repeat on every line
-
-    def term(t):
-        found = known.get(t)
-        if found is None:
-            found = known[t] = from_ox(t)
-        return found
-
-    parsed = ox.parse(path=str(path), format=OX_FORMATS[fmt])
-    graph.addN((term(t.subject), term(t.predicate), term(t.object), graph) for t in parsed)
-    return graph
+    return rdflib_graph(ox.parse(path=str(path), format=OX_FORMATS[fmt]))
