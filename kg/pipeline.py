@@ -38,7 +38,7 @@ class Build:
         self.close()
 
     def close(self) -> None:
-        """Remove the spill file (a build without one holds nothing to remove)."""
+        """Close the spill file, which frees it: it has no name (a build without one holds none)."""
         if self.spill is not None:
             self.spill.close()
 
@@ -58,6 +58,8 @@ class Build:
 
     @property
     def summary(self) -> dict[str, int]:
+        """What was built. With a spill, statements and claims are counted as the graph is
+        written; asked before, a pass over the records counts them without writing."""
         c = self.corpus
         if self.spill is not None and self.counted is None:
             self.emit(lambda *_: None)  # counted as the graph is made
@@ -95,7 +97,7 @@ def build(
     Client) on a cluster; resolution runs here after, so the graph is the same either way.
     Documents are streamed: read, extracted and their text dropped a batch at a time. With
     `spill_to` (a folder), statements and claims wait on disk there (kg.spill) instead of
-    in memory; close the Build (or use it as a context manager) to remove the file."""
+    in memory; close the Build (or use it as a context manager) to free the file."""
     rules = load_rules()
     errors: list[IngestError] = []
     fold = EntityFold()  # one Entity per actor, not per actor per document
