@@ -73,11 +73,31 @@ def build(
     shard_docs: int,
 ) -> None:
     """Read documents (files or folders) and write the whole graph to OUT, STORE and/or SHARDS."""
+    if not out and not store and not shards:
+        raise click.UsageError("give --out FILE, --store DIR or --shards DIR")
+    try:
+        result, counts = run_build_command(paths, out, workers, dask, store, shards, shard_docs)
+    except OSError as exc:  # a folder that cannot be written, a full disk: say where, not a traceback
+        where = exc.filename or out or shards or store
+        raise click.ClickException(f"cannot write {where}: {exc.strerror or exc}") from exc
+    click.echo(f"{counts} -> {out or store or shards}", err=True)
+    if result.errors:
+        sys.exit(3)
+
+
+def run_build_command(
+    paths: tuple[str, ...],
+    out: str | None,
+    workers: int,
+    dask: str | None,
+    store: str | None,
+    shards: str | None,
+    shard_docs: int,
+) -> tuple[object, str]:
+    """`kg build`'s work: the build (or store load) and its outputs; the result and its counts."""
     from kg.parallel import stderr_progress
     from kg.pipeline import build as run_build
 
-    if not out and not store and not shards:
-        raise click.UsageError("give --out FILE, --store DIR or --shards DIR")
     with ExitStack() as cleanup:
         if store:
             from kg.store import StoreError, add_documents
@@ -88,7 +108,8 @@ def build(
                 raise click.ClickException(str(exc)) from exc
             click.echo(str(result.report), err=True)
         else:
-            # statements and claims wait on disk beside the output, not in memory (kg.spill)
+            # statements and claims wait on disk beside the output, not in memory (kg.spill);
+            # a folder that cannot take them fails here, before any document is read
             beside = Path(out or shards).absolute().parent
             result = run_build(paths, workers=workers, dask=dask, progress=stderr_progress(), spill_to=beside)
             cleanup.enter_context(result)
@@ -103,13 +124,10 @@ def build(
 
             try:
                 written = result.write_shards(shards, shard_docs)
-            except (ShardError, OSError) as exc:
+            except ShardError as exc:
                 raise click.ClickException(str(exc)) from exc
             click.echo(f"{len(written)} shards, {sum(s.quads for s in written)} quads -> {shards}", err=True)
-        counts = ", ".join(f"{n} {what}" for what, n in result.summary.items())
-    click.echo(f"{counts} -> {out or store or shards}", err=True)
-    if result.errors:
-        sys.exit(3)
+        return result, ", ".join(f"{n} {what}" for what, n in result.summary.items())
 
 
 def run_query(source: str, query: str):

@@ -72,8 +72,11 @@ class Spill:
     so nothing is left behind however the build ends."""
 
     def __init__(self, directory: str | os.PathLike):
-        Path(directory).mkdir(parents=True, exist_ok=True)
-        self.file = tempfile.TemporaryFile(prefix=".kg-records.", dir=directory)  # noqa: SIM115 - open till close
+        try:
+            Path(directory).mkdir(parents=True, exist_ok=True)
+            self.file = tempfile.TemporaryFile(prefix=".kg-records.", dir=directory)  # noqa: SIM115 - open till close
+        except OSError as exc:  # named by the folder: the file would have had no name
+            raise OSError(exc.errno, exc.strerror, str(directory)) from exc
         self.fired: dict[str, int] = {}
 
     def put(self, r: DocResult) -> None:

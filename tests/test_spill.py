@@ -153,3 +153,12 @@ def test_kg_build_leaves_only_its_output_beside_it(tmp_path):
     assert result.exit_code == 0, result.output
     assert [p.name for p in tmp_path.iterdir()] == ["seeds.nq"]
     assert "statements" in result.output and "casualty claims" in result.output
+
+
+def test_kg_build_says_which_folder_it_cannot_write(tmp_path):
+    (tmp_path / "not-a-folder").write_text("a file", encoding="utf-8")
+    out = tmp_path / "not-a-folder" / "seeds.nq"
+    result = CliRunner().invoke(main, ["build", str(SEEDS), "--out", str(out)])
+    assert result.exit_code == 1
+    assert f"cannot write {tmp_path / 'not-a-folder'}" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # a message, not a traceback
