@@ -191,12 +191,17 @@ def cluster_events(events: list[Event], entity_type, settled: Iterable[list[str]
     for a, b in candidate_pairs(events, lambda e: event_keys(e, entity_type), alike):
         if uf.find(a.id) != uf.find(b.id) and same_event(a, b, entity_type):
             uf.union(a.id, b.id)
-    # operations answering the same event, on compatible dates, are one operation
+    # operations answering the same event, on compatible dates, are one operation; until none
+    # joins, since two joined may be what other operations answered (one pass depended on order)
     operations = [e for e in events if e.type == "SecurityOperation" and not e.names]
     answered = lambda e: {("answers", uf.find(x)) for x in e.responds_to}  # noqa: E731
-    for a, b in candidate_pairs(operations, answered, lambda e: e.date):
-        if uf.find(a.id) != uf.find(b.id) and compatible(a.date, b.date):
-            uf.union(a.id, b.id)
+    joined = True
+    while joined:
+        joined = False
+        for a, b in candidate_pairs(operations, answered, lambda e: e.date):
+            if uf.find(a.id) != uf.find(b.id) and compatible(a.date, b.date):
+                uf.union(a.id, b.id)
+                joined = True
     return {e.id: uf.find(e.id) for e in events}
 
 

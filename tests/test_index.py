@@ -419,10 +419,12 @@ def _all_pairs(events: list[Event], entity_type) -> dict[str, str]:
     )
     operations = [e for e in events if e.type == "SecurityOperation" and not e.names]
     answers = lambda e: {uf.find(x) for x in e.responds_to}  # noqa: E731
-    join(
-        ((a, b) for a in operations for b in operations if answers(a) & answers(b)),
-        lambda a, b: compatible(a.date, b.date),
-    )
+    before = None
+    while before != (before := {e.id: uf.find(e.id) for e in events}):  # until no two more join
+        join(
+            ((a, b) for a in operations for b in operations if answers(a) & answers(b)),
+            lambda a, b: compatible(a.date, b.date),
+        )
     return {e.id: uf.find(e.id) for e in events}
 
 

@@ -105,3 +105,32 @@ def test_a_known_name_spelled_another_way_still_joins():
     assert names.embedded("Government of Baluchistan") == names.embedded("Government of Balochistan") == {"balochistan"}
     assert names.embedded("Government of Paktika") == {"paktika"}
     assert names.embedded("Balochistan") == set()  # the whole name is no name inside it
+
+
+def test_operations_answering_operations_that_are_one_are_one_too():
+    """Two articles: an attack, an operation after it, a second operation after that one.
+    The two first operations answer one attack, so they are one; the two second ones then
+    answer one operation and are one as well, whatever order the pairs come in."""
+    from kg.model import Event
+    from kg.resolve import cluster_events
+
+    def report(doc: str, n: int, kind: str, date: str, answers: int | None = None) -> Event:
+        e = Event(f"{doc}-e{n}", doc, kind, ["Quetta attack"] if kind == "Attack" else [], date)
+        e.responds_to = {f"{doc}-e{answers}"} if answers else set()
+        return e
+
+    reports = [
+        report(doc, n, kind, date, answers)
+        for doc in ("d1", "d2")
+        for n, kind, date, answers in [
+            (3, "SecurityOperation", "2025-03-03", 2),
+            (2, "SecurityOperation", "2025-03-02", 1),
+            (1, "Attack", "2025-03-01", None),
+        ]
+    ]
+    for ordered in (reports, reports[::-1]):
+        clusters = cluster_events(ordered, {}.get)
+        one = {e.id: clusters[e.id] for e in ordered}
+        assert one["d1-e1"] == one["d2-e1"]
+        assert one["d1-e2"] == one["d2-e2"] != one["d1-e1"]
+        assert one["d1-e3"] == one["d2-e3"] != one["d1-e2"]
