@@ -51,8 +51,8 @@ class Build:
         writer = GraphWriter(self.corpus, self.rules, sink)
         if self.spill is None:
             return writer.build()
-        records = self.spill.records(self.corpus.documents)
-        out = writer.build_parts(records, self.spill.located(self.corpus.ids))
+        places = self.spill.read_back(self.corpus)
+        out = writer.build_parts(self.spill.records(self.corpus.documents), places)
         self.counted = writer.counts
         return out
 

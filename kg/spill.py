@@ -17,17 +17,20 @@ import marshal
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from kg.graph import EVENT_EVIDENCE
 from kg.model import Claim, DocResult, Evidence, Fact
+from kg.resolve import Corpus
 
 EVENT_SETS = ("targets", "locations", "perpetrators", "participants", "responds_to")
 NOTHING: frozenset[str] = frozenset()
 
 
-def pack(r: DocResult) -> bytes:
-    """A document's statements and claims as one marshal record (field order: kg.model)."""
+def pack(r: DocResult, quotes: dict[tuple[int, int], str] | None = None) -> bytes:
+    """A document's statements and claims as one marshal record (field order: kg.model), with
+    `quotes`: (start, end) -> sentence, for spans whose quote is not kept in memory."""
     facts = [
         (f.subject, f.predicate, f.object, *_evidence(f.evidence), f.modality, f.claimant, f.denied_by, f.literal)
         for f in r.facts
@@ -37,7 +40,7 @@ def pack(r: DocResult) -> bytes:
         + (c.claimant, c.verified, c.claimant_resolved)
         for c in r.claims
     ]
-    return marshal.dumps((r.doc.id, facts, claims))
+    return marshal.dumps((r.doc.id, facts, claims, [(*span, quote) for span, quote in (quotes or {}).items()]))
 
 
 def _evidence(e: Evidence) -> tuple:
@@ -45,7 +48,7 @@ def _evidence(e: Evidence) -> tuple:
 
 
 def unpack(record: tuple) -> tuple[str, list[Fact], list[Claim]]:
-    doc, facts, claims = record
+    doc, facts, claims, _ = record
     return (
         doc,
         [Fact(t[0], t[1], t[2], Evidence(*t[3:9]), *t[9:]) for t in facts],
@@ -55,15 +58,26 @@ def unpack(record: tuple) -> tuple[str, list[Fact], list[Claim]]:
 
 def take_records(r: DocResult) -> None:
     """Pack `r`'s statements and claims into `r.packed` and take them off it; keep of its event
-    reports what resolution and the graph read (a merged event cites its reports' first
-    EVENT_EVIDENCE spans; an empty set is one shared set, not five per report)."""
-    r.packed = pack(r)
-    r.facts, r.claims = [], []
+    reports what resolution and the graph read: a merged event cites its reports' first
+    EVENT_EVIDENCE spans, whose quotes go to the spill too (Spill.quotes brings back the ones
+    the graph cites); an empty set is one shared set, not five per report."""
+    quotes: dict[tuple[int, int], str] = {}
     for event in r.events:
         del event.evidence[EVENT_EVIDENCE:]
+        event.evidence = [_unquoted(ev, quotes) for ev in event.evidence]
+        event.date_evidence = _unquoted(event.date_evidence, quotes)
         for name in EVENT_SETS:
             if not getattr(event, name):
                 setattr(event, name, NOTHING)
+    r.packed = pack(r, quotes)
+    r.facts, r.claims = [], []
+
+
+def _unquoted(ev: Evidence | None, quotes: dict[tuple[int, int], str]) -> Evidence | None:
+    if ev is None or not ev.quote:
+        return ev
+    quotes[(ev.start, ev.end)] = ev.quote
+    return replace(ev, quote="")
 
 
 class Spill:
@@ -91,11 +105,14 @@ class Spill:
 
     def __iter__(self) -> Iterator[tuple[str, list[Fact], list[Claim]]]:
         """(document id, statements, claims) per document, in the order they were put."""
+        return (unpack(record) for record in self._records())
+
+    def _records(self) -> Iterator[tuple]:
         self.file.flush()
         self.file.seek(0)
         try:
             while size := self.file.read(4):
-                yield unpack(marshal.loads(self.file.read(int.from_bytes(size, "little"))))
+                yield marshal.loads(self.file.read(int.from_bytes(size, "little")))
         finally:
             self.file.seek(0, os.SEEK_END)
 
@@ -105,17 +122,38 @@ class Spill:
         for doc, facts, claims in self:
             yield DocResult(by_id[doc], facts=facts, claims=claims)
 
-    def located(self, ids: dict[str, str]) -> dict[str, set[str]]:
-        """Each subject's places once names are resolved (`ids`: Corpus.ids), for the most
-        specific place rule: read off the file rather than held through the build."""
-        found: dict[str, set[str]] = {}
-        for _, facts, _ in self:
+    def read_back(self, corpus: Corpus) -> dict[str, set[str]]:
+        """One pass before the graph is written: every subject's places (returned, for the most
+        specific place rule) and the quotes of the evidence its events cite, put back on the
+        events and their date statements (the only statements a spilled corpus holds)."""
+        cited = [ev for e in corpus.events.values() for ev in [*e.evidence[:EVENT_EVIDENCE], e.date_evidence] if ev]
+        places, quotes = self.scan(corpus.ids, {(ev.doc, ev.start, ev.end) for ev in cited})
+
+        def quoted(ev: Evidence) -> Evidence:
+            return replace(ev, quote=quotes.get((ev.doc, ev.start, ev.end), ev.quote))
+
+        for e in corpus.events.values():
+            e.evidence = [quoted(ev) for ev in e.evidence[:EVENT_EVIDENCE]]
+            e.date_evidence = e.date_evidence and quoted(e.date_evidence)
+        for key, evidence in corpus.facts.items():
+            corpus.facts[key] = [quoted(ev) for ev in evidence]
+        return places
+
+    def scan(self, ids: dict[str, str], spans: set[tuple[str, int, int]]) -> tuple[dict[str, set[str]], dict]:
+        """Read off the file rather than held through the build: each subject's places once
+        names are resolved (`ids`: Corpus.ids), for the most specific place rule, and the
+        quotes of these event evidence `spans` (document, start, end)."""
+        places: dict[str, set[str]] = {}
+        quotes: dict[tuple[str, int, int], str] = {}
+        for record in self._records():
+            doc, facts, _, quoted = record
             for f in facts:
-                if f.predicate == "location":
-                    s, o = ids.get(f.subject, f.subject), ids.get(f.object, f.object)
+                if f[1] == "location":
+                    s, o = ids.get(f[0], f[0]), ids.get(f[2], f[2])
                     if s != o:
-                        found.setdefault(s, set()).add(o)
-        return found
+                        places.setdefault(s, set()).add(o)
+            quotes.update(((doc, start, end), q) for start, end, q in quoted if (doc, start, end) in spans)
+        return places, quotes
 
     def close(self) -> None:
         self.file.close()

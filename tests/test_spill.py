@@ -113,6 +113,7 @@ def test_the_records_wait_on_disk_and_come_back_whole(tmp_path):
     spill.put(result)
     assert result.facts == [] and result.claims == [] and result.fired == {} and result.packed is None
     assert all(len(e.evidence) <= EVENT_EVIDENCE for e in result.events)
+    assert {ev.quote for e in result.events for ev in e.evidence} == {""}  # on disk, read back to write
     assert list(spill) == [(result.doc.id, facts, claims)]
     assert list(spill) == [(result.doc.id, facts, claims)]  # read again for a second output
     assert on_disk_in(spill, tmp_path)
