@@ -63,20 +63,13 @@ def main() -> None:
     default=None,
     help="Extract documents on a Dask cluster (e.g. tcp://host:8786) instead.",
 )
-def build(
-    paths: tuple[str, ...],
-    out: str | None,
-    workers: int,
-    dask: str | None,
-    store: str | None,
-    shards: str | None,
-    shard_docs: int,
-) -> None:
+def build(paths: tuple[str, ...], **options) -> None:
     """Read documents (files or folders) and write the whole graph to OUT, STORE and/or SHARDS."""
+    out, store, shards = options["out"], options["store"], options["shards"]
     if not out and not store and not shards:
         raise click.UsageError("give --out FILE, --store DIR or --shards DIR")
     try:
-        result, counts = run_build_command(paths, out, workers, dask, store, shards, shard_docs)
+        result, counts = run_build_command(paths, **options)
     except OSError as exc:  # a folder that cannot be written, a full disk: say where, not a traceback
         where = exc.filename or out or shards or store
         raise click.ClickException(f"cannot write {where}: {exc.strerror or exc}") from exc
@@ -87,6 +80,7 @@ def build(
 
 def run_build_command(
     paths: tuple[str, ...],
+    *,
     out: str | None,
     workers: int,
     dask: str | None,
