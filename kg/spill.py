@@ -127,7 +127,7 @@ class Spill:
         specific place rule) and the quotes of the evidence its events cite, put back on the
         events and their date statements (the only statements a spilled corpus holds)."""
         cited = [ev for e in corpus.events.values() for ev in [*e.evidence[:EVENT_EVIDENCE], e.date_evidence] if ev]
-        places, quotes = self.scan(corpus.ids, {(ev.doc, ev.start, ev.end) for ev in cited})
+        places, quotes = self._scan(corpus.ids, {(ev.doc, ev.start, ev.end) for ev in cited})
 
         def quoted(ev: Evidence) -> Evidence:
             return replace(ev, quote=quotes.get((ev.doc, ev.start, ev.end), ev.quote))
@@ -139,7 +139,7 @@ class Spill:
             corpus.facts[key] = [quoted(ev) for ev in evidence]
         return places
 
-    def scan(self, ids: dict[str, str], spans: set[tuple[str, int, int]]) -> tuple[dict[str, set[str]], dict]:
+    def _scan(self, ids: dict[str, str], spans: set[tuple[str, int, int]]) -> tuple[dict[str, set[str]], dict]:
         """Read off the file rather than held through the build: each subject's places once
         names are resolved (`ids`: Corpus.ids), for the most specific place rule, and the
         quotes of these event evidence `spans` (document, start, end)."""
@@ -147,7 +147,7 @@ class Spill:
         quotes: dict[tuple[str, int, int], str] = {}
         for record in self._records():
             doc, facts, _, quoted = record
-            for f in facts:
+            for f in facts:  # packed: subject, predicate, object first (pack)
                 if f[1] == "location":
                     s, o = ids.get(f[0], f[0]), ids.get(f[2], f[2])
                     if s != o:
