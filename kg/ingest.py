@@ -34,7 +34,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _ISO_DATE = re.compile(r"^(?:19|20)\d\d(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Document:
     """One ingested article. `id` is stable: the first 16 hex digits of the sha256 of its bytes."""
 
