@@ -243,11 +243,7 @@ class GraphWriter:
         self.add_ontology()
         for doc in self.corpus.documents:
             self.add_document(doc)
-        for entity in self.corpus.entities.values():
-            self.add_entity(entity)
-        self.add_place_hierarchy()
-        for event in self.corpus.events.values():
-            self.add_event(event)
+        self.add_resolved()
         broader = self.broader_locations()
         for key, evidence in sorted(self.corpus.facts.items(), key=lambda kv: str(kv[0])):
             if key[1] == "location" and (key[0], key[2]) in broader:
@@ -266,11 +262,7 @@ class GraphWriter:
         one document. Held meanwhile: entities, events, and one short key per statement."""
         self.once = set()
         self.add_ontology()
-        for entity in self.corpus.entities.values():
-            self.add_entity(entity)
-        self.add_place_hierarchy()
-        for event in self.corpus.events.values():
-            self.add_event(event)
+        self.add_resolved()
         for key, evidence in self.corpus.facts.items():  # what resolution states: events' dates
             self.add_fact(key, evidence)
         broader, shared = self.broader_of(places), self.evidence_nodes
@@ -279,6 +271,14 @@ class GraphWriter:
             self.add_part(r, self.corpus.ids, broader)
         self.evidence_nodes = shared
         return self.out
+
+    def add_resolved(self) -> None:
+        """What resolution made: the entities, the place hierarchy above them, the events."""
+        for entity in self.corpus.entities.values():
+            self.add_entity(entity)
+        self.add_place_hierarchy()
+        for event in self.corpus.events.values():
+            self.add_event(event)
 
     def add_part(self, r: DocResult, ids: dict[str, str], broader: set[tuple[str, str]]) -> None:
         """A document's part: its node, and its statements and claims with their evidence

@@ -51,10 +51,15 @@ class Build:
         writer = GraphWriter(self.corpus, self.rules, sink)
         if self.spill is None:
             return writer.build()
-        places = self.spill.read_back(self.corpus)
-        out = writer.build_parts(self.spill.records(self.corpus.documents), places)
+        out = writer.build_parts(self.spill.records(self.corpus.documents), self.places)
         self.counted = writer.counts
         return out
+
+    @cached_property
+    def places(self) -> dict[str, set[str]]:
+        """A spilled corpus's places per subject, read back once (with its events' quotes)."""
+        assert self.spill is not None
+        return self.spill.read_back(self.corpus)
 
     @property
     def summary(self) -> dict[str, int]:
