@@ -14,6 +14,7 @@ import tempfile
 from collections import ChainMap
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import BinaryIO
@@ -22,7 +23,7 @@ import pyoxigraph as ox
 from rdflib import XSD, BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS
 
-from kg.model import DocResult, Evidence
+from kg.model import EVENT_EVIDENCE, DocResult, Evidence
 from kg.resolve import Corpus, add_claim, fact_key
 from kg.rules import RuleSet
 from kg.vocab import KGO, KGR, ONTOLOGY_DIR
@@ -52,6 +53,7 @@ PREFIXES = {
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 Triple = tuple[Term, Term, Term]
+Quotes = dict[tuple[int, int], str]  # a document's spans (start, end) -> the sentence quoted
 
 
 @lru_cache(maxsize=1 << 16)
@@ -210,9 +212,6 @@ class _Emitter:
         self.sink(self.name, *triple)
 
 
-EVENT_EVIDENCE = 5  # evidence spans an event's node cites (the store's index reads no more: kg.index)
-
-
 class GraphWriter:
     """Builds the graph; document-level triples go to one named graph per document.
 
@@ -229,7 +228,7 @@ class GraphWriter:
         self.doc_dates = {d.id: ox_date(d.date) for d in corpus.documents if d.date}
         self.evidence_nodes: MutableMapping[tuple, tuple[ox.NamedNode, bool]] = {}
         self.asserted: set[Triple] = set()
-        self.once: set[str] | None = None  # build_parts: what two documents' parts share, written once
+        self.once: set[int] | None = None  # build_parts: what two documents' parts share, written once
         self.counts = {"statements": 0, "casualty claims": 0}  # distinct ones, counted by build_parts
 
     def graph(self, name: ox.NamedNode) -> dict[Triple, None] | _Emitter:
@@ -253,32 +252,55 @@ class GraphWriter:
             self.add_claim(key, evidence, key in self.corpus.unverified)
         return self.out
 
-    def build_parts(self, records: Iterable[DocResult], places: dict[str, set[str]]) -> Quads:
+    def build_parts(self, records: Iterable[tuple[DocResult, Quotes]], places: dict[str, set[str]]) -> Quads:
         """`build` for a corpus whose statements and claims were not kept in memory: each
-        document's records are read back in turn (`records`, from kg.spill) and written
-        as its part (add_part); `places`: every subject's places, for the most specific place
-        rule. The same quads as `build`: what two parts share (a statement's or claim's own
-        triples, a date it was reported on) is written the first time, the rest belongs to
-        one document. Held meanwhile: entities, events, and one short key per statement."""
+        document's records are read back in turn (`records`, from kg.spill: its records and
+        the quotes of the spans its events cite) and written as its part (add_part), with
+        what resolution made that cites it (an event's spans, the statement of its date);
+        `places`: every subject's places, for the most specific place rule. The same quads
+        as `build`: what two parts share (a statement's or claim's own triples, a date it
+        was reported on) is written the first time, the rest belongs to one document. Held
+        meanwhile: entities, events, and one short key per statement; a part's evidence
+        nodes only while it is written."""
         self.once = set()
         self.add_ontology()
-        self.add_resolved()
-        for key, evidence in self.corpus.facts.items():  # what resolution states: events' dates
-            self.add_fact(key, evidence)
+        self.add_resolved(cite_events=False)
+        events, dates = self.citations()
         broader, shared = self.broader_of(places), self.evidence_nodes
-        for r in records:
+        for r, quotes in records:
             self.evidence_nodes = ChainMap({}, shared)  # a span belongs to its document's part alone
+            self.doc_dates = {r.doc.id: ox_date(r.doc.date)} if r.doc.date else {}
+            for eid, evidence in events.pop(r.doc.id, {}).items():
+                for source in self.evidence_of(quoted(ev, quotes) for ev in evidence):
+                    self.facts[(kgr(eid), DERIVED, source)] = None
+            for key, evidence in dates.pop(r.doc.id, []):
+                self.add_fact(key, [quoted(ev, quotes) for ev in evidence])
             self.add_part(r, self.corpus.ids, broader)
         self.evidence_nodes = shared
         return self.out
 
-    def add_resolved(self) -> None:
-        """What resolution made: the entities, the place hierarchy above them, the events."""
+    def citations(self) -> tuple[dict[str, dict[str, list[Evidence]]], dict[str, list[tuple[tuple, list[Evidence]]]]]:
+        """Per document, the spans events cite in it (document -> event -> spans) and the
+        statements resolution made whose evidence it is (events' dates)."""
+        events: dict[str, dict[str, list[Evidence]]] = {}
+        for event in self.corpus.events.values():
+            for ev in event.evidence[:EVENT_EVIDENCE]:
+                events.setdefault(ev.doc, {}).setdefault(event.id, []).append(ev)
+        dates: dict[str, list[tuple[tuple, list[Evidence]]]] = {}
+        for key, evidence in self.corpus.facts.items():
+            for doc in dict.fromkeys(ev.doc for ev in evidence):
+                dates.setdefault(doc, []).append((key, [ev for ev in evidence if ev.doc == doc]))
+        return events, dates
+
+    def add_resolved(self, cite_events: bool = True) -> None:
+        """What resolution made: the entities, the place hierarchy above them, the events
+        (without the spans they cite, when `cite_events` is False: build_parts writes those
+        in their documents' parts)."""
         for entity in self.corpus.entities.values():
             self.add_entity(entity)
         self.add_place_hierarchy()
         for event in self.corpus.events.values():
-            self.add_event(event)
+            self.add_event(event, cite_events)
 
     def add_part(self, r: DocResult, ids: dict[str, str], broader: set[tuple[str, str]]) -> None:
         """A document's part: its node, and its statements and claims with their evidence
@@ -293,15 +315,15 @@ class GraphWriter:
             if not (key[1] == "location" and (key[0], key[2]) in broader):
                 self.add_fact(key, evidence)
             elif self.once is not None:
-                self.first(f"st-{short_hash(*key)}", "statements")  # counted as `build` counts it
+                self.first(once_key(short_hash(*key), STATEMENT_ONCE), "statements")  # counted as `build` counts it
         claims = Corpus()
         for c in r.claims:
             add_claim(claims, c, ids)
         for key, evidence in claims.claims.items():
             self.add_claim(key, evidence, key in claims.unverified)
 
-    def first(self, key: str, counted: str | None = None) -> bool:
-        """Whether shared triples named `key` are still to be written: always in `build`,
+    def first(self, key: int, counted: str | None = None) -> bool:
+        """Whether shared triples of `key` (once_key) are still to be written: always in `build`,
         the first time in `build_parts` (`counted`: the count of distinct ones it adds to)."""
         if self.once is None:
             return True
@@ -430,14 +452,15 @@ class GraphWriter:
         f[(st, STATEMENT[3], o)] = None
         f[(st, kgo("modality"), kgo(modality))] = None
 
-    def add_event(self, event) -> None:
+    def add_event(self, event, cite: bool = True) -> None:
         node, f = kgr(event.id), self.facts
         f[(node, A, kgo(event.type))] = None
         f[(node, LABEL, literal(event.names[0]))] = None
         for alias in dict.fromkeys(event.names[1:]):
             f[(node, ALT_LABEL, literal(alias))] = None
-        for source in self.evidence_of(event.evidence[:EVENT_EVIDENCE]):
-            f[(node, DERIVED, source)] = None
+        if cite:
+            for source in self.evidence_of(event.evidence[:EVENT_EVIDENCE]):
+                f[(node, DERIVED, source)] = None
 
     def evidence_of(self, evidence: Iterable) -> list[ox.NamedNode]:
         """The evidence nodes of spans, each once (two records of one span share a node)."""
@@ -473,8 +496,9 @@ class GraphWriter:
         if modality in ASSERTED and (s, p, o) not in self.asserted:
             self.asserted.add((s, p, o))
             f[(s, p, o)] = None
-        st = kgr(f"st-{short_hash(*key)}")
-        if self.first(st.value, "statements"):
+        digest = short_hash(*key)
+        st = kgr(f"st-{digest}")
+        if self.first(once_key(digest, STATEMENT_ONCE), "statements"):
             self.add_statement(st, s, p, o, modality)
             if claimant:
                 f[(st, kgo("claimant"), kgr(claimant))] = None
@@ -484,14 +508,15 @@ class GraphWriter:
         for source in self.evidence_of(evidence):
             f[(st, DERIVED, source)] = None
         for date in sorted(observed, key=lambda d: d.value):
-            if self.first(f"{st.value} {date.value}"):
+            if self.first(once_key(digest, OBSERVED_ONCE, date.value)):
                 f[(st, kgo("observedOn"), date)] = None
 
     def add_claim(self, key: tuple, evidence: list, unverified: bool) -> None:
         """A casualty claim (`unverified`: a record of it says the figure is not verified)."""
         event, claimant, outcome, category, count, qualifier = key
-        node, f = kgr(f"claim-{short_hash(*key)}"), self.facts
-        if self.first(node.value, "casualty claims"):
+        digest = short_hash(*key)
+        node, f = kgr(f"claim-{digest}"), self.facts
+        if self.first(once_key(digest, CLAIM_ONCE), "casualty claims"):
             f[(node, A, kgo("CasualtyClaim"))] = None
             f[(node, kgo("aboutEvent"), kgr(event))] = None
             if claimant:
@@ -503,10 +528,31 @@ class GraphWriter:
             who = self.corpus.entities[claimant].label if claimant in self.corpus.entities else "unattributed"
             label = f"{who}: {qualifier_text(qualifier)}{count} {category_text(category)} {outcome_text(outcome)}"
             f[(node, LABEL, literal(label))] = None
-        if unverified and self.first(f"{node.value} unverified"):
+        if unverified and self.first(once_key(digest, UNVERIFIED_ONCE)):
             f[(node, kgo("verified"), FALSE)] = None
         for source in self.evidence_of(evidence):
             f[(node, DERIVED, source)] = None
+
+
+def quoted(ev: Evidence, quotes: Quotes) -> Evidence:
+    """A span whose quote waited on disk (kg.spill), with its quote back."""
+    quote = quotes.get((ev.start, ev.end)) if not ev.quote else None
+    return replace(ev, quote=quote) if quote is not None else ev
+
+
+STATEMENT_ONCE, CLAIM_ONCE, UNVERIFIED_ONCE, OBSERVED_ONCE = range(4)
+
+
+def once_key(digest: str, kind: int, date: str | None = None) -> int:
+    """What build_parts remembers of a statement or claim it wrote (GraphWriter.first): the
+    digest that names its node, what of it was written (`kind`) and the date it was observed
+    on, packed into one int. As exact as the node's name, and a third of the memory of the
+    strings it replaces (one per statement and date on a corpus of a year's news)."""
+    key = int(digest, 16)
+    if date is not None:
+        year, month, day = (date.split("-") + ["0", "0"])[:3]
+        key = key << 23 | int(year) << 9 | int(month) << 5 | int(day)  # a year below 8192
+    return key << 2 | kind
 
 
 def decimal(value: float) -> str:

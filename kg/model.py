@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+EVENT_EVIDENCE = 5  # evidence spans an event's node cites (the store's index reads no more: kg.index)
+EVENT_SETS = ("targets", "locations", "perpetrators", "participants", "responds_to")
+NOTHING: frozenset[str] = frozenset()  # the empty set events share where they have none (never added to)
+
 
 @dataclass(frozen=True, slots=True)
 class Evidence:

@@ -57,9 +57,9 @@ class Build:
 
     @cached_property
     def places(self) -> dict[str, set[str]]:
-        """A spilled corpus's places per subject, read back once (with its events' quotes)."""
+        """A spilled corpus's places per subject, read back once."""
         assert self.spill is not None
-        return self.spill.read_back(self.corpus)
+        return self.spill.places(self.corpus.ids)
 
     @property
     def summary(self) -> dict[str, int]:

@@ -14,7 +14,7 @@ from rapidfuzz import fuzz, process
 from kg.events import compatible, family
 from kg.extract import matcher_for
 from kg.match import slugify
-from kg.model import Claim, DocResult, Entity, Event, Evidence, Fact
+from kg.model import EVENT_EVIDENCE, EVENT_SETS, NOTHING, Claim, DocResult, Entity, Event, Evidence, Fact
 from kg.rules import RuleSet, load_rules
 from kg.vocab import ancestors
 
@@ -364,9 +364,14 @@ def merged_event(
     label, aliases = event_label(group, labels, people)
     root = min(group, key=lambda e: earliest(published.get(e.doc), e.id))
     gid = f"event-{slugify(event_label([root], labels, people)[0])[:60]}-{event_id(root.id)}"
-    merged = Event(gid, "", most_specific([e.type for e in group]), [label, *aliases])
+    # a merged event cites its first EVENT_EVIDENCE spans and names no actors of its own
+    # (statements do): one shared empty set for each, not five new ones per event
+    merged = Event(
+        gid, "", most_specific([e.type for e in group]), [label, *aliases], **dict.fromkeys(EVENT_SETS, NOTHING)
+    )
     for e in group:
-        merged.evidence.extend(e.evidence)
+        if len(merged.evidence) < EVENT_EVIDENCE:
+            merged.evidence.extend(e.evidence[: EVENT_EVIDENCE - len(merged.evidence)])
         if e.date and (not merged.date or len(e.date) > len(merged.date)):
             merged.date, merged.date_evidence = e.date, e.date_evidence
         merged.description = merged.description or e.description

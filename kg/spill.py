@@ -20,12 +20,8 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from kg.graph import EVENT_EVIDENCE
-from kg.model import Claim, DocResult, Evidence, Fact
-from kg.resolve import Corpus
-
-EVENT_SETS = ("targets", "locations", "perpetrators", "participants", "responds_to")
-NOTHING: frozenset[str] = frozenset()
+from kg.graph import Quotes
+from kg.model import EVENT_EVIDENCE, EVENT_SETS, NOTHING, Claim, DocResult, Evidence, Fact
 
 
 def pack(r: DocResult, quotes: dict[tuple[int, int], str] | None = None) -> bytes:
@@ -59,8 +55,9 @@ def unpack(record: tuple) -> tuple[str, list[Fact], list[Claim]]:
 def take_records(r: DocResult) -> None:
     """Pack `r`'s statements and claims into `r.packed` and take them off it; keep of its event
     reports what resolution and the graph read: a merged event cites its reports' first
-    EVENT_EVIDENCE spans, whose quotes go to the spill too (Spill.quotes brings back the ones
-    the graph cites); an empty set is one shared set, not five per report."""
+    EVENT_EVIDENCE spans, whose quotes go to the spill too (the graph writes those spans with
+    the document's part, quotes read back with it); an empty set is one shared set, not five
+    per report."""
     quotes: dict[tuple[int, int], str] = {}
     for event in r.events:
         del event.evidence[EVENT_EVIDENCE:]
@@ -116,44 +113,26 @@ class Spill:
         finally:
             self.file.seek(0, os.SEEK_END)
 
-    def records(self, documents: list) -> Iterator[DocResult]:
-        """Each document's records with its metadata (`documents`: the corpus's)."""
+    def records(self, documents: list) -> Iterator[tuple[DocResult, Quotes]]:
+        """Each document's records with its metadata (`documents`: the corpus's), and the
+        quotes of the spans its events cite: (start, end) -> sentence."""
         by_id = {d.id: d for d in documents}
-        for doc, facts, claims in self:
-            yield DocResult(by_id[doc], facts=facts, claims=claims)
-
-    def read_back(self, corpus: Corpus) -> dict[str, set[str]]:
-        """One pass before the graph is written: every subject's places (returned, for the most
-        specific place rule) and the quotes of the evidence its events cite, put back on the
-        events and their date statements (the only statements a spilled corpus holds)."""
-        cited = [ev for e in corpus.events.values() for ev in [*e.evidence[:EVENT_EVIDENCE], e.date_evidence] if ev]
-        places, quotes = self._scan(corpus.ids, {(ev.doc, ev.start, ev.end) for ev in cited})
-
-        def quoted(ev: Evidence) -> Evidence:
-            return replace(ev, quote=quotes.get((ev.doc, ev.start, ev.end), ev.quote))
-
-        for e in corpus.events.values():
-            e.evidence = [quoted(ev) for ev in e.evidence[:EVENT_EVIDENCE]]
-            e.date_evidence = e.date_evidence and quoted(e.date_evidence)
-        for key, evidence in corpus.facts.items():
-            corpus.facts[key] = [quoted(ev) for ev in evidence]
-        return places
-
-    def _scan(self, ids: dict[str, str], spans: set[tuple[str, int, int]]) -> tuple[dict[str, set[str]], dict]:
-        """Read off the file rather than held through the build: each subject's places once
-        names are resolved (`ids`: Corpus.ids), for the most specific place rule, and the
-        quotes of these event evidence `spans` (document, start, end)."""
-        places: dict[str, set[str]] = {}
-        quotes: dict[tuple[str, int, int], str] = {}
         for record in self._records():
-            doc, facts, _, quoted = record
-            for f in facts:  # packed: subject, predicate, object first (pack)
+            doc, facts, claims = unpack(record)
+            yield DocResult(by_id[doc], facts=facts, claims=claims), {(s, e): q for s, e, q in record[3]}
+
+    def places(self, ids: dict[str, str]) -> dict[str, set[str]]:
+        """One pass before the graph is written, read off the file rather than held through
+        the build: each subject's places once names are resolved (`ids`: Corpus.ids), for the
+        most specific place rule."""
+        places: dict[str, set[str]] = {}
+        for record in self._records():
+            for f in record[1]:  # packed: subject, predicate, object first (pack)
                 if f[1] == "location":
                     s, o = ids.get(f[0], f[0]), ids.get(f[2], f[2])
                     if s != o:
                         places.setdefault(s, set()).add(o)
-            quotes.update(((doc, start, end), q) for start, end, q in quoted if (doc, start, end) in spans)
-        return places, quotes
+        return places
 
     def close(self) -> None:
         self.file.close()

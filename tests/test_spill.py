@@ -14,7 +14,16 @@ from click.testing import CliRunner
 from kg import pipeline
 from kg.cli import main
 from kg.extract import extract
-from kg.graph import EVENT_EVIDENCE, kgo
+from kg.graph import (
+    CLAIM_ONCE,
+    EVENT_EVIDENCE,
+    OBSERVED_ONCE,
+    STATEMENT_ONCE,
+    UNVERIFIED_ONCE,
+    kgo,
+    once_key,
+    short_hash,
+)
 from kg.pipeline import build
 from kg.shards import read_shards
 from kg.spill import Spill
@@ -163,3 +172,21 @@ def test_kg_build_says_which_folder_it_cannot_write(tmp_path):
     assert result.exit_code == 1
     assert f"cannot write {tmp_path / 'not-a-folder'}" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)  # a message, not a traceback
+
+
+def test_what_a_spilled_build_remembers_of_a_statement_tells_every_statement_kind_and_date_apart():
+    """build_parts writes a statement's triples, a claim's, "unverified" and each reported
+    date once, remembering one int per (node, what, date): two of them that differ anywhere,
+    a date's precision included, must not share a key, or a triple would be left out."""
+    digests = [short_hash("a", "attacked", "b"), short_hash("a", "attacked", "c"), "0" * 16, "0" * 15 + "1", "f" * 16]
+    dates = [None, "2025", "2025-01", "2025-02", "2025-01-01", "2025-01-16", "2025-10-01", "2025-01-10", "2026-01-01"]
+    dates += ["2024-12-31", "2009-01-01", "9999-12-31"]
+    keys = [
+        once_key(d, kind, date)
+        for d in digests
+        for kind in (STATEMENT_ONCE, CLAIM_ONCE, UNVERIFIED_ONCE, OBSERVED_ONCE)
+        for date in dates
+        if (date is None) != (kind == OBSERVED_ONCE)
+    ]
+    assert len(keys) == len(set(keys)) == len(digests) * (3 + len(dates) - 1)
+    assert once_key(digests[0], OBSERVED_ONCE, "2025-03-01") == once_key(digests[0], OBSERVED_ONCE, "2025-03-01")
