@@ -56,7 +56,7 @@ Triple = tuple[Term, Term, Term]
 Quotes = dict[tuple[int, int], str]  # a document's spans (start, end) -> the sentence quoted
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 12)
 def iri(value: str) -> ox.NamedNode:
     return ox.NamedNode(value)
 

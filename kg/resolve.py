@@ -441,7 +441,10 @@ def add_claim(corpus: Corpus, c: Claim, ids: dict[str, str]) -> None:
 
 
 def remap_event(e: Event, entity_map: dict[str, str]) -> Event:
+    """Names resolved in a report's attributes; one that names none of the merged entities
+    stays the set it is (a spilled build shares them: kg.spill.share_sets)."""
     for attr in ("targets", "locations", "perpetrators", "participants"):
-        if names := getattr(e, attr):  # an empty one stays the set it is (a build may share one)
+        names = getattr(e, attr)
+        if any(x in entity_map for x in names):
             setattr(e, attr, {entity_map.get(x, x) for x in names})
     return e

@@ -25,6 +25,7 @@ from kg.graph import (
     short_hash,
 )
 from kg.pipeline import build
+from kg.resolve import remap_event
 from kg.shards import read_shards
 from kg.spill import Spill
 from tests.conftest import ROOT, SEEDS, make_doc
@@ -190,3 +191,22 @@ def test_what_a_spilled_build_remembers_of_a_statement_tells_every_statement_kin
     ]
     assert len(keys) == len(set(keys)) == len(digests) * (3 + len(dates) - 1)
     assert once_key(digests[0], OBSERVED_ONCE, "2025-03-01") == once_key(digests[0], OBSERVED_ONCE, "2025-03-01")
+
+
+def test_reports_waiting_for_resolution_share_their_attribute_sets(tmp_path):
+    """Thousands of reports name the same few places and groups: a spilled build holds one
+    frozen set per content, and resolution, which only reads them, keeps them shared."""
+    texts = [
+        "Gunmen attacked a police station in Quetta on Monday, killing three policemen, officials said.",
+        "Militants attacked a police station in Quetta on Tuesday, killing two policemen, police said.",
+    ]
+    results = [extract(make_doc(t, name=f"{n}.txt")) for n, t in enumerate(texts)]
+    spill = Spill(tmp_path)
+    for r in results:
+        spill.put(r)
+    spill.close()
+    one, two = (r.events[0] for r in results)
+    assert one.locations == two.locations == frozenset({"quetta"})
+    assert one.locations is two.locations
+    assert remap_event(one, {"some-other-name": "quetta"}).locations is two.locations
+    assert remap_event(one, {"quetta": "quetta-district"}).locations == {"quetta-district"}
