@@ -276,7 +276,7 @@ def iter_corpus(paths: Iterable[str | os.PathLike]) -> Iterator[Document | Inges
         if folder not in metadata_by_folder:
             metadata_by_folder[folder], meta_errors = read_metadata(folder)
             yield from meta_errors
-        meta = metadata_by_folder[folder].get(item.name, {})
+        meta = metadata_by_folder[folder].pop(item.name, {})  # each file is read once: its entry is let go
         for result in read_file(item, meta):
             if isinstance(result, IngestError):
                 yield result
