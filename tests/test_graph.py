@@ -202,3 +202,41 @@ def test_written_graph_has_the_usual_file_mode(seeds_build, tmp_path):
             assert (tmp_path / name).stat().st_mode & 0o777 == 0o644
     finally:
         os.umask(mask)
+
+
+@pytest.mark.parametrize("triples", [False, True], ids=["n-quads", "n-triples"])
+def test_the_streamed_writer_writes_the_bytes_of_pyoxigraphs_serialiser(triples):
+    """Text from documents reaches literals as it is: quotes, backslashes, line breaks,
+    control characters, characters beyond the BMP. The streamed writer (kg build --out,
+    shards) must write each as a parser reads it back, byte for byte what pyoxigraph writes."""
+    import io
+
+    import pyoxigraph as ox
+
+    from kg.graph import BufferedWriter
+
+    said = ['a "quoted" word', "back\\slash", "two\nlines", "cr\rlf", "tab\there", "bell\x07", "nul\x00", "del\x7f"]
+    said += ["Ünïcode ☃ 𝄞", "line\u2028separator", ""]
+    objects = [ox.Literal(v) for v in said] + [
+        ox.Literal("3", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")),
+        ox.Literal("Kalat", language="en"),
+        ox.NamedNode("https://example.org/r/a?b=1&c=é"),
+        ox.BlankNode("b1"),
+    ]
+    s, p = ox.NamedNode("https://example.org/s"), ox.NamedNode("https://example.org/p")
+    graphs = [ox.NamedNode("https://example.org/g"), ox.DefaultGraph()]
+    quads = [ox.Quad(s, p, o, g) for o in objects for g in graphs]
+    ours = io.BytesIO()
+    writer = BufferedWriter(ours, triples=triples)
+    for q in quads:
+        writer(q.graph_name, q.subject, q.predicate, q.object)
+    writer.flush()
+    theirs = io.BytesIO()
+    if triples:
+        ox.serialize([ox.Triple(q.subject, q.predicate, q.object) for q in quads], theirs, ox.RdfFormat.N_TRIPLES)
+    else:
+        ox.serialize(quads, theirs, ox.RdfFormat.N_QUADS)
+    assert ours.getvalue() == theirs.getvalue()
+    assert writer.count == len(quads)
+    fmt = ox.RdfFormat.N_TRIPLES if triples else ox.RdfFormat.N_QUADS
+    assert len(list(ox.parse(ours.getvalue(), format=fmt))) == len(quads)
