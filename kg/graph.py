@@ -277,6 +277,8 @@ class GraphWriter:
                 self.add_fact(key, [quoted(ev, quotes) for ev in evidence])
             self.add_part(r, self.corpus.ids, broader)
         self.evidence_nodes = shared
+        if events or dates:  # an event or date left without the evidence that says it: never write that
+            raise RuntimeError(f"no records for documents that events cite: {sorted({*events, *dates})[:5]}")
         return self.out
 
     def citations(self) -> tuple[dict[str, dict[str, list[Evidence]]], dict[str, list[tuple[tuple, list[Evidence]]]]]:

@@ -210,3 +210,18 @@ def test_reports_waiting_for_resolution_share_their_attribute_sets(tmp_path):
     assert one.locations is two.locations
     assert remap_event(one, {"some-other-name": "quetta"}).locations is two.locations
     assert remap_event(one, {"quetta": "quetta-district"}).locations == {"quetta-district"}
+
+
+def test_a_spilled_graph_is_not_written_without_the_records_its_events_cite(tmp_path):
+    """Each event's spans are written with its document's part: records missing for a
+    document its events cite would leave events without evidence, so writing stops."""
+    from kg.graph import GraphWriter
+
+    with build([str(SEEDS)], spill_to=tmp_path) as spilled:
+        records = list(spilled.spill.records(spilled.corpus.documents))
+        cited = {ev.doc for e in spilled.corpus.events.values() for ev in e.evidence}
+        kept = [(r, q) for r, q in records if r.doc.id != min(cited)]
+        writer = GraphWriter(spilled.corpus, spilled.rules, lambda *_: None)
+        with pytest.raises(RuntimeError, match="no records for documents"):
+            writer.build_parts(kept, spilled.places)
+        GraphWriter(spilled.corpus, spilled.rules, lambda *_: None).build_parts(records, spilled.places)
