@@ -45,9 +45,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.graph import EVENT_EVIDENCE, GraphWriter, ox_date
+from kg.graph import GraphWriter, ox_date
 from kg.ingest import corpus_order
-from kg.model import DocResult, Entity, Event, Evidence
+from kg.model import EVENT_EVIDENCE, DocResult, Entity, Event, Evidence
 from kg.resolve import (
     Corpus,
     EntityFold,

@@ -25,7 +25,7 @@ from kg.graph import Quotes
 from kg.model import EVENT_EVIDENCE, EVENT_SETS, NOTHING, Claim, DocResult, Evidence, Fact
 
 
-def pack(r: DocResult, quotes: dict[tuple[int, int], str] | None = None) -> bytes:
+def pack(r: DocResult, quotes: Quotes | None = None) -> bytes:
     """A document's statements and claims as one marshal record (field order: kg.model), with
     `quotes`: (start, end) -> sentence, for spans whose quote is not kept in memory."""
     facts = [
@@ -59,7 +59,7 @@ def take_records(r: DocResult) -> None:
     EVENT_EVIDENCE spans, whose quotes go to the spill too (the graph writes those spans with
     the document's part, quotes read back with it); an empty set is one shared set, not five
     per report; names and spans are tuples (resolution only reads them)."""
-    quotes: dict[tuple[int, int], str] = {}
+    quotes: Quotes = {}
     for event in r.events:
         event.evidence = tuple(_unquoted(ev, quotes) for ev in event.evidence[:EVENT_EVIDENCE])  # type: ignore[assignment]
         event.names = tuple(event.names)  # type: ignore[assignment]  # read only from here on; () is shared
@@ -84,7 +84,7 @@ def share_sets(r: DocResult, shared: dict[frozenset[str], frozenset[str]]) -> No
                 setattr(event, name, shared.setdefault(key, key))
 
 
-def _unquoted(ev: Evidence | None, quotes: dict[tuple[int, int], str]) -> Evidence | None:
+def _unquoted(ev: Evidence | None, quotes: Quotes) -> Evidence | None:
     if ev is None or not ev.quote:
         return ev
     quotes[(ev.start, ev.end)] = ev.quote
