@@ -14,10 +14,10 @@ import tempfile
 from collections import ChainMap
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import pyoxigraph as ox
 from rdflib import XSD, BNode, Dataset, Graph, Literal, URIRef
@@ -54,6 +54,7 @@ PREFIXES = {
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 Triple = tuple[Term, Term, Term]
 Quotes = dict[tuple[int, int], str]  # a document's spans (start, end) -> the sentence quoted
+Triples = MutableMapping[Triple, None]  # what add_* write into: a named graph's ordered triples, or a sink's
 
 
 @lru_cache(maxsize=1 << 12)
@@ -200,6 +201,13 @@ def from_ox(term: object):
 Sink = Callable[[ox.NamedNode, Term, Term, Term], None]
 
 
+class Deferred(Protocol):
+    """Where a worker writing parts (kg.parts.Recorder) puts shared triples: in a segment the
+    parent writes only if `key` is new to it."""
+
+    def keyed(self, key: int, counted: str | None) -> Triples: ...
+
+
 class _Emitter:
     """A named graph that passes each triple on instead of keeping it (`g[triple] = None`)."""
 
@@ -229,12 +237,18 @@ class GraphWriter:
         self.evidence_nodes: MutableMapping[tuple, tuple[ox.NamedNode, bool]] = {}
         self.asserted: set[Triple] = set()
         self.once: set[int] | None = None  # build_parts: what two documents' parts share, written once
+        self.deferred: Deferred | None = None  # a worker writing parts: `first` leaves it to the parent
         self.counts = {"statements": 0, "casualty claims": 0}  # distinct ones, counted by build_parts
 
-    def graph(self, name: ox.NamedNode) -> dict[Triple, None] | _Emitter:
-        return self.out.graph(name) if self.sink is None else _Emitter(name, self.sink)
+    def graph(self, name: ox.NamedNode) -> Triples:
+        """Where the triples of graph `name` go: kept, or passed to the sink (which may have
+        its own graphs: a worker's kg.parts.Recorder renders lines as they come)."""
+        if self.sink is None:
+            return self.out.graph(name)
+        own = getattr(self.sink, "graph", None)
+        return own(name) if own is not None else _Emitter(name, self.sink)
 
-    def doc_graph(self, doc_id: str) -> dict[Triple, None] | _Emitter:
+    def doc_graph(self, doc_id: str) -> Triples:
         return self.graph(doc_node(doc_id))
 
     def build(self) -> Quads:
@@ -255,31 +269,47 @@ class GraphWriter:
     def build_parts(self, records: Iterable[tuple[DocResult, Quotes]], places: dict[str, set[str]]) -> Quads:
         """`build` for a corpus whose statements and claims were not kept in memory: each
         document's records are read back in turn (`records`, from kg.spill: its records and
-        the quotes of the spans its events cite) and written as its part (add_part), with
+        the quotes of the spans its events cite) and written as its part (write_part), with
         what resolution made that cites it (an event's spans, the statement of its date);
         `places`: every subject's places, for the most specific place rule. The same quads
         as `build`: what two parts share (a statement's or claim's own triples, a date it
-        was reported on) is written the first time, the rest belongs to one document. Held
-        meanwhile: entities, events, and one short key per statement; a part's evidence
-        nodes only while it is written."""
+        was reported on, an asserted triple) is written the first time, the rest belongs to
+        one document. Held meanwhile: entities, events, and one short key per statement; a
+        part's evidence nodes only while it is written. kg.parts writes the parts in worker
+        processes, the same bytes in the same order."""
+        plan = self.prepare_parts(places)
+        for r, quotes in records:
+            self.write_part(r, quotes, plan.events.pop(r.doc.id, {}), plan.dates.pop(r.doc.id, []), plan)
+        plan.check()
+        return self.out
+
+    def prepare_parts(self, places: dict[str, set[str]]) -> PartsPlan:
+        """What build_parts writes before the parts, and what the parts need of it."""
         self.once = set()
         self.add_ontology()
         self.add_resolved(cite_events=False)
         events, dates = self.citations()
-        broader, shared = self.broader_of(places), self.evidence_nodes
-        for r, quotes in records:
-            self.evidence_nodes = ChainMap({}, shared)  # a span belongs to its document's part alone
-            self.doc_dates = {r.doc.id: ox_date(r.doc.date)} if r.doc.date else {}
-            for eid, evidence in events.pop(r.doc.id, {}).items():
-                for source in self.evidence_of(quoted(ev, quotes) for ev in evidence):
-                    self.facts[(kgr(eid), DERIVED, source)] = None
-            for key, evidence in dates.pop(r.doc.id, []):
-                self.add_fact(key, [quoted(ev, quotes) for ev in evidence])
-            self.add_part(r, self.corpus.ids, broader)
-        self.evidence_nodes = shared
-        if events or dates:  # an event or date left without the evidence that says it: never write that
-            raise RuntimeError(f"no records for documents that events cite: {sorted({*events, *dates})[:5]}")
-        return self.out
+        return PartsPlan(events, dates, self.broader_of(places), self.evidence_nodes)
+
+    def write_part(
+        self,
+        r: DocResult,
+        quotes: Quotes,
+        events: dict[str, list[Evidence]],
+        dates: list[tuple[tuple, list[Evidence]]],
+        plan: PartsPlan,
+    ) -> None:
+        """One document's part (add_part) with the spans events cite in it (`events`) and the
+        statements of event dates it is evidence of (`dates`), quotes read back (`quotes`)."""
+        self.evidence_nodes = ChainMap({}, plan.shared)  # a span belongs to its document's part alone
+        self.doc_dates = {r.doc.id: ox_date(r.doc.date)} if r.doc.date else {}
+        for eid, evidence in events.items():
+            for source in self.evidence_of(quoted(ev, quotes) for ev in evidence):
+                self.facts[(kgr(eid), DERIVED, source)] = None
+        for key, evidence in dates:
+            self.add_fact(key, [quoted(ev, quotes) for ev in evidence])
+        self.add_part(r, self.corpus.ids, plan.broader)
+        self.evidence_nodes = plan.shared
 
     def citations(self) -> tuple[dict[str, dict[str, list[Evidence]]], dict[str, list[tuple[tuple, list[Evidence]]]]]:
         """Per document, the spans events cite in it (document -> event -> spans) and the
@@ -324,17 +354,31 @@ class GraphWriter:
         for key, evidence in claims.claims.items():
             self.add_claim(key, evidence, key in claims.unverified)
 
-    def first(self, key: int, counted: str | None = None) -> bool:
-        """Whether shared triples of `key` (once_key) are still to be written: always in `build`,
-        the first time in `build_parts` (`counted`: the count of distinct ones it adds to)."""
+    def first(self, key: int, counted: str | None = None) -> Triples | None:
+        """The graph to write the shared triples of `key` (once_key) into, or None if they are
+        written already: always the facts graph in `build`, the first time in `build_parts`
+        (`counted`: the count of distinct ones it adds to). In a worker writing parts
+        (kg.parts), a graph whose triples the parent writes only if `key` is new to it."""
         if self.once is None:
-            return True
+            return self.facts
         if key in self.once:
-            return False
+            return None
         self.once.add(key)
+        if self.deferred is not None:
+            return self.deferred.keyed(key, counted)
         if counted:
             self.counts[counted] += 1
-        return True
+        return self.facts
+
+    def asserting(self, s: Term, p: Term, o: Term) -> Triples | None:
+        """The graph to write the asserted triple (s, p, o) into, or None if it is written
+        already (two statements of different modality or claimant may assert one triple)."""
+        if self.once is None:
+            if (s, p, o) in self.asserted:
+                return None
+            self.asserted.add((s, p, o))
+            return self.facts
+        return self.first(once_key(short_hash(s, p, o), ASSERTED_ONCE))
 
     def add_ontology(self) -> None:
         for t in ox.parse(path=str(ONTOLOGY_DIR / "kgo.ttl"), format=ox.RdfFormat.TURTLE):
@@ -432,9 +476,8 @@ class GraphWriter:
                 for alias in dict.fromkeys(p.aliases):
                     f[(parent, ALT_LABEL, literal(alias))] = None
             part_of = kgo("partOf")
-            if (child, part_of, parent) not in self.asserted:
-                self.asserted.add((child, part_of, parent))
-                f[(child, part_of, parent)] = None
+            if (g := self.asserting(child, part_of, parent)) is not None:
+                g[(child, part_of, parent)] = None
             source = kgr(f"gazetteer-{eid}")
             f[(source, A, iri(str(PROV.Entity)))] = None
             f[(source, LABEL, literal(f"kg/rules/{entry.file}#{eid}"))] = None
@@ -442,12 +485,12 @@ class GraphWriter:
             if entry.source:
                 f[(source, iri(str(DCTERMS.source)), literal(entry.source))] = None
             st = kgr(f"st-{short_hash(eid, 'partOf', entry.parent)}")
-            self.add_statement(st, child, part_of, parent, "Asserted")
+            self.add_statement(f, st, child, part_of, parent, "Asserted")
             f[(st, DERIVED, source)] = None
             todo.append(entry.parent)
 
-    def add_statement(self, st: ox.NamedNode, s: Term, p: Term, o: Term, modality: str) -> None:
-        f = self.facts
+    @staticmethod
+    def add_statement(f: Triples, st: ox.NamedNode, s: Term, p: Term, o: Term, modality: str) -> None:
         f[(st, A, STATEMENT[0])] = None
         f[(st, STATEMENT[1], s)] = None
         f[(st, STATEMENT[2], p)] = None
@@ -495,45 +538,62 @@ class GraphWriter:
         subject, predicate, obj, modality, claimant, denier, is_literal = key
         s, p, f = kgr(subject), kgo(predicate), self.facts
         o = ox_date(obj) if is_literal else kgr(obj)
-        if modality in ASSERTED and (s, p, o) not in self.asserted:
-            self.asserted.add((s, p, o))
-            f[(s, p, o)] = None
+        if modality in ASSERTED and (g := self.asserting(s, p, o)) is not None:
+            g[(s, p, o)] = None
         digest = short_hash(*key)
         st = kgr(f"st-{digest}")
-        if self.first(once_key(digest, STATEMENT_ONCE), "statements"):
-            self.add_statement(st, s, p, o, modality)
+        if (g := self.first(once_key(digest, STATEMENT_ONCE), "statements")) is not None:
+            self.add_statement(g, st, s, p, o, modality)
             if claimant:
-                f[(st, kgo("claimant"), kgr(claimant))] = None
+                g[(st, kgo("claimant"), kgr(claimant))] = None
             if denier:
-                f[(st, kgo("deniedBy"), kgr(denier))] = None
+                g[(st, kgo("deniedBy"), kgr(denier))] = None
         observed = {self.doc_dates[ev.doc] for ev in evidence if ev.doc in self.doc_dates}
         for source in self.evidence_of(evidence):
             f[(st, DERIVED, source)] = None
         for date in sorted(observed, key=lambda d: d.value):
-            if self.first(once_key(digest, OBSERVED_ONCE, date.value)):
-                f[(st, kgo("observedOn"), date)] = None
+            if (g := self.first(once_key(digest, OBSERVED_ONCE, date.value))) is not None:
+                g[(st, kgo("observedOn"), date)] = None
 
     def add_claim(self, key: tuple, evidence: list, unverified: bool) -> None:
         """A casualty claim (`unverified`: a record of it says the figure is not verified)."""
         event, claimant, outcome, category, count, qualifier = key
         digest = short_hash(*key)
         node, f = kgr(f"claim-{digest}"), self.facts
-        if self.first(once_key(digest, CLAIM_ONCE), "casualty claims"):
-            f[(node, A, kgo("CasualtyClaim"))] = None
-            f[(node, kgo("aboutEvent"), kgr(event))] = None
+        if (g := self.first(once_key(digest, CLAIM_ONCE), "casualty claims")) is not None:
+            g[(node, A, kgo("CasualtyClaim"))] = None
+            g[(node, kgo("aboutEvent"), kgr(event))] = None
             if claimant:
-                f[(node, kgo("claimant"), kgr(claimant))] = None
-            f[(node, kgo("outcome"), kgo(outcome))] = None
-            f[(node, kgo("victimCategory"), kgo(category))] = None
-            f[(node, kgo("count"), literal(count))] = None
-            f[(node, kgo("qualifier"), kgo(qualifier))] = None
+                g[(node, kgo("claimant"), kgr(claimant))] = None
+            g[(node, kgo("outcome"), kgo(outcome))] = None
+            g[(node, kgo("victimCategory"), kgo(category))] = None
+            g[(node, kgo("count"), literal(count))] = None
+            g[(node, kgo("qualifier"), kgo(qualifier))] = None
             who = self.corpus.entities[claimant].label if claimant in self.corpus.entities else "unattributed"
             label = f"{who}: {qualifier_text(qualifier)}{count} {category_text(category)} {outcome_text(outcome)}"
-            f[(node, LABEL, literal(label))] = None
-        if unverified and self.first(once_key(digest, UNVERIFIED_ONCE)):
-            f[(node, kgo("verified"), FALSE)] = None
+            g[(node, LABEL, literal(label))] = None
+        if unverified and (g := self.first(once_key(digest, UNVERIFIED_ONCE))) is not None:
+            g[(node, kgo("verified"), FALSE)] = None
         for source in self.evidence_of(evidence):
             f[(node, DERIVED, source)] = None
+
+
+@dataclass
+class PartsPlan:
+    """What the parts of a spilled build need of what was written before them
+    (GraphWriter.prepare_parts): per document, the spans events cite in it and the event
+    dates' statements it is evidence of (taken as its part is written); the location
+    statements left out; the evidence nodes already written (entities' spans)."""
+
+    events: dict[str, dict[str, list[Evidence]]]
+    dates: dict[str, list[tuple[tuple, list[Evidence]]]]
+    broader: set[tuple[str, str]]
+    shared: MutableMapping[tuple, tuple[ox.NamedNode, bool]]
+
+    def check(self) -> None:
+        """Every cited document written: an event or date left without the evidence that says it, never."""
+        if self.events or self.dates:
+            raise RuntimeError(f"no records for documents that events cite: {sorted({*self.events, *self.dates})[:5]}")
 
 
 def quoted(ev: Evidence, quotes: Quotes) -> Evidence:
@@ -542,7 +602,7 @@ def quoted(ev: Evidence, quotes: Quotes) -> Evidence:
     return replace(ev, quote=quote) if quote is not None else ev
 
 
-STATEMENT_ONCE, CLAIM_ONCE, UNVERIFIED_ONCE, OBSERVED_ONCE = range(4)
+STATEMENT_ONCE, CLAIM_ONCE, UNVERIFIED_ONCE, OBSERVED_ONCE, ASSERTED_ONCE = range(5)
 
 
 def once_key(digest: str, kind: int, date: str | None = None) -> int:
@@ -554,7 +614,7 @@ def once_key(digest: str, kind: int, date: str | None = None) -> int:
     if date is not None:
         year, month, day = (date.split("-") + ["0", "0"])[:3]
         key = key << 23 | int(year) << 9 | int(month) << 5 | int(day)  # a year below 8192
-    return key << 2 | kind
+    return key << 3 | kind
 
 
 def decimal(value: float) -> str:
@@ -618,28 +678,46 @@ class BufferedWriter:
     """A sink that writes quads (or, for N-Triples, their triples) to an open binary file in
     batches, never the whole graph in memory. Each line is the terms' own N-Triples form
     (pyoxigraph's str() of a term, escapes and all), the bytes pyoxigraph's serialiser
-    writes (tested) at two thirds of its cost: it needed a Quad object made per quad."""
+    writes (tested) at two thirds of its cost: it needed a Quad object made per quad. The
+    GraphWriter writes into its graphs (`graph`), which render each line as it comes."""
 
     def __init__(self, fh, triples: bool = False):
-        self.fh, self.triples, self.buffer, self.count = fh, triples, [], 0
+        self.fh, self.triples, self.lines, self.count = fh, triples, [], 0
+
+    def graph(self, name: ox.NamedNode | ox.DefaultGraph) -> LineGraph:
+        # a quad in the default graph (none of kg's) has no fourth term
+        end = " .\n" if self.triples or name.__class__ is not ox.NamedNode else f" {name} .\n"
+        return LineGraph(self, end)
 
     def __call__(self, g: ox.NamedNode, s: Term, p: Term, o: Term) -> None:
-        self.buffer.append((s, p, o, g))
-        if len(self.buffer) >= FLUSH_EVERY:
-            self.flush()
+        self.graph(g)[(s, p, o)] = None
 
     def flush(self) -> None:
-        if self.buffer:
-            if self.triples:
-                lines = [f"{s} {p} {o} .\n" for s, p, o, _ in self.buffer]
-            else:  # a quad in the default graph (none of kg's) has no fourth term
-                lines = [
-                    f"{s} {p} {o} {g} .\n" if g.__class__ is ox.NamedNode else f"{s} {p} {o} .\n"
-                    for s, p, o, g in self.buffer
-                ]
-            self.fh.write("".join(lines).encode("utf-8"))
-            self.count += len(self.buffer)
-            self.buffer = []
+        if self.lines:
+            self.fh.write("".join(self.lines).encode("utf-8"))
+            self.count += len(self.lines)
+            self.lines.clear()
+
+    def text(self, pieces: list[tuple[str, bytes, int]]) -> None:
+        """Lines rendered already (kg.parts: graph, text, quads), after the quads before them."""
+        self.flush()
+        self.fh.write(b"".join(text for _, text, _ in pieces))
+        self.count += sum(n for *_, n in pieces)
+
+
+class LineGraph:
+    """A graph of a BufferedWriter: each triple's line, written a batch at a time."""
+
+    __slots__ = ("end", "lines", "writer")
+
+    def __init__(self, writer: BufferedWriter, end: str):
+        self.writer, self.lines, self.end = writer, writer.lines, end
+
+    def __setitem__(self, triple: Triple, _: None) -> None:
+        s, p, o = triple
+        self.lines.append(f"{s} {p} {o}{self.end}")
+        if len(self.lines) >= FLUSH_EVERY:
+            self.writer.flush()
 
 
 def stream(emit: Callable[[Sink], object], path: str | os.PathLike) -> int:

@@ -13,6 +13,7 @@ from rdflib import Dataset
 from kg.graph import FORMATS, STREAM_FORMATS, GraphWriter, Quads, Sink, stream, write
 from kg.ingest import IngestError, corpus_order, iter_documents
 from kg.parallel import Progress, extract_all, fewer_collections
+from kg.parts import can_fork, write_parts
 from kg.resolve import Corpus, EntityFold, resolve
 from kg.rules import RuleSet, load_rules
 from kg.shards import Shard, write_shards
@@ -30,6 +31,7 @@ class Build:
     rules: RuleSet
     spill: Spill | None = None
     counted: dict[str, int] | None = None  # statements and claims, counted as a spilled graph is made
+    workers: int = 1  # processes that write a spilled graph's document parts (kg.parts)
 
     def __enter__(self) -> Build:
         return self
@@ -51,7 +53,11 @@ class Build:
         writer = GraphWriter(self.corpus, self.rules, sink)
         if self.spill is None:
             return writer.build()
-        out = writer.build_parts(self.spill.records(self.corpus.documents), self.places)
+        if self.workers > 1 and hasattr(sink, "text") and can_fork():  # a file or shards: parts written in workers
+            write_parts(writer, self.spill, self.corpus.documents, self.places, self.workers)
+            out = writer.out
+        else:
+            out = writer.build_parts(self.spill.records(self.corpus.documents), self.places)
         self.counted = writer.counts
         return out
 
@@ -120,4 +126,4 @@ def build(
         if spill is not None:
             spill.close()
         raise
-    return Build(corpus, errors, rules, spill)
+    return Build(corpus, errors, rules, spill, workers=1 if dask else workers)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.graph import FACTS_GRAPH, BufferedWriter, Quads, Sink, doc_node
+from kg.graph import FACTS_GRAPH, BufferedWriter, LineGraph, Quads, Sink, Term, doc_node
 
 MANIFEST = "shards.json"
 
@@ -55,15 +55,12 @@ def write_shards(
     tmp.mkdir()  # not mkdtemp: its 0700 mode would stay on the published folder
     try:
         groups = [doc_ids[i : i + docs_per_shard] for i in range(0, len(doc_ids), docs_per_shard)]
+        writers: list[BufferedWriter] = []
         names = [f"docs-{n:05d}.nq" for n in range(len(groups))] + ["facts.nq"]
         graphs = [[doc_node(d) for d in ids] for ids in groups] + [[ox.NamedNode(str(FACTS_GRAPH))]]
-        route = {g: n for n, members in enumerate(graphs) for g in members}
+        sink = _Router(writers, {g: n for n, members in enumerate(graphs) for g in members})
         with ExitStack() as files:
-            writers = [BufferedWriter(files.enter_context(open(tmp / name, "wb"))) for name in names]
-
-            def sink(g: ox.NamedNode, s, p, o) -> None:
-                writers[route[g]](g, s, p, o)
-
+            writers.extend(BufferedWriter(files.enter_context(open(tmp / name, "wb"))) for name in names)
             if isinstance(source, Quads):
                 for q in source.quads():
                     sink(q.graph_name, q.subject, q.predicate, q.object)
@@ -82,6 +79,28 @@ def write_shards(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return shards
+
+
+class _Router:
+    """The shards' sink: each quad to the file of its graph."""
+
+    def __init__(self, writers: list[BufferedWriter], route: dict[ox.NamedNode, int]):
+        self.writers, self.route = writers, route
+        self.by_name = {g.value: n for g, n in route.items()}
+
+    def graph(self, name: ox.NamedNode) -> LineGraph:
+        return self.writers[self.route[name]].graph(name)
+
+    def __call__(self, g: ox.NamedNode, s: Term, p: Term, o: Term) -> None:
+        self.writers[self.route[g]](g, s, p, o)
+
+    def text(self, pieces: list[tuple[str, bytes, int]]) -> None:
+        """Rendered lines (kg.parts: graph, text, quads), each piece to its graph's file."""
+        per_file: dict[int, list[tuple[str, bytes, int]]] = {}
+        for piece in pieces:
+            per_file.setdefault(self.by_name[piece[0]], []).append(piece)
+        for n, mine in per_file.items():
+            self.writers[n].text(mine)
 
 
 def _swap_in(tmp: Path, out: Path) -> None:

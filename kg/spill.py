@@ -17,6 +17,7 @@ import marshal
 import os
 import sys
 import tempfile
+from array import array
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -51,6 +52,13 @@ def unpack(record: tuple) -> tuple[str, list[Fact], list[Claim]]:
         [Fact(t[0], t[1], t[2], Evidence(*t[3:9]), *t[9:]) for t in facts],
         [Claim(*t[:5], Evidence(*t[5:11]), *t[11:]) for t in claims],
     )
+
+
+def result(record: tuple, by_id: dict) -> tuple[DocResult, Quotes]:
+    """A record read back as its document's result (`by_id`: the corpus's documents) and the
+    quotes of the spans its events cite: (start, end) -> sentence."""
+    doc, facts, claims = unpack(record)
+    return DocResult(by_id[doc], facts=facts, claims=claims), {(s, e): q for s, e, q in record[3]}
 
 
 def take_records(r: DocResult) -> None:
@@ -104,6 +112,8 @@ class Spill:
             raise OSError(exc.errno, exc.strerror, str(directory)) from exc
         self.fired: dict[str, int] = {}
         self.shared: dict[frozenset[str], frozenset[str]] = {}
+        self.offsets = array("q")  # where each record starts, for workers reading a range (read_range)
+        self.size = 0
 
     def put(self, r: DocResult) -> None:
         """Write `r`'s records (packed already by a worker, or here) and take them off it;
@@ -111,6 +121,8 @@ class Spill:
         if r.packed is None:
             take_records(r)
         share_sets(r, self.shared)
+        self.offsets.append(self.size)
+        self.size += 4 + len(r.packed)
         self.file.write(len(r.packed).to_bytes(4, "little") + r.packed)  # marshal.load on a file is slow
         r.packed = None
         for rule, n in r.fired.items():
@@ -134,9 +146,24 @@ class Spill:
         """Each document's records with its metadata (`documents`: the corpus's), and the
         quotes of the spans its events cite: (start, end) -> sentence."""
         by_id = {d.id: d for d in documents}
-        for record in self._records():
-            doc, facts, claims = unpack(record)
-            yield DocResult(by_id[doc], facts=facts, claims=claims), {(s, e): q for s, e, q in record[3]}
+        return (result(record, by_id) for record in self._records())
+
+    def read_range(self, start: int, stop: int) -> Iterator[tuple]:
+        """Records `start` to `stop` (in the order put), read without moving the file's
+        position: a process forked from the build's reads them beside it (kg.parts)."""
+        begin = self.offsets[start]
+        end = self.offsets[stop] if stop < len(self.offsets) else self.size
+        data = b""
+        while len(data) < end - begin:
+            chunk = os.pread(self.file.fileno(), end - begin - len(data), begin + len(data))
+            if not chunk:
+                raise OSError(f"{self.file.name}: records end early at {begin + len(data)} of {end}")
+            data += chunk
+        view, pos = memoryview(data), 0
+        while pos < len(data):
+            size = int.from_bytes(view[pos : pos + 4], "little")
+            yield marshal.loads(view[pos + 4 : pos + 4 + size])
+            pos += 4 + size
 
     def places(self, ids: dict[str, str]) -> dict[str, set[str]]:
         """One pass before the graph is written, read off the file rather than held through

@@ -15,6 +15,7 @@ from kg import pipeline
 from kg.cli import main
 from kg.extract import extract
 from kg.graph import (
+    ASSERTED_ONCE,
     CLAIM_ONCE,
     EVENT_EVIDENCE,
     OBSERVED_ONCE,
@@ -185,11 +186,11 @@ def test_what_a_spilled_build_remembers_of_a_statement_tells_every_statement_kin
     keys = [
         once_key(d, kind, date)
         for d in digests
-        for kind in (STATEMENT_ONCE, CLAIM_ONCE, UNVERIFIED_ONCE, OBSERVED_ONCE)
+        for kind in (STATEMENT_ONCE, CLAIM_ONCE, UNVERIFIED_ONCE, OBSERVED_ONCE, ASSERTED_ONCE)
         for date in dates
         if (date is None) != (kind == OBSERVED_ONCE)
     ]
-    assert len(keys) == len(set(keys)) == len(digests) * (3 + len(dates) - 1)
+    assert len(keys) == len(set(keys)) == len(digests) * (4 + len(dates) - 1)
     assert once_key(digests[0], OBSERVED_ONCE, "2025-03-01") == once_key(digests[0], OBSERVED_ONCE, "2025-03-01")
 
 

@@ -1,0 +1,177 @@
+"""A spilled build's document parts written in worker processes (`kg build --workers N`
+with `--out x.nq`/`.nt` or `--shards`).
+
+Writing the graph came after extraction, in the parent alone: at 10 MB ~1 s of a 2-worker
+build's ~4.4 s, which kept two cores from doubling one's speed. A document's part is almost
+all its own (its evidence nodes and the links to them); what two parts may share (a
+statement's or a claim's own triples, a date it was reported on, an asserted triple) is
+written by the first part to have it, in document order (kg.graph.GraphWriter.first).
+
+So workers render parts as N-Quads text in segments, a shared one carrying its key
+(kg.graph.once_key); the parent takes the parts back in document order and writes each
+segment it has not seen the key of: the bytes the serial build writes, in its order
+(tested). A worker leaves out a key an earlier part of its own had, since a worker takes
+its batches in document order, and the parent would drop it.
+
+Workers are forked once the parts' plan is made (kg.graph.GraphWriter.prepare_parts):
+they inherit the corpus, the plan and the spill file instead of having them pickled.
+Where fork is not available the parts are written here, as before.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import sys
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+
+import pyoxigraph as ox
+
+from kg.graph import FACTS_GRAPH, GraphWriter, PartsPlan, Term, iri
+from kg.spill import Spill, result
+
+DOCS_PER_TASK = 32
+IN_FLIGHT_PER_WORKER = 4
+
+Segment = tuple[int | None, str | None, str, bytes, int]  # key, counted, graph, N-Quads lines, quads
+Part = tuple[str, list[Segment]]  # a document's id and its segments, in the order written
+
+
+def can_fork() -> bool:
+    """Workers inherit the build's state by fork; macOS's fork is unsafe with its frameworks."""
+    return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
+
+
+class Recorder:
+    """A worker's sink: a part's quads as N-Quads (or N-Triples) lines, in segments. A segment
+    is always written (key None) or written only if its key is new to the parent. The writer
+    writes into its graphs (`graph`), which render each triple's line as it comes."""
+
+    def __init__(self, triples: bool):
+        self.triples = triples
+        self.segments: list[list] = []  # [key, counted, graph, lines]
+        self.graphs: dict[ox.NamedNode, Lines] = {}
+
+    def graph(self, name: ox.NamedNode) -> Lines:
+        lines = self.graphs.get(name)
+        if lines is None:
+            lines = self.graphs[name] = Lines(self, name.value, " .\n" if self.triples else f" {name} .\n")
+        return lines
+
+    def __call__(self, g: ox.NamedNode, s: Term, p: Term, o: Term) -> None:
+        self.graph(g)[(s, p, o)] = None
+
+    def keyed(self, key: int, counted: str | None) -> Keyed:
+        """A segment of the facts graph for the shared triples of `key` (GraphWriter.first);
+        made even if nothing goes in it, so that the parent counts `counted` as build does."""
+        segment = [key, counted, FACTS.value, []]
+        self.segments.append(segment)
+        return Keyed(segment[3], self.graph(FACTS).end)
+
+    def take(self) -> list[Segment]:
+        segments = [(k, c, g, "".join(lines).encode("utf-8"), len(lines)) for k, c, g, lines in self.segments]
+        self.segments = []
+        return segments
+
+
+class Lines:
+    """A named graph in a worker: each triple becomes its line (what kg.graph.BufferedWriter
+    writes for it), appended to the part's last segment if that is this graph's, unkeyed."""
+
+    __slots__ = ("end", "name", "recorder")
+
+    def __init__(self, recorder: Recorder, name: str, end: str):
+        self.recorder, self.name, self.end = recorder, name, end
+
+    def __setitem__(self, triple: tuple[Term, Term, Term], _: None) -> None:
+        segments = self.recorder.segments
+        last = segments[-1] if segments else None
+        if last is None or last[0] is not None or last[2] != self.name:
+            last = [None, None, self.name, []]
+            segments.append(last)
+        s, p, o = triple
+        last[3].append(f"{s} {p} {o}{self.end}")
+
+
+class Keyed:
+    """The facts graph, for the triples of one keyed segment (a GraphWriter.first's answer)."""
+
+    __slots__ = ("end", "lines")
+
+    def __init__(self, lines: list[str], end: str):
+        self.lines, self.end = lines, end
+
+    def __setitem__(self, triple: tuple[Term, Term, Term], _: None) -> None:
+        s, p, o = triple
+        self.lines.append(f"{s} {p} {o}{self.end}")
+
+
+FACTS = iri(str(FACTS_GRAPH))
+_forked: tuple[GraphWriter, PartsPlan, Spill, dict, bool] | None = None  # what a worker inherits
+
+
+def _warm() -> None:
+    """Keep what the worker inherited out of the collector's scans (and its pages shared)."""
+    gc.freeze()
+
+
+def write_batch(start: int, stop: int) -> list[Part]:
+    """In a worker: the parts of records `start` to `stop`, rendered by the inherited writer."""
+    assert _forked is not None, "write_batch runs in a process forked by write_parts"
+    writer, plan, spill, by_id, triples = _forked
+    recorder = Recorder(triples)
+    writer.sink, writer.deferred = recorder, recorder
+    writer.facts = writer.graph(FACTS)
+    parts = []
+    for record in spill.read_range(start, stop):
+        r, quotes = result(record, by_id)
+        doc = r.doc.id
+        writer.write_part(r, quotes, plan.events.get(doc, {}), plan.dates.get(doc, []), plan)
+        parts.append((doc, recorder.take()))
+    return parts
+
+
+def write_parts(writer: GraphWriter, spill: Spill, documents: list, places: dict[str, set[str]], workers: int) -> None:
+    """GraphWriter.build_parts with the parts written by `workers` forked processes into
+    `writer`'s sink, which takes rendered text (`sink.text`: kg.graph.BufferedWriter, the
+    shards' sink)."""
+    global _forked
+    sink = writer.sink
+    plan = writer.prepare_parts(places)
+    spill.file.flush()
+    _forked = (writer, plan, spill, {d.id: d for d in documents}, bool(getattr(sink, "triples", False)))
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_warm) as pool:
+            for parts in _in_order(lambda a, b: pool.submit(write_batch, a, b), len(spill.offsets), workers):
+                sink.text(_accepted(writer, plan, parts))
+    finally:
+        _forked = None
+    plan.check()
+
+
+def _accepted(writer: GraphWriter, plan: PartsPlan, parts: list[Part]) -> list[tuple[str, bytes, int]]:
+    """The segments of `parts` to write, (graph, text, quads) in order: those without a key
+    and those whose key is new (counted as GraphWriter.first counts)."""
+    out = []
+    for doc, segments in parts:
+        plan.events.pop(doc, None)
+        plan.dates.pop(doc, None)
+        for key, counted, graph, text, n in segments:
+            if (key is None or writer.first(key, counted) is not None) and n:  # first() counts, n or not
+                out.append((graph, text, n))
+    return out
+
+
+def _in_order(submit: Callable, total: int, workers: int) -> Iterator[list[Part]]:
+    """Tasks of DOCS_PER_TASK records, at most IN_FLIGHT_PER_WORKER per worker outstanding,
+    their parts handed back in document order."""
+    pending: deque = deque()
+    for start in range(0, total, DOCS_PER_TASK):
+        pending.append(submit(start, min(start + DOCS_PER_TASK, total)))
+        if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()

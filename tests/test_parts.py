@@ -1,0 +1,108 @@
+"""A spilled graph's document parts written by worker processes (kg.parts): the bytes the
+serial build writes, in its order, with what parts share written once whichever worker
+wrote which part; the work really done in the workers; a worker's failure stops the build
+without leaving a half-written graph."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from kg import parts
+from kg.pipeline import build
+from kg.shards import read_shards
+from tests.conftest import ROOT, SEEDS
+
+sys.path.insert(0, str(ROOT / "bench"))
+from gen import generate  # noqa: E402  (bench/ is scripts, not a package)
+
+pytestmark = pytest.mark.skipif(not parts.can_fork(), reason="parts are written in forked workers only where fork is")
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    """About 40 documents re-telling the seeds' events: statements, claims, dates and
+    asserted triples that many parts share, so that which part writes them first matters."""
+    folder = tmp_path_factory.mktemp("gen")
+    generate(folder, 0.3, doc_kb=8, seed=11)
+    return folder
+
+
+def outputs(paths: list[str], workers: int, out: Path) -> tuple[dict[str, bytes], dict[str, int]]:
+    """Every file a build writes (.nq, .nt, shards), as bytes, and its counts."""
+    with build(paths, workers=workers, spill_to=out) as built:
+        built.write(out / "graph.nq")
+        built.write(out / "graph.nt")
+        built.write_shards(out / "shards", docs_per_shard=5)
+        summary = built.summary
+    files = {name: (out / name).read_bytes() for name in ("graph.nq", "graph.nt")}
+    files.update({f"shards/{f.name}": f.read_bytes() for f, _ in read_shards(out / "shards")})
+    return files, summary
+
+
+@pytest.mark.parametrize("corpus", ["seeds", "generated"])
+def test_parts_written_by_workers_are_the_serial_build_byte_for_byte(corpus, generated, tmp_path, monkeypatch):
+    """Three documents a task: a statement two documents share is met in parts that
+    different workers write, and only the first part in document order may write it."""
+    monkeypatch.setattr(parts, "DOCS_PER_TASK", 3)
+    paths = [str(SEEDS if corpus == "seeds" else generated)]
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    (tmp_path / "three").mkdir()
+    serial, counts = outputs(paths, 1, tmp_path / "one")
+    assert len(serial) > 3 and all(serial.values())
+    for folder, workers in (("two", 2), ("three", 3)):
+        written, summary = outputs(paths, workers, tmp_path / folder)
+        assert written.keys() == serial.keys()
+        for name, data in serial.items():
+            assert written[name] == data, f"{name} differs with {workers} workers"
+        assert summary == counts
+
+
+NOTED: list[Path] = []  # where noted_batch leaves a file per task (set before the workers fork)
+_write_batch = parts.write_batch
+
+
+def noted_batch(start: int, stop: int) -> list:
+    """write_batch, leaving a file named by the process and task that ran it."""
+    (NOTED[0] / f"{os.getpid()}-{start}").write_text(str(stop - start))
+    return _write_batch(start, stop)
+
+
+def test_the_parts_are_written_in_the_workers(generated, tmp_path, monkeypatch):
+    """Every part comes from a forked worker, none from the building process itself."""
+    monkeypatch.setattr(parts, "DOCS_PER_TASK", 4)
+    monkeypatch.setattr(parts, "write_batch", noted_batch)
+    monkeypatch.setattr(sys.modules[__name__], "NOTED", [tmp_path / "pids"])
+    (tmp_path / "pids").mkdir()
+    with build([str(generated)], workers=2, spill_to=tmp_path) as built:
+        built.write(tmp_path / "graph.nq")
+        ndocs = len(built.corpus.documents)
+    tasks = [p.name.split("-") for p in (tmp_path / "pids").iterdir()]
+    assert tasks and str(os.getpid()) not in {pid for pid, _ in tasks}
+    assert sum(int((tmp_path / "pids" / f"{pid}-{start}").read_text()) for pid, start in tasks) == ndocs
+
+
+def test_a_worker_that_fails_stops_the_build_and_leaves_the_old_graph(generated, tmp_path, monkeypatch):
+    (tmp_path / "graph.nq").write_bytes(b"the graph of yesterday\n")
+
+    def broken(record: tuple, by_id: dict):
+        raise ValueError(f"unreadable record for {record[0]}")
+
+    monkeypatch.setattr(parts, "result", broken)
+    with build([str(generated)], workers=2, spill_to=tmp_path) as built, pytest.raises(ValueError, match="unreadable"):
+        built.write(tmp_path / "graph.nq")
+    assert (tmp_path / "graph.nq").read_bytes() == b"the graph of yesterday\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["graph.nq"]
+
+
+def test_a_range_of_records_reads_as_the_whole_file_does(generated, tmp_path):
+    with build([str(generated)], spill_to=tmp_path) as built:
+        spill = built.spill
+        whole = list(spill._records())
+        n = len(whole)
+        for start, stop in ((0, n), (0, 1), (n - 1, n), (3, 7), (5, 5)):
+            assert list(spill.read_range(start, stop)) == whole[start:stop]
