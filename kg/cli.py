@@ -54,7 +54,8 @@ def main() -> None:
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Extract documents in N processes; the graph is the same for any N.",
+    help="Extract documents in N processes (and write them, for .nq, .nt and --shards); the graph is the same"
+    " for any N.",
 )
 @click.option(
     "--dask",
