@@ -157,7 +157,7 @@ class Spill:
         while len(data) < end - begin:
             chunk = os.pread(self.file.fileno(), end - begin - len(data), begin + len(data))
             if not chunk:
-                raise OSError(f"{self.file.name}: records end early at {begin + len(data)} of {end}")
+                raise OSError(f"the build's records file ends early: at byte {begin + len(data)} of {end}")
             data += chunk
         view, pos = memoryview(data), 0
         while pos < len(data):
