@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -25,10 +26,11 @@ from kg.graph import (
     once_key,
     short_hash,
 )
+from kg.model import Evidence
 from kg.pipeline import build
 from kg.resolve import remap_event
 from kg.shards import read_shards
-from kg.spill import Spill
+from kg.spill import Spans, Spill
 from tests.conftest import ROOT, SEEDS, make_doc
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -120,16 +122,32 @@ def test_the_records_wait_on_disk_and_come_back_whole(tmp_path):
     )
     facts, claims = list(result.facts), list(result.claims)
     assert facts and claims and result.events
+    spans = [[replace(ev, quote="") for ev in e.evidence[:EVENT_EVIDENCE]] for e in result.events]
     spill = Spill(tmp_path)
     spill.put(result)
     assert result.facts == [] and result.claims == [] and result.fired == {} and result.packed is None
-    assert all(len(e.evidence) <= EVENT_EVIDENCE for e in result.events)
-    assert {ev.quote for e in result.events for ev in e.evidence} == {""}  # on disk, read back to write
+    assert [list(e.evidence) for e in result.events] == spans  # packed, quotes on disk, read back to write
+    assert [e.evidence[:2] for e in result.events] == [s[:2] for s in spans]  # as merged_event reads them
+    assert any(len(s) > 1 for s in spans)
     assert list(spill) == [(result.doc.id, facts, claims)]
     assert list(spill) == [(result.doc.id, facts, claims)]  # read again for a second output
     assert on_disk_in(spill, tmp_path)
     spill.close()
     assert spill.file.closed
+
+
+def test_packed_spans_read_back_as_the_spans_they_hold():
+    """Every field of every span, in order, however it is read: whole, by index, by slice."""
+    spans = [
+        Evidence("doc-a", 0, 57, "", "event:attack", False),
+        Evidence("doc-a", 58, 130, "a “quoted” sentence — with 𝄞", "claim:responsibility", True),
+        Evidence("doc-b", 2**40, 2**40 + 9, "", "date:weekday", True),
+    ]
+    packed = Spans(spans)
+    assert list(packed) == spans and len(packed) == 3
+    assert packed[1] == spans[1] and packed[-1] == spans[-1]
+    assert packed[:2] == spans[:2] and packed[1:] == spans[1:]
+    assert list(Spans([])) == [] and len(Spans([])) == 0
 
 
 def test_records_packed_by_workers_make_the_same_graph(generated, tmp_path):
