@@ -51,11 +51,11 @@ def main() -> None:
 )
 @click.option(
     "--workers",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=0),
     default=1,
     show_default=True,
-    help="Extract documents in N processes (and write them, for .nq, .nt and --shards); the graph is the same"
-    " for any N.",
+    help="Extract documents in N processes (and write them, for .nq, .nt and --shards), 0 for one per core"
+    " this process may use; the graph is the same for any N.",
 )
 @click.option(
     "--dask",
@@ -90,8 +90,10 @@ def run_build_command(
     shard_docs: int,
 ) -> tuple[object, str]:
     """`kg build`'s work: the build (or store load) and its outputs; the result and its counts."""
-    from kg.parallel import stderr_progress
+    from kg.parallel import available_cores, stderr_progress
     from kg.pipeline import build as run_build
+
+    workers = workers or available_cores()
 
     with ExitStack() as cleanup:
         if store:

@@ -9,6 +9,7 @@ number of workers.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
@@ -84,6 +85,14 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
         if not frozen:  # what someone else froze stays frozen
             gc.unfreeze()
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity: a container's or taskset's share),
+    for `kg build --workers 0`."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def batches(docs: Sequence[Document], workers: int) -> list[Sequence[Document]]:

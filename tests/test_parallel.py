@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -83,13 +84,28 @@ def test_batches_cover_every_document_once() -> None:
 
 
 def test_cli_workers_same_file(tmp_path: Path) -> None:
+    """The same file, byte for byte: with workers the graph's parts are written by them (kg.parts)."""
     runner = CliRunner()
     for n in (1, 2):
         out = str(tmp_path / f"w{n}.nt")
         result = runner.invoke(main, ["build", SEEDS, "--workers", str(n), "--out", out])
         assert result.exit_code == 0, result.output
-    one, two = ((tmp_path / f"w{n}.nt").read_text().splitlines() for n in (1, 2))
-    assert sorted(one) == sorted(two)
+    one, two = ((tmp_path / f"w{n}.nt").read_bytes() for n in (1, 2))
+    assert one == two and one.count(b"\n") > 1000
+
+
+def test_cli_workers_0_is_one_per_available_core(tmp_path: Path, monkeypatch) -> None:
+    import kg.parallel
+    import kg.pipeline
+
+    assert 1 <= kg.parallel.available_cores() <= (os.cpu_count() or 1)
+    asked: list[int] = []
+    real = kg.pipeline.build
+    monkeypatch.setattr(kg.parallel, "available_cores", lambda: 3)
+    monkeypatch.setattr(kg.pipeline, "build", lambda *a, **k: asked.append(k["workers"]) or real(*a, **k))
+    result = CliRunner().invoke(main, ["build", SEEDS, "--workers", "0", "--out", str(tmp_path / "g.nq")])
+    assert result.exit_code == 0, result.output
+    assert asked == [3]
 
 
 def select_longest_by_scan(mentions: list) -> list:
