@@ -29,7 +29,6 @@ RELATIONS = (*ENTITY_RELATIONS, "participant", "sponsors")
 # Relations through which an actor takes part in an event (for the actor graph).
 EVENT_ROLES = ("claimedResponsibilityFor", "perpetrator", "target", "participant")
 ASSERTED = frozenset({"Asserted", "Claimed"})
-MODALITIES = ("Asserted", "Claimed", "Alleged", "Denied", "Hypothetical")
 KINDS = ("Event", "Actor", "Location", "Facility")
 
 # The contract's class tree, so that small graphs without the ontology still resolve

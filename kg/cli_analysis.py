@@ -5,12 +5,31 @@ from __future__ import annotations
 
 import csv
 import functools
+import importlib.util
 import sys
 from collections.abc import Callable
+from types import ModuleType
 
 import click
 
-from kg import analysis as an
+from kg.vocab import MODALITIES
+
+
+def lazy(name: str) -> ModuleType:
+    """`name` imported when first used (importlib's LazyLoader): every kg command registers
+    these, and NetworkX alone took ~0.15 s of each `kg build` that never used it."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None, name
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+an = lazy("kg.analysis")
 
 
 def graph_filters(fn: Callable) -> Callable:
@@ -36,7 +55,7 @@ def graph_filters(fn: Callable) -> Callable:
             "--modality",
             "modalities",
             multiple=True,
-            type=click.Choice(an.MODALITIES),
+            type=click.Choice(MODALITIES),
             help="Statement modalities to keep "
             "(default Asserted and Claimed; Alleged, Denied, Hypothetical are dropped).",
         ),

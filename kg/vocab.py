@@ -178,6 +178,8 @@ ENTITY_RELATIONS = (
     "accuses",
 )
 CONTRACT_RELATIONS = (*ENTITY_RELATIONS, "date")
+# How a statement is put (kgo:modality), as the contract names them.
+MODALITIES = ("Asserted", "Claimed", "Alleged", "Denied", "Hypothetical")
 
 # The contract's prefixes, declared before every query kg runs or saves for an analyst.
 PREFIXES = """PREFIX kgo: <https://w3id.org/kgae/ontology#>

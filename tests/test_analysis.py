@@ -475,3 +475,25 @@ def test_a_graph_that_cannot_be_read_gets_one_line_naming_it(tmp_path, command):
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
         assert result.output.startswith(f"Error: {source}") and "Traceback" not in result.output, result.output
+
+
+def test_kg_build_does_not_load_the_analysis_stack(tmp_path):
+    """Every command is registered at start-up, but NetworkX loads only for the commands
+    that use it (kg.cli_analysis.lazy): a build, or a script of many small ones, does not
+    pay for it; an analysis command run after in the same process still has it."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from kg.cli import main\n"
+        f"built = CliRunner().invoke(main, ['build', {str(SEEDS)!r}, '--out', {str(tmp_path / 'g.nq')!r}])\n"
+        "assert built.exit_code == 0, built.output\n"
+        "print('networkx' in sys.modules)\n"
+        f"ranked = CliRunner().invoke(main, ['rank', {str(tmp_path / 'g.nq')!r}, '--top', '3'])\n"
+        "assert ranked.exit_code == 0, ranked.output\n"
+        "print('networkx' in sys.modules, 'Balochistan' in ranked.output)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[:2] == ["False", "True True"]
