@@ -15,7 +15,9 @@ its batches in document order, and the parent would drop it.
 
 Workers are forked once the parts' plan is made (kg.graph.GraphWriter.prepare_parts):
 they inherit the corpus, the plan and the spill file instead of having them pickled.
-Where fork is not available the parts are written here, as before.
+Where fork is not available the parts are written here, as before. On a Dask cluster
+(`kg build --dask`) the workers are elsewhere: each task carries its documents' records and
+share of the plan, and what every part needs goes to each worker once (write_parts_dask).
 """
 
 from __future__ import annotations
@@ -24,13 +26,17 @@ import gc
 import multiprocessing
 import sys
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 
 import pyoxigraph as ox
 
 from kg.graph import FACTS_GRAPH, GraphWriter, PartsPlan, Term, iri
-from kg.spill import Spill, result
+from kg.model import Entity
+from kg.resolve import Corpus
+from kg.rules import load_rules
+from kg.spill import Spill, records_in, result
 
 DOCS_PER_TASK = 32
 IN_FLIGHT_PER_WORKER = 4
@@ -117,20 +123,25 @@ def _warm() -> None:
     gc.freeze()
 
 
-def write_batch(start: int, stop: int) -> list[Part]:
-    """In a worker: the parts of records `start` to `stop`, rendered by the inherited writer."""
-    assert _forked is not None, "write_batch runs in a process forked by write_parts"
-    writer, plan, spill, by_id, triples = _forked
+def render(writer: GraphWriter, plan: PartsPlan, records: Iterable[tuple], by_id: dict, triples: bool) -> list[Part]:
+    """The parts of `records` (kg.spill's, for documents `by_id`), as segments of lines."""
     recorder = Recorder(triples)
     writer.sink, writer.deferred = recorder, recorder
     writer.facts = writer.graph(FACTS)
     parts = []
-    for record in spill.read_range(start, stop):
+    for record in records:
         r, quotes = result(record, by_id)
         doc = r.doc.id
         writer.write_part(r, quotes, plan.events.get(doc, {}), plan.dates.get(doc, []), plan)
         parts.append((doc, recorder.take()))
     return parts
+
+
+def write_batch(start: int, stop: int) -> list[Part]:
+    """In a forked worker: the parts of records `start` to `stop`, by the inherited writer."""
+    assert _forked is not None, "write_batch runs in a process forked by write_parts"
+    writer, plan, spill, by_id, triples = _forked
+    return render(writer, plan, spill.read_range(start, stop), by_id, triples)
 
 
 def write_parts(writer: GraphWriter, spill: Spill, documents: list, places: dict[str, set[str]], workers: int) -> None:
@@ -149,6 +160,69 @@ def write_parts(writer: GraphWriter, spill: Spill, documents: list, places: dict
                 sink.text(_accepted(writer, plan, parts))
     finally:
         _forked = None
+    plan.check()
+
+
+@dataclass
+class Resolved:
+    """What every part needs of the whole build, sent once to each Dask worker: entities
+    (claims are labelled by their claimant's), local names to resolved ones, the location
+    statements the most specific place rule leaves out, and the output's form."""
+
+    entities: dict[str, Entity]
+    ids: dict[str, str]
+    broader: set[tuple[str, str]]
+    triples: bool
+
+
+def write_remote(resolved: Resolved, data: bytes, documents: list, plan: PartsPlan) -> list[Part]:
+    """On a Dask worker: the parts of a run of records (`data`, kg.spill's bytes) of
+    `documents`, with `plan` cut to them (their events' spans, dates, evidence nodes)."""
+    writer = GraphWriter(Corpus(entities=resolved.entities, ids=resolved.ids), load_rules())
+    writer.once = set()
+    plan.broader = resolved.broader
+    return render(writer, plan, records_in(data), {d.id: d for d in documents}, resolved.triples)
+
+
+def write_parts_dask(
+    writer: GraphWriter, spill: Spill, documents: list, places: dict[str, set[str]], scheduler: object
+) -> None:
+    """write_parts on a Dask cluster (`scheduler`: an address or a Client): its workers do not
+    share this machine's spill, so each task carries its records' bytes and the plan's share
+    of its documents; what all parts need goes once to every worker (Resolved)."""
+    from dask.distributed import Client
+
+    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    try:
+        sink = writer.sink
+        plan = writer.prepare_parts(places)
+        spill.file.flush()
+        resolved = Resolved(
+            writer.corpus.entities, writer.corpus.ids, plan.broader, bool(getattr(sink, "triples", False))
+        )
+        everyone = client.scatter(resolved, broadcast=True)
+        by_id = {d.id: d for d in documents}
+        nodes: dict[str, dict] = {}
+        for key, node in plan.shared.items():
+            nodes.setdefault(key[0], {})[key] = node
+
+        def submit(start: int, stop: int):
+            docs = spill.ids[start:stop]
+            share = PartsPlan(
+                {d: plan.events[d] for d in docs if d in plan.events},
+                {d: plan.dates[d] for d in docs if d in plan.dates},
+                set(),
+                {k: v for d in docs for k, v in nodes.get(d, {}).items()},
+            )
+            data = spill.read_bytes(start, stop)
+            return client.submit(write_remote, everyone, data, [by_id[d] for d in docs], share, pure=False)
+
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        for parts in _in_order(submit, len(spill.offsets), workers):
+            sink.text(_accepted(writer, plan, parts))
+    finally:
+        if client is not scheduler:
+            client.close()
     plan.check()
 
 

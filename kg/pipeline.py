@@ -13,7 +13,7 @@ from rdflib import Dataset
 from kg.graph import FORMATS, STREAM_FORMATS, GraphWriter, Quads, Sink, stream, write
 from kg.ingest import IngestError, corpus_order, iter_documents
 from kg.parallel import Progress, extract_all, fewer_collections
-from kg.parts import can_fork, write_parts
+from kg.parts import can_fork, write_parts, write_parts_dask
 from kg.resolve import Corpus, EntityFold, resolve
 from kg.rules import RuleSet, load_rules
 from kg.shards import Shard, write_shards
@@ -32,6 +32,7 @@ class Build:
     spill: Spill | None = None
     counted: dict[str, int] | None = None  # statements and claims, counted as a spilled graph is made
     workers: int = 1  # processes that write a spilled graph's document parts (kg.parts)
+    dask: object = None  # or the Dask cluster that does (a scheduler address or Client)
 
     def __enter__(self) -> Build:
         return self
@@ -53,11 +54,13 @@ class Build:
         writer = GraphWriter(self.corpus, self.rules, sink)
         if self.spill is None:
             return writer.build()
-        if self.workers > 1 and hasattr(sink, "text") and can_fork():  # a file or shards: parts written in workers
-            write_parts(writer, self.spill, self.corpus.documents, self.places, self.workers)
-            out = writer.out
+        docs, out = self.corpus.documents, writer.out
+        if self.dask is not None and hasattr(sink, "text"):  # a file or shards: parts written by the cluster
+            write_parts_dask(writer, self.spill, docs, self.places, self.dask)
+        elif self.workers > 1 and hasattr(sink, "text") and can_fork():  # or by forked workers
+            write_parts(writer, self.spill, docs, self.places, self.workers)
         else:
-            out = writer.build_parts(self.spill.records(self.corpus.documents), self.places)
+            out = writer.build_parts(self.spill.records(docs), self.places)
         self.counted = writer.counts
         return out
 
@@ -126,4 +129,4 @@ def build(
         if spill is not None:
             spill.close()
         raise
-    return Build(corpus, errors, rules, spill, workers=1 if dask else workers)
+    return Build(corpus, errors, rules, spill, workers=1 if dask else workers, dask=dask)

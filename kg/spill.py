@@ -54,6 +54,15 @@ def unpack(record: tuple) -> tuple[str, list[Fact], list[Claim]]:
     )
 
 
+def records_in(data: bytes) -> Iterator[tuple]:
+    """The records of a run of the spill file's bytes (Spill.read_bytes)."""
+    view, pos = memoryview(data), 0
+    while pos < len(data):
+        size = int.from_bytes(view[pos : pos + 4], "little")
+        yield marshal.loads(view[pos + 4 : pos + 4 + size])
+        pos += 4 + size
+
+
 def result(record: tuple, by_id: dict) -> tuple[DocResult, Quotes]:
     """A record read back as its document's result (`by_id`: the corpus's documents) and the
     quotes of the spans its events cite: (start, end) -> sentence."""
@@ -137,6 +146,7 @@ class Spill:
         self.fired: dict[str, int] = {}
         self.shared: dict[frozenset[str], frozenset[str]] = {}
         self.offsets = array("q")  # where each record starts, for workers reading a range (read_range)
+        self.ids: list[str] = []  # each record's document, in the order put
         self.size = 0
 
     def put(self, r: DocResult) -> None:
@@ -146,6 +156,7 @@ class Spill:
             take_records(r)
         share_sets(r, self.shared)
         self.offsets.append(self.size)
+        self.ids.append(r.doc.id)
         self.size += 4 + len(r.packed)
         self.file.write(len(r.packed).to_bytes(4, "little") + r.packed)  # marshal.load on a file is slow
         r.packed = None
@@ -175,6 +186,10 @@ class Spill:
     def read_range(self, start: int, stop: int) -> Iterator[tuple]:
         """Records `start` to `stop` (in the order put), read without moving the file's
         position: a process forked from the build's reads them beside it (kg.parts)."""
+        return records_in(self.read_bytes(start, stop))
+
+    def read_bytes(self, start: int, stop: int) -> bytes:
+        """Records `start` to `stop` as they lie in the file (records_in reads them)."""
         begin = self.offsets[start]
         end = self.offsets[stop] if stop < len(self.offsets) else self.size
         data = b""
@@ -183,11 +198,7 @@ class Spill:
             if not chunk:
                 raise OSError(f"the build's records file ends early: at byte {begin + len(data)} of {end}")
             data += chunk
-        view, pos = memoryview(data), 0
-        while pos < len(data):
-            size = int.from_bytes(view[pos : pos + 4], "little")
-            yield marshal.loads(view[pos + 4 : pos + 4 + size])
-            pos += 4 + size
+        return data
 
     def places(self, ids: dict[str, str]) -> dict[str, set[str]]:
         """One pass before the graph is written, read off the file rather than held through

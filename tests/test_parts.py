@@ -106,3 +106,29 @@ def test_a_range_of_records_reads_as_the_whole_file_does(generated, tmp_path):
         n = len(whole)
         for start, stop in ((0, n), (0, 1), (n - 1, n), (3, 7), (5, 5)):
             assert list(spill.read_range(start, stop)) == whole[start:stop]
+
+
+def test_parts_written_on_a_dask_cluster_are_the_serial_build_byte_for_byte(generated, tmp_path, monkeypatch):
+    """Worker processes that share nothing with the build: each task carries its records and
+    its share of the plan, pickled, and what all parts need is sent to each worker once."""
+    from dask.distributed import Client, LocalCluster, get_task_stream
+
+    monkeypatch.setattr(parts, "DOCS_PER_TASK", 3)
+    paths = [str(generated)]
+    (tmp_path / "one").mkdir()
+    (tmp_path / "cluster").mkdir()
+    serial, counts = outputs(paths, 1, tmp_path / "one")
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    with cluster, Client(cluster) as client, build(paths, dask=client, spill_to=tmp_path / "cluster") as built:
+        assert built.workers == 1 and built.dask is client
+        with get_task_stream(client) as tasks:
+            built.write(tmp_path / "cluster" / "graph.nq")
+            built.write_shards(tmp_path / "cluster" / "shards", docs_per_shard=5)
+        assert built.summary == counts
+        ndocs = len(built.corpus.documents)
+    written = [t for t in tasks.data if t["key"].startswith("write_remote")]
+    assert len(written) == 2 * -(-ndocs // 3)  # every part, for both outputs, written on the cluster
+    assert len({t["worker"] for t in written}) == 2
+    assert (tmp_path / "cluster" / "graph.nq").read_bytes() == serial["graph.nq"]
+    for file, _ in read_shards(tmp_path / "cluster" / "shards"):
+        assert file.read_bytes() == serial[f"shards/{file.name}"]
