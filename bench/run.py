@@ -593,6 +593,7 @@ def main() -> None:
         ]
     par = [run_case("extract_only", par_mb, 1 if opts.quick else 2, w) for w in (1, 2)]
     par += [run_case("extract", par_mb, 1, 2), run_case("build", par_mb, 3, 2)]
+    par += [run_case("build", 100.0, 1, 2)] if opts.big else []  # beside the 1-worker 100 MB build above
     loads = [run_case("load", n, 3 if n <= 1_000_000 else 1, disk) for n in triples for disk in (0, 1)]
     ranks = [run_case("rank", n, 1) for n in nodes]
     projections = [run_case("project", mb, 3) for mb in sizes]
