@@ -13,9 +13,10 @@ import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import TypeVar
 
 from kg.extract import extract
 from kg.ingest import Document, IngestError, corpus_order
@@ -25,6 +26,7 @@ from kg.rules import load_rules
 from kg.spill import Spill, take_records
 
 Outcome = DocResult | IngestError
+T, R = TypeVar("T"), TypeVar("R")
 Progress = Callable[[int, int | None], None]  # done, total (None: a stream)
 
 
@@ -123,18 +125,24 @@ IN_FLIGHT_PER_WORKER = 4  # batches queued per worker: keeps them busy, bounds t
 Chunk = tuple[list[Document], tuple[list[Outcome], EntityFold | None]]
 
 
-def _in_order(submit: Callable, docs: Iterable[Document], workers: int) -> Iterator[Chunk]:
-    """Submit batches as the stream yields them, at most IN_FLIGHT_PER_WORKER per worker
-    outstanding, and hand results back in submission order (so in document order)."""
+def in_order(submit: Callable[[T], Future[R]], tasks: Iterable[T], window: int) -> Iterator[tuple[T, R]]:
+    """Submit tasks as they come, at most `window` outstanding, and hand back (task, result)
+    in the order submitted: the workers stay busy, what waits stays bounded, and the output
+    comes in document order whichever worker finished first."""
     pending: deque = deque()
-    for batch in stream_batches(docs, workers):
-        pending.append((batch, submit(batch)))
-        if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+    for task in tasks:
+        pending.append((task, submit(task)))
+        if len(pending) >= window:
             done, future = pending.popleft()
             yield done, future.result()
     while pending:
         done, future = pending.popleft()
         yield done, future.result()
+
+
+def _in_order(submit: Callable, docs: Iterable[Document], workers: int) -> Iterator[Chunk]:
+    """Batches of the stream, at most IN_FLIGHT_PER_WORKER per worker outstanding."""
+    yield from in_order(submit, stream_batches(docs, workers), workers * IN_FLIGHT_PER_WORKER)
 
 
 def _local(docs: Iterable[Document], workers: int, fold: bool, pack: bool) -> Iterator[Chunk]:

@@ -25,15 +25,15 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import sys
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
 import pyoxigraph as ox
 
 from kg.graph import FACTS_GRAPH, GraphWriter, PartsPlan, Term, iri
 from kg.model import Entity
+from kg.parallel import in_order
 from kg.resolve import Corpus
 from kg.rules import load_rules
 from kg.spill import Spill, records_in, result
@@ -239,13 +239,9 @@ def _accepted(writer: GraphWriter, plan: PartsPlan, parts: list[Part]) -> list[t
     return out
 
 
-def _in_order(submit: Callable, total: int, workers: int) -> Iterator[list[Part]]:
+def _in_order(submit: Callable[[int, int], Future[list[Part]]], total: int, workers: int) -> Iterator[list[Part]]:
     """Tasks of DOCS_PER_TASK records, at most IN_FLIGHT_PER_WORKER per worker outstanding,
     their parts handed back in document order."""
-    pending: deque = deque()
-    for start in range(0, total, DOCS_PER_TASK):
-        pending.append(submit(start, min(start + DOCS_PER_TASK, total)))
-        if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
+    ranges = ((start, min(start + DOCS_PER_TASK, total)) for start in range(0, total, DOCS_PER_TASK))
+    for _, parts in in_order(lambda span: submit(*span), ranges, workers * IN_FLIGHT_PER_WORKER):
+        yield parts
