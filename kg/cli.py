@@ -7,6 +7,7 @@ import importlib
 import io
 import json
 import sys
+from concurrent.futures import BrokenExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -74,6 +75,11 @@ def build(paths: tuple[str, ...], **options) -> None:
     except OSError as exc:  # a folder that cannot be written, a full disk: say where, not a traceback
         where = exc.filename or out or shards or store
         raise click.ClickException(f"cannot write {where}: {exc.strerror or exc}") from exc
+    except BrokenExecutor as exc:  # a worker killed (out of memory?) or crashed: outputs stay as they were
+        raise click.ClickException(
+            f"a worker process died ({exc}); the output it was making is left as it was"
+            " (fewer --workers need less memory)"
+        ) from exc
     click.echo(f"{counts} -> {out or store or shards}", err=True)
     if result.errors:
         sys.exit(3)

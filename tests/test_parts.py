@@ -132,3 +132,28 @@ def test_parts_written_on_a_dask_cluster_are_the_serial_build_byte_for_byte(gene
     assert (tmp_path / "cluster" / "graph.nq").read_bytes() == serial["graph.nq"]
     for file, _ in read_shards(tmp_path / "cluster" / "shards"):
         assert file.read_bytes() == serial[f"shards/{file.name}"]
+
+
+def dying(*_: object) -> None:
+    """A worker killed mid-task (the out-of-memory killer, a crash): no exception, no result."""
+    os._exit(9)
+
+
+@pytest.mark.parametrize("stage", ["extraction", "writing"])
+def test_a_worker_that_dies_is_reported_and_the_old_graph_stays(stage, generated, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import kg.parallel
+    from kg.cli import main
+
+    if stage == "extraction":
+        monkeypatch.setattr(kg.parallel, "extract_batch", dying)
+    else:
+        monkeypatch.setattr(parts, "write_batch", dying)
+    out = tmp_path / "graph.nq"
+    out.write_bytes(b"the graph of yesterday\n")
+    result = CliRunner().invoke(main, ["build", str(generated), "--workers", "2", "--out", str(out)])
+    assert result.exit_code == 1
+    assert "a worker process died" in result.output and "left as it was" in result.output
+    assert out.read_bytes() == b"the graph of yesterday\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["graph.nq"]
