@@ -91,8 +91,8 @@ def take_records(r: DocResult) -> None:
 class Spans(Sequence[Evidence]):
     """A report's evidence spans, packed while a spilled build resolves: one bytes object, not
     an Evidence and two ints per span (100 MB corpus, 2 workers: 104 -> 98 MB held before
-    resolution, ~0.5 KB a document of the ~3 KB it holds; peak 161 -> 157 MB), made into
-    Evidence again when read (merged_event reads a few)."""
+    resolution, ~0.5 KB a document of the ~3 KB it holds; the peak, 146-161 MB from run to
+    run, moved less than that), made into Evidence again when read (merged_event reads a few)."""
 
     __slots__ = ("data",)
 
