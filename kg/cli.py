@@ -115,6 +115,7 @@ def run_build_command(
             # a folder that cannot take them fails here, before any document is read
             beside = Path(out or shards).absolute().parent
             result = run_build(paths, workers=workers, dask=dask, progress=stderr_progress(), spill_to=beside)
+            result.progress = stderr_progress(done_what="wrote the graph of")
             cleanup.enter_context(result)
         for error in result.errors:
             click.echo(f"warning: {error}", err=True)

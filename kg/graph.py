@@ -266,7 +266,12 @@ class GraphWriter:
             self.add_claim(key, evidence, key in self.corpus.unverified)
         return self.out
 
-    def build_parts(self, records: Iterable[tuple[DocResult, Quotes]], places: dict[str, set[str]]) -> Quads:
+    def build_parts(
+        self,
+        records: Iterable[tuple[DocResult, Quotes]],
+        places: dict[str, set[str]],
+        progress: Callable[[int], None] | None = None,
+    ) -> Quads:
         """`build` for a corpus whose statements and claims were not kept in memory: each
         document's records are read back in turn (`records`, from kg.spill: its records and
         the quotes of the spans its events cite) and written as its part (write_part), with
@@ -276,10 +281,12 @@ class GraphWriter:
         was reported on, an asserted triple) is written the first time, the rest belongs to
         one document. Held meanwhile: entities, events, and one short key per statement; a
         part's evidence nodes only while it is written. kg.parts writes the parts in worker
-        processes, the same bytes in the same order."""
+        processes, the same bytes in the same order. `progress`: told how many parts are written."""
         plan = self.prepare_parts(places)
-        for r, quotes in records:
+        for done, (r, quotes) in enumerate(records, 1):
             self.write_part(r, quotes, plan.events.pop(r.doc.id, {}), plan.dates.pop(r.doc.id, []), plan)
+            if progress:
+                progress(done)
         plan.check()
         return self.out
 

@@ -220,8 +220,9 @@ def iter_extract(
             progress(done, total)
 
 
-def stderr_progress(min_docs: int = 200) -> Progress:
-    """Progress for long runs on stderr: a live line on a terminal, every 10% in a log."""
+def stderr_progress(min_docs: int = 200, done_what: str = "extracted") -> Progress:
+    """Progress for long runs on stderr: a live line on a terminal, every 10% in a log
+    (`done_what`: what was done to the documents, "extracted" or "wrote the graph of")."""
     tty = sys.stderr.isatty()
     state = {"step": -1}
 
@@ -229,17 +230,17 @@ def stderr_progress(min_docs: int = 200) -> Progress:
         if total is None:  # a stream of unknown length: a line every 1,000 documents
             if done >= 1000 and done // 1000 != state["step"]:
                 state["step"] = done // 1000
-                print(f"extracted {done} documents", file=sys.stderr, flush=True)
+                print(f"{done_what} {done} documents", file=sys.stderr, flush=True)
             return
         if total < (20 if tty else min_docs):
             return
         if tty:
             end = "\n" if done == total else ""
-            print(f"\rextracted {done}/{total} documents", end=end, file=sys.stderr, flush=True)
+            print(f"\r{done_what} {done}/{total} documents", end=end, file=sys.stderr, flush=True)
             return
         step = done * 10 // total
         if step != state["step"]:
             state["step"] = step
-            print(f"extracted {done}/{total} documents", file=sys.stderr, flush=True)
+            print(f"{done_what} {done}/{total} documents", file=sys.stderr, flush=True)
 
     return report

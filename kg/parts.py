@@ -144,7 +144,14 @@ def write_batch(start: int, stop: int) -> list[Part]:
     return render(writer, plan, spill.read_range(start, stop), by_id, triples)
 
 
-def write_parts(writer: GraphWriter, spill: Spill, documents: list, places: dict[str, set[str]], workers: int) -> None:
+def write_parts(
+    writer: GraphWriter,
+    spill: Spill,
+    documents: list,
+    places: dict[str, set[str]],
+    workers: int,
+    progress: Callable[[int], None] | None = None,
+) -> None:
     """GraphWriter.build_parts with the parts written by `workers` forked processes into
     `writer`'s sink, which takes rendered text (`sink.text`: kg.graph.BufferedWriter, the
     shards' sink)."""
@@ -156,11 +163,10 @@ def write_parts(writer: GraphWriter, spill: Spill, documents: list, places: dict
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_warm) as pool:
-            for parts in _in_order(lambda a, b: pool.submit(write_batch, a, b), len(spill.offsets), workers):
-                sink.text(_accepted(writer, plan, parts))
+            tasks = _in_order(lambda a, b: pool.submit(write_batch, a, b), len(spill.offsets), workers)
+            _write_in_order(writer, plan, tasks, progress)
     finally:
         _forked = None
-    plan.check()
 
 
 @dataclass
@@ -185,7 +191,12 @@ def write_remote(resolved: Resolved, data: bytes, documents: list, plan: PartsPl
 
 
 def write_parts_dask(
-    writer: GraphWriter, spill: Spill, documents: list, places: dict[str, set[str]], scheduler: object
+    writer: GraphWriter,
+    spill: Spill,
+    documents: list,
+    places: dict[str, set[str]],
+    scheduler: object,
+    progress: Callable[[int], None] | None = None,
 ) -> None:
     """write_parts on a Dask cluster (`scheduler`: an address or a Client): its workers do not
     share this machine's spill, so each task carries its records' bytes and the plan's share
@@ -218,11 +229,23 @@ def write_parts_dask(
             return client.submit(write_remote, everyone, data, [by_id[d] for d in docs], share, pure=False)
 
         workers = max(1, len(client.scheduler_info().get("workers", {})))
-        for parts in _in_order(submit, len(spill.offsets), workers):
-            sink.text(_accepted(writer, plan, parts))
+        _write_in_order(writer, plan, _in_order(submit, len(spill.offsets), workers), progress)
     finally:
         if client is not scheduler:
             client.close()
+
+
+def _write_in_order(
+    writer: GraphWriter, plan: PartsPlan, tasks: Iterator[list[Part]], progress: Callable[[int], None] | None
+) -> None:
+    """The parts as they come back, in document order, into the writer's sink; then every
+    document that events cite must have been written (PartsPlan.check)."""
+    done = 0
+    for parts in tasks:
+        writer.sink.text(_accepted(writer, plan, parts))  # type: ignore[union-attr]
+        done += len(parts)
+        if progress:
+            progress(done)
     plan.check()
 
 

@@ -33,6 +33,7 @@ class Build:
     counted: dict[str, int] | None = None  # statements and claims, counted as a spilled graph is made
     workers: int = 1  # processes that write a spilled graph's document parts (kg.parts)
     dask: object = None  # or the Dask cluster that does (a scheduler address or Client)
+    progress: Progress | None = None  # told of the documents whose part of the graph is written
 
     def __enter__(self) -> Build:
         return self
@@ -55,12 +56,14 @@ class Build:
         if self.spill is None:
             return writer.build()
         docs, out = self.corpus.documents, writer.out
-        if self.dask is not None and hasattr(sink, "text"):  # a file or shards: parts written by the cluster
-            write_parts_dask(writer, self.spill, docs, self.places, self.dask)
-        elif self.workers > 1 and hasattr(sink, "text") and can_fork():  # or by forked workers
-            write_parts(writer, self.spill, docs, self.places, self.workers)
+        to_file = hasattr(sink, "text")  # a file or shards (not the graph collected, nor only counted)
+        tick = (lambda done: self.progress(done, len(docs))) if self.progress and to_file else None
+        if self.dask is not None and to_file:  # parts written by the cluster
+            write_parts_dask(writer, self.spill, docs, self.places, self.dask, tick)
+        elif self.workers > 1 and to_file and can_fork():  # or by forked workers
+            write_parts(writer, self.spill, docs, self.places, self.workers, tick)
         else:
-            out = writer.build_parts(self.spill.records(docs), self.places)
+            out = writer.build_parts(self.spill.records(docs), self.places, tick)
         self.counted = writer.counts
         return out
 

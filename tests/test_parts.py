@@ -157,3 +157,17 @@ def test_a_worker_that_dies_is_reported_and_the_old_graph_stays(stage, generated
     assert "a worker process died" in result.output and "left as it was" in result.output
     assert out.read_bytes() == b"the graph of yesterday\n"
     assert [p.name for p in tmp_path.iterdir()] == ["graph.nq"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_writing_the_graph_reports_its_progress(workers, generated, tmp_path, monkeypatch):
+    """A graph of a million documents takes minutes to write: the build says how far it is,
+    document by document on one process, task by task with workers."""
+    monkeypatch.setattr(parts, "DOCS_PER_TASK", 4)
+    seen: list[tuple[int, int | None]] = []
+    with build([str(generated)], workers=workers, spill_to=tmp_path) as built:
+        built.progress = lambda done, total: seen.append((done, total))
+        built.write(tmp_path / "graph.nq")
+        ndocs = len(built.corpus.documents)
+    assert seen[-1] == (ndocs, ndocs) and len(seen) >= ndocs // 4
+    assert [done for done, _ in seen] == sorted({done for done, _ in seen})
