@@ -17,7 +17,7 @@ Workers are forked once the parts' plan is made (kg.graph.GraphWriter.prepare_pa
 they inherit the corpus, the plan and the spill file instead of having them pickled.
 Where fork is not available the parts are written here, as before. On a Dask cluster
 (`kg build --dask`) the workers are elsewhere: each task carries its documents' records and
-share of the plan, and what every part needs goes to each worker once (write_parts_dask).
+share of the plan, and what every part needs goes to each worker once.
 """
 
 from __future__ import annotations
@@ -149,22 +149,32 @@ def write_parts(
     spill: Spill,
     documents: list,
     places: dict[str, set[str]],
-    workers: int,
+    workers: int = 2,
+    dask: object = None,
     progress: Callable[[int], None] | None = None,
 ) -> None:
-    """GraphWriter.build_parts with the parts written by `workers` forked processes into
-    `writer`'s sink, which takes rendered text (`sink.text`: kg.graph.BufferedWriter, the
-    shards' sink)."""
-    global _forked
-    sink = writer.sink
+    """GraphWriter.build_parts with the parts written by `workers` forked processes, or on a
+    Dask cluster (`dask`: an address or a Client), into `writer`'s sink, which takes rendered
+    text (`sink.text`: kg.graph.BufferedWriter, the shards' sink)."""
     plan = writer.prepare_parts(places)
     spill.file.flush()
-    _forked = (writer, plan, spill, {d.id: d for d in documents}, bool(getattr(sink, "triples", False)))
+    triples, by_id = bool(getattr(writer.sink, "triples", False)), {d.id: d for d in documents}
+    if dask is not None:
+        tasks = _on_dask(writer, plan, spill, by_id, triples, dask)
+    else:
+        tasks = _on_forks(writer, plan, spill, by_id, triples, workers)
+    _write_in_order(writer, plan, tasks, progress)
+
+
+def _on_forks(
+    writer: GraphWriter, plan: PartsPlan, spill: Spill, by_id: dict, triples: bool, workers: int
+) -> Iterator[list[Part]]:
+    global _forked
+    _forked = (writer, plan, spill, by_id, triples)
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_warm) as pool:
-            tasks = _in_order(lambda a, b: pool.submit(write_batch, a, b), len(spill.offsets), workers)
-            _write_in_order(writer, plan, tasks, progress)
+            yield from _in_order(lambda a, b: pool.submit(write_batch, a, b), len(spill.offsets), workers)
     finally:
         _forked = None
 
@@ -190,29 +200,19 @@ def write_remote(resolved: Resolved, data: bytes, documents: list, plan: PartsPl
     return render(writer, plan, records_in(data), {d.id: d for d in documents}, resolved.triples)
 
 
-def write_parts_dask(
-    writer: GraphWriter,
-    spill: Spill,
-    documents: list,
-    places: dict[str, set[str]],
-    scheduler: object,
-    progress: Callable[[int], None] | None = None,
-) -> None:
-    """write_parts on a Dask cluster (`scheduler`: an address or a Client): its workers do not
-    share this machine's spill, so each task carries its records' bytes and the plan's share
-    of its documents; what all parts need goes once to every worker (Resolved)."""
+def _on_dask(
+    writer: GraphWriter, plan: PartsPlan, spill: Spill, by_id: dict, triples: bool, scheduler: object
+) -> Iterator[list[Part]]:
+    """Its workers do not share this machine's spill, so each task carries its records' bytes
+    and the plan's share of its documents; what all parts need goes once to every worker
+    (Resolved)."""
     from dask.distributed import Client
 
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     try:
-        sink = writer.sink
-        plan = writer.prepare_parts(places)
-        spill.file.flush()
-        resolved = Resolved(
-            writer.corpus.entities, writer.corpus.ids, plan.broader, bool(getattr(sink, "triples", False))
+        everyone = client.scatter(
+            Resolved(writer.corpus.entities, writer.corpus.ids, plan.broader, triples), broadcast=True
         )
-        everyone = client.scatter(resolved, broadcast=True)
-        by_id = {d.id: d for d in documents}
         nodes: dict[str, dict] = {}
         for key, node in plan.shared.items():
             nodes.setdefault(key[0], {})[key] = node
@@ -229,7 +229,7 @@ def write_parts_dask(
             return client.submit(write_remote, everyone, data, [by_id[d] for d in docs], share, pure=False)
 
         workers = max(1, len(client.scheduler_info().get("workers", {})))
-        _write_in_order(writer, plan, _in_order(submit, len(spill.offsets), workers), progress)
+        yield from _in_order(submit, len(spill.offsets), workers)
     finally:
         if client is not scheduler:
             client.close()

@@ -13,7 +13,7 @@ from rdflib import Dataset
 from kg.graph import FORMATS, STREAM_FORMATS, GraphWriter, Quads, Sink, stream, write
 from kg.ingest import IngestError, corpus_order, iter_documents
 from kg.parallel import Progress, extract_all, fewer_collections
-from kg.parts import can_fork, write_parts, write_parts_dask
+from kg.parts import can_fork, write_parts
 from kg.resolve import Corpus, EntityFold, resolve
 from kg.rules import RuleSet, load_rules
 from kg.shards import Shard, write_shards
@@ -58,10 +58,8 @@ class Build:
         docs, out = self.corpus.documents, writer.out
         to_file = hasattr(sink, "text")  # a file or shards (not the graph collected, nor only counted)
         tick = (lambda done: self.progress(done, len(docs))) if self.progress and to_file else None
-        if self.dask is not None and to_file:  # parts written by the cluster
-            write_parts_dask(writer, self.spill, docs, self.places, self.dask, tick)
-        elif self.workers > 1 and to_file and can_fork():  # or by forked workers
-            write_parts(writer, self.spill, docs, self.places, self.workers, tick)
+        if to_file and (self.dask is not None or (self.workers > 1 and can_fork())):  # by the cluster or workers
+            write_parts(writer, self.spill, docs, self.places, self.workers, self.dask, tick)
         else:
             out = writer.build_parts(self.spill.records(docs), self.places, tick)
         self.counted = writer.counts
