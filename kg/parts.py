@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from kg.graph import FACTS_GRAPH, GraphWriter, PartsPlan, Term, iri
+from kg.graph import FACTS_GRAPH, GraphWriter, KeySet, PartsPlan, Term, iri
 from kg.model import Entity
 from kg.parallel import in_order
 from kg.resolve import Corpus
@@ -195,7 +195,7 @@ def write_remote(resolved: Resolved, data: bytes, documents: list, plan: PartsPl
     """On a Dask worker: the parts of a run of records (`data`, kg.spill's bytes) of
     `documents`, with `plan` cut to them (their events' spans, dates, evidence nodes)."""
     writer = GraphWriter(Corpus(entities=resolved.entities, ids=resolved.ids), load_rules())
-    writer.once = set()
+    writer.once = KeySet()
     plan.broader = resolved.broader
     return render(writer, plan, records_in(data), {d.id: d for d in documents}, resolved.triples)
 

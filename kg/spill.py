@@ -97,7 +97,10 @@ class Spans(Sequence[Evidence]):
     __slots__ = ("data",)
 
     def __init__(self, evidence: Iterable[Evidence]):
-        self.data = marshal.dumps(tuple((e.doc, e.start, e.end, e.quote, e.rule, e.resolved) for e in evidence))
+        # interned, the document and rule come back as one string each however many spans
+        # name them (marshal keeps the flag): a merged event's spans no longer carry copies
+        spans = ((sys.intern(e.doc), e.start, e.end, e.quote, sys.intern(e.rule), e.resolved) for e in evidence)
+        self.data = marshal.dumps(tuple(spans))
 
     def spans(self) -> list[Evidence]:
         return [Evidence(*t) for t in marshal.loads(self.data)]

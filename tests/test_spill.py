@@ -11,6 +11,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kg import pipeline
 from kg.cli import main
@@ -22,6 +24,7 @@ from kg.graph import (
     OBSERVED_ONCE,
     STATEMENT_ONCE,
     UNVERIFIED_ONCE,
+    KeySet,
     kgo,
     once_key,
     short_hash,
@@ -210,6 +213,37 @@ def test_what_a_spilled_build_remembers_of_a_statement_tells_every_statement_kin
     ]
     assert len(keys) == len(set(keys)) == len(digests) * (4 + len(dates) - 1)
     assert once_key(digests[0], OBSERVED_ONCE, "2025-03-01") == once_key(digests[0], OBSERVED_ONCE, "2025-03-01")
+
+
+def test_packed_spans_share_one_string_per_document_and_rule():
+    """Merged events hold the spans they cite for the whole build: read back, the spans of
+    one document and rule share their strings, not a copy each."""
+    doc, rule = "".join(["doc-", "a"]), "".join(["event:", "attack"])  # made at run time: not interned
+    one, two = Spans([Evidence(doc, 0, 5, "", rule)]), Spans([Evidence(doc, 9, 14, "", rule)])
+    (a,), (b,) = one.spans(), two.spans()
+    assert a.doc is b.doc and a.rule is b.rule
+    assert (a.doc, a.rule, b.start) == ("doc-a", "event:attack", 9)
+
+
+@given(st.lists(st.integers(min_value=0, max_value=(1 << 90) - 1) | st.integers(min_value=0, max_value=64)))
+def test_the_written_keys_table_answers_as_a_set(keys):
+    """KeySet holds once_key's ints (up to 90 bits) in two arrays: whatever the keys (small,
+    colliding in their low bits, repeated), add and membership answer as a set does, and it
+    grows past its first table without losing one."""
+    table, seen = KeySet(slots=4), set()
+    for key in keys:
+        assert table.add(key) is (key not in seen)
+        seen.add(key)
+    assert len(table) == len(seen) and set(table) == seen
+    assert all(key in table for key in seen)
+    assert not any(key in table for key in ({1 << 89, 3 << 64, 12345} - seen))
+
+
+def test_a_spilled_build_keeps_no_table_of_attribute_sets_after_extraction(tmp_path):
+    """The table that shares reports' attribute sets is only for extraction; a build lets it go."""
+    with build([str(SEEDS)], spill_to=tmp_path) as built:
+        assert built.spill is not None and built.spill.shared == {}
+        assert built.corpus.events  # the seeds have reports whose sets the table held
 
 
 def test_reports_waiting_for_resolution_share_their_attribute_sets(tmp_path):
