@@ -626,10 +626,11 @@ def once_key(digest: str, kind: int, date: str | None = None) -> int:
 
 
 class KeySet:
-    """The once keys build_parts has written (once_key's ints, up to 90 bits), 24 bytes a key
-    where a set of ints takes ~75: a table probed in place, each key's low 64 bits and the
-    rest (plus one, 0 for an empty slot) in two arrays, at most half full. 100 MB of text:
-    206k keys, 16 MB as a set, the largest thing a spilled build's writing adds."""
+    """The once keys build_parts has written, 24 bytes a key where a set of ints takes ~75: a
+    table probed in place, each key's low 64 bits and the rest (plus one, 0 for an empty
+    slot) in two arrays, at most half full. 100 MB of text: 206k keys, 16 MB as a set, the
+    largest thing a spilled build's writing adds. Keys are not negative and fit 95 bits
+    (once_key's: 90); a wider one raises OverflowError, never a wrong answer."""
 
     __slots__ = ("count", "high", "low", "slots")
 
@@ -666,10 +667,10 @@ class KeySet:
         return ((h - 1) << 64 | lo for lo, h in zip(self.low, self.high, strict=True) if h)
 
     def _grow(self) -> None:
-        keys = list(self)
-        self.__init__(2 * (self.slots + 1))
-        for key in keys:
-            self.add(key)
+        bigger = KeySet(2 * (self.slots + 1))
+        for key in self:
+            bigger.add(key)
+        self.slots, self.count, self.low, self.high = bigger.slots, bigger.count, bigger.low, bigger.high
 
 
 _LOW64 = (1 << 64) - 1

@@ -239,6 +239,16 @@ def test_the_written_keys_table_answers_as_a_set(keys):
     assert not any(key in table for key in ({1 << 89, 3 << 64, 12345} - seen))
 
 
+def test_the_written_keys_table_refuses_a_key_it_cannot_hold():
+    """A key wider than its two words must fail loudly, not be stored cut short (two such
+    keys would then be taken for one, and a triple left out)."""
+    table = KeySet()
+    table.add((1 << 95) - 1)
+    with pytest.raises(OverflowError):
+        table.add(1 << 96)
+    assert (1 << 95) - 1 in table and len(table) == 1
+
+
 def test_a_spilled_build_keeps_no_table_of_attribute_sets_after_extraction(tmp_path):
     """The table that shares reports' attribute sets is only for extraction; a build lets it go."""
     with build([str(SEEDS)], spill_to=tmp_path) as built:
