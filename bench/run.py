@@ -257,11 +257,12 @@ def case_load(triples: int, repeats: int, on_disk: bool = False) -> dict:
     }
 
 
-def case_rank(nodes: int, repeats: int) -> dict:
+def case_rank(nodes: int, repeats: int, workers: int = 1) -> dict:
     """What `kg rank` runs: kg.analysis.centrality (degree; betweenness in igraph, sampled from
-    SAMPLE_K pivots above SAMPLE_ABOVE nodes; PageRank; eigenvector in scipy), on a
-    preferential-attachment graph with IRI node names like the projection's. The total is one
-    centrality() call; the measures are then timed one by one on its undirected graph."""
+    SAMPLE_K pivots above SAMPLE_ABOVE nodes, its sources shared among `workers` processes;
+    PageRank; eigenvector in scipy), on a preferential-attachment graph with IRI node names
+    like the projection's. The total is one centrality() call; the measures are then timed one
+    by one on its undirected graph."""
     import networkx as nx
     from synth import KGR, graph_edges
 
@@ -271,15 +272,16 @@ def case_rank(nodes: int, repeats: int) -> dict:
     graph = nx.Graph((iri[u], iri[v]) for u, v in graph_edges(nodes, nodes * 5))
     pairs = [(iri[i * 7919 % nodes], iri[i * 104729 % nodes]) for i in range(20)]
     t_path, _ = timed(lambda: [nx.shortest_path_length(graph, a, b) for a, b in pairs], repeats)
-    t_total, ranking = timed(lambda: an.centrality(graph, seed=0), repeats)
+    t_total, ranking = timed(lambda: an.centrality(graph, seed=0, workers=workers), repeats)
     U = an.undirected(graph)
     k = ranking.sampled_k
     t_deg, _ = timed(lambda: nx.degree_centrality(U), repeats)
-    t_bc, _ = timed(lambda: an.betweenness(U, k=k, seed=0), repeats)
+    t_bc, _ = timed(lambda: an.betweenness(U, k=k, seed=0, workers=workers), repeats)
     t_pr, _ = timed(lambda: nx.pagerank(U), repeats)
     t_eig, _ = timed(lambda: an._eigenvector(U), repeats)
     return {
-        "what": f"kg rank (kg.analysis.centrality) on {nodes:,} nodes / {graph.number_of_edges():,} edges",
+        "what": f"kg rank (kg.analysis.centrality) on {nodes:,} nodes / {graph.number_of_edges():,} edges"
+        + (f", {workers} workers" if workers > 1 else ""),
         "s": t_total,
         "paths_s": t_path,
         "degree_s": t_deg,
@@ -408,7 +410,8 @@ def rank_table(ranks: list[dict]) -> list[str]:
         "",
         f"Target: {TARGETS['rank']}. Betweenness runs in igraph (NetworkX's pivots and rescaling: the"
         " same numbers), the eigenvector power iteration in scipy (bit for bit NetworkX's), PageRank"
-        " and degree in NetworkX.",
+        " and degree in NetworkX. With workers (`kg rank --workers N`), betweenness's sources are"
+        " shared among N processes.",
         "",
         "| graph | 20 shortest paths | degree | betweenness (pivots) | PageRank | eigenvector "
         "| centrality() total | peak MB |",
@@ -571,7 +574,7 @@ def main() -> None:
     nodes = [10_000] if opts.quick else [10_000, 100_000]
     par_mb = 1.0 if opts.quick else 10.0
     if opts.only == "analysis":
-        print("\n".join(rank_table([run_case("rank", n, 1) for n in nodes])))
+        print("\n".join(rank_table([run_case("rank", n, 1) for n in nodes] + [run_case("rank", nodes[-1], 1, 2)])))
         print("\n".join(project_table([run_case("project", mb, 3) for mb in sizes])))
         return
     if opts.only == "viz":
@@ -595,7 +598,7 @@ def main() -> None:
     par += [run_case("extract", par_mb, 1, 2), run_case("build", par_mb, 3, 2)]
     par += [run_case("build", 100.0, 1, 2)] if opts.big else []  # beside the 1-worker 100 MB build above
     loads = [run_case("load", n, 3 if n <= 1_000_000 else 1, disk) for n in triples for disk in (0, 1)]
-    ranks = [run_case("rank", n, 1) for n in nodes]
+    ranks = [run_case("rank", n, 1) for n in nodes] + [run_case("rank", nodes[-1], 1, 2)]
     projections = [run_case("project", mb, 3) for mb in sizes]
     pages = [run_case("viz", n, 3) for n in ([1_000] if opts.quick else [1_000, 5_000])]
     inc = [run_case("incremental", mb, 1 if opts.quick else 5) for mb in sizes]

@@ -157,14 +157,25 @@ MEASURES = ("degree", "betweenness", "pagerank", "eigenvector")
 @click.option("--by", type=click.Choice(MEASURES), default="pagerank", show_default=True)
 @click.option("--actors", is_flag=True, help="Rank the actor graph instead of the entity graph.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Count betweenness in N processes, 0 for one per core this process may use; the same scores.",
+)
 @with_filters
-def rank(graph: str, top: int, by: str, actors: bool, fmt: str, filters: dict) -> None:
+def rank(graph: str, top: int, by: str, actors: bool, fmt: str, workers: int, filters: dict) -> None:
     """Degree, betweenness, PageRank and eigenvector centrality. --type picks which
     rows are shown; the scores are computed over the whole (filtered-by-date/modality) graph."""
     types = filters.pop("types")
     E = project(graph, **filters)
     G = an.actor_graph(E) if actors else E
-    ranking = an.centrality(G)
+    if workers == 0:
+        from kg.parallel import available_cores
+
+        workers = available_cores()
+    ranking = an.centrality(G, workers=workers)
     rows = an.rank_rows(G, ranking, types=types, top=top, by=by)
     if ranking.sampled_k:
         click.echo(

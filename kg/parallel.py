@@ -9,6 +9,7 @@ number of workers.
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
 import sys
 from collections import deque
@@ -87,6 +88,12 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
         if not frozen:  # what someone else froze stays frozen
             gc.unfreeze()
+
+
+def can_fork() -> bool:
+    """Workers that inherit the parent's state by fork (kg.parts, kg.analysis.betweenness);
+    macOS's fork is unsafe with its frameworks."""
+    return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
 
 
 def available_cores() -> int:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -43,11 +42,6 @@ IN_FLIGHT_PER_WORKER = 4
 
 Segment = tuple[int | None, str | None, str, bytes, int]  # key, counted, graph, N-Quads lines, quads
 Part = tuple[str, list[Segment]]  # a document's id and its segments, in the order written
-
-
-def can_fork() -> bool:
-    """Workers inherit the build's state by fork; macOS's fork is unsafe with its frameworks."""
-    return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
 
 
 class Recorder:

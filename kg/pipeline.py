@@ -12,8 +12,8 @@ from rdflib import Dataset
 
 from kg.graph import FORMATS, STREAM_FORMATS, GraphWriter, Quads, Sink, stream, write
 from kg.ingest import IngestError, corpus_order, iter_documents
-from kg.parallel import Progress, extract_all, fewer_collections
-from kg.parts import can_fork, write_parts
+from kg.parallel import Progress, can_fork, extract_all, fewer_collections
+from kg.parts import write_parts
 from kg.resolve import Corpus, EntityFold, resolve
 from kg.rules import RuleSet, load_rules
 from kg.shards import Shard, write_shards

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 import networkx as nx
 import pytest
@@ -15,6 +16,7 @@ from rdflib.namespace import DCTERMS, PROV, SKOS
 
 from kg import analysis as an
 from kg.cli import main
+from kg.parallel import can_fork
 from kg.vocab import KGO, KGR
 from tests.conftest import SEEDS
 
@@ -245,6 +247,40 @@ def test_multigraphs_and_digraphs_are_left_to_networkx():
             fn(M)
 
 
+_COUNT_INHERITED = an._count_inherited
+
+
+def _count_noting_where(sources):
+    """A forked worker's count, its process id noted (a function of this module: pickled by name)."""
+    with open(os.environ["KG_TEST_PIDS"], "a") as out:
+        out.write(f"{os.getpid()}\n")
+    return _COUNT_INHERITED(sources)
+
+
+@pytest.mark.skipif(not can_fork(), reason="betweenness is shared among forked processes only where fork is")
+@pytest.mark.parametrize("name", ["karate", "les miserables", "grid (many equal paths)", "string names"])
+@pytest.mark.parametrize("workers", [2, 3])
+def test_betweenness_counted_in_several_processes_equals_networkx(name, workers, monkeypatch, tmp_path):
+    """The sources shared among processes, each process's shares added: NetworkX's answer
+    still, exact and sampled, and the work done in forked processes besides this one."""
+    G = GRAPHS[name]()
+    seen = tmp_path / "pids"
+    monkeypatch.setenv("KG_TEST_PIDS", str(seen))
+    monkeypatch.setattr(an, "_count_inherited", _count_noting_where)
+    assert_same(an.betweenness(G, workers=workers), nx.betweenness_centrality(G))
+    for k, seed in ((2 * workers, 0), (len(G) // 2, 7)):
+        assert_same(an.betweenness(G, k=k, seed=seed, workers=workers), nx.betweenness_centrality(G, k=k, seed=seed))
+    pids = seen.read_text().split()
+    assert len(pids) == 3 * workers and str(os.getpid()) not in pids  # every share counted in a worker
+
+
+def test_betweenness_with_fewer_sources_than_two_per_worker_is_counted_here(monkeypatch):
+    """Two pivots among four processes: not worth a fork; the answer is the same."""
+    G = nx.karate_club_graph()
+    monkeypatch.setattr(an, "_count_inherited", lambda sources: pytest.fail("forked for two sources"))
+    assert_same(an.betweenness(G, k=2, seed=1, workers=4), nx.betweenness_centrality(G, k=2, seed=1))
+
+
 def test_betweenness_without_igraph_is_networkx(monkeypatch):
     G = nx.karate_club_graph()
     monkeypatch.setattr(an, "_igraph", lambda: None)
@@ -316,7 +352,9 @@ def test_centrality_samples_like_networkx(monkeypatch):
 
 def _networkx_only(monkeypatch) -> None:
     """centrality() as it was before igraph and scipy: NetworkX's own functions."""
-    monkeypatch.setattr(an, "betweenness", lambda U, k=None, seed=0: nx.betweenness_centrality(U, k=k, seed=seed))
+    monkeypatch.setattr(
+        an, "betweenness", lambda U, k=None, seed=0, workers=1: nx.betweenness_centrality(U, k=k, seed=seed)
+    )
     monkeypatch.setattr(an, "eigenvector_power", nx.eigenvector_centrality)
 
 
@@ -326,6 +364,8 @@ def test_seeds_rank_is_unchanged(seeds_graph, seeds_ttl, monkeypatch):
     table = CliRunner().invoke(main, ["rank", str(seeds_ttl), "--top", "1000"])
     actors = CliRunner().invoke(main, ["rank", str(seeds_ttl), "--actors", "--by", "betweenness"])
     assert table.exit_code == 0 and actors.exit_code == 0
+    shared = CliRunner().invoke(main, ["rank", str(seeds_ttl), "--top", "1000", "--workers", "2"])
+    assert shared.exit_code == 0 and shared.output == table.output  # betweenness counted in two processes
     _networkx_only(monkeypatch)
     theirs = an.centrality(E)
     assert list(ours.scores) == list(theirs.scores)

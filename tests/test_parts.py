@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from kg import parts
+from kg.parallel import can_fork
 from kg.pipeline import build
 from kg.shards import read_shards
 from tests.conftest import ROOT, SEEDS
@@ -19,7 +20,7 @@ from tests.conftest import ROOT, SEEDS
 sys.path.insert(0, str(ROOT / "bench"))
 from gen import generate  # noqa: E402  (bench/ is scripts, not a package)
 
-pytestmark = pytest.mark.skipif(not parts.can_fork(), reason="parts are written in forked workers only where fork is")
+pytestmark = pytest.mark.skipif(not can_fork(), reason="parts are written in forked workers only where fork is")
 
 
 @pytest.fixture(scope="module")
