@@ -8,6 +8,7 @@ import functools
 import importlib.util
 import sys
 from collections.abc import Callable
+from concurrent.futures import BrokenExecutor
 from types import ModuleType
 
 import click
@@ -175,7 +176,10 @@ def rank(graph: str, top: int, by: str, actors: bool, fmt: str, workers: int, fi
         from kg.parallel import available_cores
 
         workers = available_cores()
-    ranking = an.centrality(G, workers=workers)
+    try:
+        ranking = an.centrality(G, workers=workers)
+    except BrokenExecutor as exc:  # a worker killed (out of memory?) or crashed
+        raise click.ClickException(f"a worker process died ({exc}); fewer --workers need less memory") from exc
     rows = an.rank_rows(G, ranking, types=types, top=top, by=by)
     if ranking.sampled_k:
         click.echo(

@@ -274,6 +274,19 @@ def test_betweenness_counted_in_several_processes_equals_networkx(name, workers,
     assert len(pids) == 3 * workers and str(os.getpid()) not in pids  # every share counted in a worker
 
 
+def _count_and_die(sources):
+    """A worker killed mid-count (the out-of-memory killer, a crash): no exception, no result."""
+    os._exit(9)
+
+
+@pytest.mark.skipif(not can_fork(), reason="betweenness is shared among forked processes only where fork is")
+def test_kg_rank_says_a_worker_died(seeds_ttl, monkeypatch):
+    monkeypatch.setattr(an, "_count_inherited", _count_and_die)
+    result = CliRunner().invoke(main, ["rank", str(seeds_ttl), "--workers", "2"])
+    assert result.exit_code == 1 and "a worker process died" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # a message, not a traceback
+
+
 def test_betweenness_with_fewer_sources_than_two_per_worker_is_counted_here(monkeypatch):
     """Two pivots among four processes: not worth a fork; the answer is the same."""
     G = nx.karate_club_graph()
