@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import multiprocessing
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -512,9 +511,7 @@ def _split_sources(g, sources: list[int] | None, workers: int) -> list[float]:
     the graph; nothing but the sources and the scores is pickled. The sum is NetworkX's up to
     the order of additions (tested within 1e-9, as the one-process path). Where fork is
     missing, or there are too few sources to share, one process counts them all."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    from kg.parallel import can_fork
+    from kg.parallel import can_fork, forked_pool
 
     every = list(range(g.vcount())) if sources is None else sources
     if not can_fork() or len(every) < 2 * workers:
@@ -523,8 +520,7 @@ def _split_sources(g, sources: list[int] | None, workers: int) -> list[float]:
     global _FORKED_GRAPH
     _FORKED_GRAPH = g
     try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        with forked_pool(workers) as pool:
             counted = list(pool.map(_count_inherited, shares))
     finally:
         _FORKED_GRAPH = None

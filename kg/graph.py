@@ -641,23 +641,25 @@ class KeySet:
     def __len__(self) -> int:
         return self.count
 
-    def __contains__(self, key: int) -> bool:
-        low, high, i = key & _LOW64, (key >> 64) + 1, hash(key) & self.slots
-        while self.high[i]:
-            if self.low[i] == low and self.high[i] == high:
-                return True
-            i = (i + 1) & self.slots
-        return False
-
-    def add(self, key: int) -> bool:
-        """Add `key`; False if it was there already."""
+    def _probe(self, key: int) -> tuple[int, int, int, bool]:
+        """The key's two words, and the slot that holds it (True) or where it would go."""
         low, high, i = key & _LOW64, (key >> 64) + 1, hash(key) & self.slots
         lows, highs = self.low, self.high
         while highs[i]:
             if lows[i] == low and highs[i] == high:
-                return False
+                return low, high, i, True
             i = (i + 1) & self.slots
-        lows[i], highs[i] = low, high
+        return low, high, i, False
+
+    def __contains__(self, key: int) -> bool:
+        return self._probe(key)[3]
+
+    def add(self, key: int) -> bool:
+        """Add `key`; False if it was there already."""
+        low, high, i, there = self._probe(key)
+        if there:
+            return False
+        self.low[i], self.high[i] = low, high
         self.count += 1
         if 2 * self.count > self.slots:
             self._grow()

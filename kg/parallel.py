@@ -96,6 +96,12 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
 
 
+def forked_pool(workers: int, initializer: Callable[[], None] | None = None) -> ProcessPoolExecutor:
+    """A pool of `workers` processes forked from this one, so that they inherit what it holds
+    (a module global set before the first task) instead of having it pickled; see can_fork."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=initializer)
+
+
 def available_cores() -> int:
     """The cores this process may run on (its affinity: a container's or taskset's share),
     for `kg build --workers 0`."""

@@ -23,16 +23,15 @@ share of the plan, and what every part needs goes to each worker once.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import pyoxigraph as ox
 
 from kg.graph import FACTS_GRAPH, GraphWriter, KeySet, PartsPlan, Term, iri
 from kg.model import Entity
-from kg.parallel import in_order
+from kg.parallel import forked_pool, in_order
 from kg.resolve import Corpus
 from kg.rules import load_rules
 from kg.spill import Spill, records_in, result
@@ -166,8 +165,7 @@ def _on_forks(
     global _forked
     _forked = (writer, plan, spill, by_id, triples)
     try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_warm) as pool:
+        with forked_pool(workers, initializer=_warm) as pool:
             yield from _in_order(lambda a, b: pool.submit(write_batch, a, b), len(spill.offsets), workers)
     finally:
         _forked = None
