@@ -25,6 +25,7 @@ def this_python_kernel(tmp_path_factory) -> str:
 
     JUPYTER_PATH is searched before the user's and the system's kernel folders, so a
     python3 kernel installed elsewhere on the machine cannot run the notebooks instead.
+    The kernels' TMPDIR is pytest's, so the folders the notebooks write go with it.
     """
     root = tmp_path_factory.mktemp("jupyter")
     spec = root / "kernels" / "python3"
@@ -32,8 +33,9 @@ def this_python_kernel(tmp_path_factory) -> str:
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     kernel = {"argv": argv, "display_name": "kg (this venv)", "language": "python"}
     (spec / "kernel.json").write_text(json.dumps(kernel), encoding="utf-8")
-    saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "PATH")}
+    saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "PATH", "TMPDIR")}
     os.environ["JUPYTER_PATH"] = str(root)
+    os.environ["TMPDIR"] = str(tmp_path_factory.mktemp("notebook-tmp"))  # their WORK folders
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
     yield "python3"
     for key, value in saved.items():
