@@ -180,20 +180,41 @@ def cluster_events(events: list[Event], entity_type, settled: Iterable[list[str]
 
     A store's update (kg.index) passes `settled`, groups of ids already known to be one event
     (its clusters of unchanged reports); comparing two of their reports again gives what it
-    gave before, so they are compared only as the blocks bring them."""
+    gave before, so they are compared only as the blocks bring them. A spilled build clusters
+    the same way from blocks read off disk (kg.reports)."""
     uf = UnionFind()
     for e in events:
         uf.find(e.id)
     for group in settled:
         for other in group[1:]:
             uf.union(group[0], other)
-    alike = lambda e: (tuple(sorted(n.lower() for n in e.names)), e.date)  # noqa: E731  (see same_event)
-    for a, b in candidate_pairs(events, lambda e: event_keys(e, entity_type), alike):
+    blocks: dict[tuple, list[Event]] = {}
+    for e in events:
+        for key in event_keys(e, entity_type):
+            blocks.setdefault(key, []).append(e)
+    for members in blocks.values():
+        join_block(uf, members, entity_type)
+    join_operations(uf, [e for e in events if e.type == "SecurityOperation" and not e.names])
+    return {e.id: uf.find(e.id) for e in events}
+
+
+def alike(e: Event) -> tuple:
+    """Within a block, whether two reports are one event depends on this of each (same_event)."""
+    return tuple(sorted(n.lower() for n in e.names)), e.date
+
+
+def join_block(uf, members: list[Event], entity_type) -> None:
+    """Union the reports of one key's block (in corpus order) that are one event. `uf`: a
+    UnionFind over their ids, or any with its find and union."""
+    for a, b in block_pairs(members, alike):
         if uf.find(a.id) != uf.find(b.id) and same_event(a, b, entity_type):
             uf.union(a.id, b.id)
-    # operations answering the same event, on compatible dates, are one operation; until none
-    # joins, since two joined may be what other operations answered (one pass depended on order)
-    operations = [e for e in events if e.type == "SecurityOperation" and not e.names]
+
+
+def join_operations(uf, operations: list[Event]) -> None:
+    """Operations answering the same event, on compatible dates, are one operation; until
+    none joins, since two joined may be what other operations answered (one pass depended on
+    order). `operations`: unnamed security operations, whose responds_to are ids in `uf`."""
     answered = lambda e: {("answers", uf.find(x)) for x in e.responds_to}  # noqa: E731
     joined = True
     while joined:
@@ -202,7 +223,6 @@ def cluster_events(events: list[Event], entity_type, settled: Iterable[list[str]
             if uf.find(a.id) != uf.find(b.id) and compatible(a.date, b.date):
                 uf.union(a.id, b.id)
                 joined = True
-    return {e.id: uf.find(e.id) for e in events}
 
 
 def event_keys(e: Event, entity_type) -> set[tuple]:
@@ -218,29 +238,34 @@ def event_keys(e: Event, entity_type) -> set[tuple]:
 def candidate_pairs(events: list[Event], keys, alike) -> Iterator[tuple[Event, Event]]:
     """The pairs to compare so that the clusters come out as if every two events from
     different documents sharing a key were compared, when whether such a pair is one event
-    depends on `alike(e)` of each alone (tested for same_event and compatible). Within a
-    block, events alike are one event whenever they come from two documents or more: each is
-    paired with one of them from another document. Across the groups of alike events, one
-    pair per two groups decides them all; a group from one document has each of its events
-    paired (they are not one with each other). Generated: a big block costs no memory per pair."""
+    depends on `alike(e)` of each alone (tested for same_event and compatible): each key's
+    block's pairs (block_pairs). Generated: a big block costs no memory per pair."""
     blocks: dict[tuple, list[Event]] = {}
     for e in events:
         for key in keys(e):
             blocks.setdefault(key, []).append(e)
     for members in blocks.values():
-        groups: dict[object, list[Event]] = {}
-        for e in members:
-            groups.setdefault(alike(e), []).append(e)
-        parts = list(groups.values())
-        for group in parts:
-            first, other = group[0], next((e for e in group if e.doc != group[0].doc), None)
-            for e in group[1:]:
-                partner = first if e.doc != first.doc else other
-                if partner is not None:
-                    yield e, partner
-        for i, one in enumerate(parts):
-            for two in parts[i + 1 :]:
-                yield from _across(one, two)
+        yield from block_pairs(members, alike)
+
+
+def block_pairs(members: list[Event], alike) -> Iterator[tuple[Event, Event]]:
+    """One block's pairs. Events alike are one event whenever they come from two documents
+    or more: each is paired with one of them from another document. Across the groups of
+    alike events, one pair per two groups decides them all; a group from one document has
+    each of its events paired (they are not one with each other)."""
+    groups: dict[object, list[Event]] = {}
+    for e in members:
+        groups.setdefault(alike(e), []).append(e)
+    parts = list(groups.values())
+    for group in parts:
+        first, other = group[0], next((e for e in group if e.doc != group[0].doc), None)
+        for e in group[1:]:
+            partner = first if e.doc != first.doc else other
+            if partner is not None:
+                yield e, partner
+    for i, one in enumerate(parts):
+        for two in parts[i + 1 :]:
+            yield from _across(one, two)
 
 
 def _across(one: list[Event], two: list[Event]) -> Iterator[tuple[Event, Event]]:
@@ -311,30 +336,48 @@ def most_specific(types: list[str]) -> str:
 
 
 def resolve(
-    results: list[DocResult], entities: dict[str, Entity] | None = None, rules: RuleSet | None = None
+    results: list[DocResult],
+    entities: dict[str, Entity] | None = None,
+    rules: RuleSet | None = None,
+    reports: Iterable[list[tuple]] | None = None,
 ) -> Corpus:
     """One corpus from the documents' results, in their order. `entities`: the results'
     entities already folded (EntityFold), when the results were streamed without them;
-    `rules`: the rules they were extracted with (the installed ones by default)."""
+    `rules`: the rules they were extracted with (the installed ones by default); `reports`:
+    each result's event reports as rows (kg.reports.report_row), when a spilled build keeps
+    them on disk rather than on the results: they are clustered from disk (kg.reports)."""
     corpus = Corpus(documents=[r.doc for r in results])
     corpus.entities, entity_map = merge_entities(results, entities, rules)
     for r in results:
         for rule, n in r.fired.items():
             corpus.fired[rule] = corpus.fired.get(rule, 0) + n
-    local_events = [e for r in results for e in r.events]
     types = {eid: e.type for eid, e in corpus.entities.items()}
-    clusters = cluster_events([remap_event(e, entity_map) for e in local_events], types.get)
     labels = {eid: e.label for eid, e in corpus.entities.items()}
     people = frozenset(eid for eid, e in corpus.entities.items() if e.type == "Person")
-    members: dict[str, list[Event]] = {}
-    for e in local_events:
-        members.setdefault(clusters[e.id], []).append(e)
-    event_ids: dict[str, str] = {}
     published = {r.doc.id: r.doc.date for r in results}
-    for group in members.values():
-        merged = merged_event(group, labels, people, published)
-        event_ids.update((e.id, merged.id) for e in group)
-        corpus.events[merged.id] = merged
+    event_ids: dict[str, str] = {}
+
+    def merge(groups: Iterable[list[Event]]) -> None:
+        for group in groups:
+            merged = merged_event(group, labels, people, published)
+            event_ids.update((e.id, merged.id) for e in group)
+            corpus.events[merged.id] = merged
+
+    if reports is None:
+        local_events = [remap_event(e, entity_map) for r in results for e in r.events]
+        merge(grouped(local_events, cluster_events(local_events, types.get)))
+        answers = answers_of(local_events, event_ids)
+    else:
+        from kg.reports import ReportTable  # (it builds on this module's clustering)
+
+        table = ReportTable()
+        try:
+            for rows in reports:
+                table.add(rows, entity_map, types.get)
+            merge(table.events(table.cluster(types.get)))
+            answers = answers_of(table.answering(), event_ids)
+        finally:
+            table.close()
     for name, resolved in entity_map.items():  # into event_ids, not a merged copy of both (44k reports at 100 MB)
         event_ids.setdefault(name, resolved)
     ids = corpus.ids = event_ids
@@ -348,11 +391,19 @@ def resolve(
                 corpus.facts[key].append(f.evidence)
         for c in r.claims:
             add_claim(corpus, c, ids)
-    name_responses(corpus.events, answers_of(local_events, event_ids))
+    name_responses(corpus.events, answers)
     for e in corpus.events.values():
         if e.date:
             corpus.facts.setdefault(date_key(e), []).append(e.date_evidence)
     return corpus
+
+
+def grouped(events: list[Event], clusters: dict[str, str]) -> Iterator[list[Event]]:
+    """The reports of each cluster, in their order, the clusters in the order of their first."""
+    members: dict[str, list[Event]] = {}
+    for e in events:
+        members.setdefault(clusters[e.id], []).append(e)
+    return iter(members.values())
 
 
 def merged_event(
@@ -444,7 +495,7 @@ def add_claim(corpus: Corpus, c: Claim, ids: dict[str, str]) -> None:
 
 def remap_event(e: Event, entity_map: dict[str, str]) -> Event:
     """Names resolved in a report's attributes; one that names none of the merged entities
-    stays the set it is (a spilled build shares them: kg.spill.share_sets)."""
+    stays the set it is."""
     for attr in ("targets", "locations", "perpetrators", "participants"):
         names = getattr(e, attr)
         if any(x in entity_map for x in names):

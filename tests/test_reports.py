@@ -1,0 +1,95 @@
+"""Event reports clustered from disk (kg.reports): the events of clustering them in memory."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kg.model import Event, Evidence
+from kg.reports import ReportTable, report, report_row
+from kg.resolve import cluster_events, grouped, merged_event, remap_event
+
+FACILITY = {"fc-camp": "Facility", "jaffar-express": "Facility", "fc-headquarters": "Facility"}.get
+MERGED = {"balochistan-liberation-army": "bla", "fc-hq": "fc-headquarters"}  # minted names joined to known ones
+
+REPORT = st.fixed_dictionaries(
+    {
+        "doc": st.integers(0, 5),
+        "names": st.sampled_from([[], ["Operation Storm"], ["black storm"], ["Operation storm", "Black Storm"]]),
+        "date": st.sampled_from([None, "2025-03", "2025-03-01", "2025-03-02"]),
+        "targets": st.sets(st.sampled_from(["fc-camp", "jaffar-express", "quetta", "fc-hq"]), max_size=2),
+        "locations": st.sets(st.sampled_from(["quetta", "turbat"]), max_size=2),
+        "perpetrators": st.sets(st.sampled_from(["bla", "blf", "balochistan-liberation-army"]), max_size=2),
+        "operation": st.booleans(),
+        "answers": st.integers(0, 3),
+        "spans": st.integers(0, 7),
+    }
+)
+
+
+def reports_of(specs: list[dict]) -> list[list[Event]]:
+    """Reports as documents give them, documents in corpus order: some of them operations
+    answering an earlier report of their own document, each with evidence spans."""
+    docs: dict[int, list[Event]] = {}
+    for spec in specs:
+        mine = docs.setdefault(spec["doc"], [])
+        doc = f"d{spec['doc']}"
+        e = Event(f"{doc}-e{len(mine) + 1}", doc, "Attack", list(spec["names"]), spec["date"])
+        e.targets, e.locations, e.perpetrators = set(spec["targets"]), set(spec["locations"]), set(spec["perpetrators"])
+        if spec["operation"]:
+            e.type, e.names = "SecurityOperation", []
+            e.responds_to = {f"{doc}-e{spec['answers']}"} if 0 < spec["answers"] <= len(mine) else set()
+        at = 100 * len(mine)  # every report's spans its own
+        e.evidence = [
+            Evidence(doc, at + 10 * i, at + 10 * i + 9, "", "event:attack", i % 2 == 1) for i in range(spec["spans"])
+        ]
+        e.date_evidence = Evidence(doc, at + 3, at + 7, "", "date:weekday") if e.date else None
+        mine.append(e)
+    return [docs[d] for d in sorted(docs)]
+
+
+def as_fields(e: Event) -> dict:
+    return {f.name: getattr(e, f.name) for f in fields(e)}
+
+
+def stub(e: Event) -> dict:
+    """A report's fields but its spans (the disk reads only those a merged event cites)."""
+    return {k: v for k, v in as_fields(e).items() if k not in ("evidence", "date_evidence")}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(REPORT, min_size=1, max_size=30))
+def test_reports_clustered_from_disk_make_the_events_clustering_them_in_memory_makes(specs):
+    """Whatever the reports (names shared or not, facilities, days with a perpetrator or a
+    place, operations answering reports that are one, minted names merged into known ones),
+    the disk gives the same events, in the same order, each with its reports in their order,
+    and each merged event is the same, its cited spans and its date's included."""
+    documents = reports_of(specs)
+    table = ReportTable()
+    try:
+        for doc in documents:
+            table.add([report_row(e) for e in doc], MERGED, FACILITY)
+        from_disk = list(table.events(table.cluster(FACILITY)))
+        answering = {(e.id, frozenset(e.responds_to)) for e in table.answering()}
+    finally:
+        table.close()
+    in_memory = [remap_event(e, MERGED) for doc in documents for e in doc]
+    expected = list(grouped(in_memory, cluster_events(in_memory, FACILITY)))
+    assert [[stub(e) for e in group] for group in from_disk] == [[stub(e) for e in group] for group in expected]
+    labels = {"bla": "BLA", "fc-headquarters": "FC headquarters"}
+    made = [as_fields(merged_event(group, labels, frozenset(), {})) for group in from_disk]
+    assert made == [as_fields(merged_event(group, labels, frozenset(), {})) for group in expected]
+    assert answering == {(e.id, frozenset(e.responds_to)) for e in in_memory if e.responds_to}
+
+
+def test_a_report_read_back_is_the_report_written():
+    e = Event("d1-e2", "d1", "Attack", ["Jaffar Express hijacking"], "2025-03-11", description="a train")
+    e.date_evidence = Evidence("d1", 4, 9, "", "date:explicit", True)
+    e.evidence = [Evidence("d1", 0, 57, "a “quoted” sentence — with 𝄞", "event:hijacking"), e.date_evidence]
+    e.targets, e.locations, e.perpetrators = {"jaffar-express"}, {"bolan", "sibi"}, {"bla"}
+    e.participants, e.responds_to = set(), {"d1-e1"}
+    stub, spans = report_row(e)
+    assert as_fields(report(stub, spans)) == as_fields(e)
+    assert report(stub).evidence == [] and report(stub).date_evidence is None  # clustering reads no spans
