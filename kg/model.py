@@ -93,3 +93,4 @@ class DocResult:
     claims: list[Claim] = field(default_factory=list)
     fired: dict[str, int] = field(default_factory=dict)
     packed: bytes | None = None  # facts and claims packed by a worker for a build's spill (kg.spill)
+    packed_reports: bytes | None = None  # and its event reports (kg.reports.report_row)

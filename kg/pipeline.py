@@ -122,10 +122,9 @@ def build(
             documents = iter_documents(paths, errors)
             results, failed = extract_all(documents, workers, dask, progress, keep_text=False, fold=fold, spill=spill)
             errors.extend(failed)
-            if spill is not None:
-                spill.shared.clear()  # each report holds the sets it names; the table of them can go
             results.sort(key=lambda r: corpus_order(r.doc))  # the order read_corpus gives, for the same graph
-            corpus = resolve(results, fold.entities(), rules)
+            reports = spill.reports(r.doc.id for r in results) if spill is not None else None  # (kg.reports)
+            corpus = resolve(results, fold.entities(), rules, reports)
             if spill is not None:
                 corpus.fired = spill.fired
     except BaseException:

@@ -1,10 +1,11 @@
-"""A build's statements and claims on disk while it resolves (`kg build --out/--shards`).
+"""A build's statements, claims and event reports on disk while it resolves (`kg build
+--out/--shards`).
 
 They are most of what a build would hold (each with the sentence that says it); with them on
-disk, a build holds its entities, its event reports and its documents' metadata, and the
-graph is written a document's part at a time as they are read back
-(kg.graph.GraphWriter.build_parts). Workers pack each document's records (`take_records`)
-so the parent only appends bytes.
+disk, a build holds its entities and its documents' metadata until it resolves; the reports
+are clustered from disk (kg.reports) and the graph is written a document's part at a time as
+the records are read back (kg.graph.GraphWriter.build_parts). Workers pack each document's
+records (`take_records`) so the parent only appends bytes.
 
 The records are marshal'd tuples, not JSON or pickle: five times faster to write and read
 (10 MB of text: 0.07 s against 0.29 s for JSON), and safe here because the file is read
@@ -15,15 +16,15 @@ from __future__ import annotations
 
 import marshal
 import os
-import sys
 import tempfile
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 from kg.graph import Quotes
-from kg.model import EVENT_EVIDENCE, EVENT_SETS, NOTHING, Claim, DocResult, Evidence, Fact
+from kg.model import EVENT_EVIDENCE, Claim, DocResult, Evidence, Fact
+from kg.reports import report_row
 
 
 def pack(r: DocResult, quotes: Quotes | None = None) -> bytes:
@@ -71,61 +72,18 @@ def result(record: tuple, by_id: dict) -> tuple[DocResult, Quotes]:
 
 
 def take_records(r: DocResult) -> None:
-    """Pack `r`'s statements and claims into `r.packed` and take them off it; keep of its event
-    reports what resolution and the graph read: a merged event cites its reports' first
-    EVENT_EVIDENCE spans, whose quotes go to the spill too (the graph writes those spans with
-    the document's part, quotes read back with it); an empty set is one shared set, not five
-    per report; names are a tuple and spans packed (Spans: resolution only reads them)."""
+    """Pack `r`'s statements and claims into `r.packed`, and its event reports into
+    `r.packed_reports` (kg.reports.report_row: resolution reads them back from disk), and take
+    them off it. A merged event cites its reports' first EVENT_EVIDENCE spans, whose quotes go
+    with the statements (the graph writes those spans with the document's part, quotes read
+    back with it)."""
     quotes: Quotes = {}
     for event in r.events:
-        event.evidence = Spans(_unquoted(ev, quotes) for ev in event.evidence[:EVENT_EVIDENCE])  # type: ignore[assignment]
-        event.names = tuple(event.names)  # type: ignore[assignment]  # read only from here on; () is shared
+        event.evidence = [_unquoted(ev, quotes) for ev in event.evidence[:EVENT_EVIDENCE]]
         event.date_evidence = _unquoted(event.date_evidence, quotes)
-        for name in EVENT_SETS:
-            if not getattr(event, name):
-                setattr(event, name, NOTHING)
+    r.packed_reports = marshal.dumps([report_row(e) for e in r.events])
     r.packed = pack(r, quotes)
-    r.facts, r.claims = [], []
-
-
-class Spans(Sequence[Evidence]):
-    """A report's evidence spans, packed while a spilled build resolves: one bytes object, not
-    an Evidence and two ints per span (100 MB corpus, 2 workers: 104 -> 98 MB held before
-    resolution, ~0.5 KB a document of the ~3 KB it holds; the peak, 146-161 MB from run to
-    run, moved less than that), made into Evidence again when read (merged_event reads a few)."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, evidence: Iterable[Evidence]):
-        # interned, the document and rule come back as one string each however many spans
-        # name them (marshal keeps the flag): a merged event's spans no longer carry copies
-        spans = ((sys.intern(e.doc), e.start, e.end, e.quote, sys.intern(e.rule), e.resolved) for e in evidence)
-        self.data = marshal.dumps(tuple(spans))
-
-    def spans(self) -> list[Evidence]:
-        return [Evidence(*t) for t in marshal.loads(self.data)]
-
-    def __getitem__(self, index):  # type: ignore[override]  # an int or a slice, as a list takes it
-        return self.spans()[index]
-
-    def __len__(self) -> int:
-        return len(marshal.loads(self.data))
-
-    def __iter__(self) -> Iterator[Evidence]:
-        return iter(self.spans())
-
-
-def share_sets(r: DocResult, shared: dict[frozenset[str], frozenset[str]]) -> None:
-    """Reports name the same few actors and places over and over: one frozen set per content
-    (`shared`), not a set per report (216 bytes however few it holds: ~1.1 KB a document, a
-    quarter of what a build holds per document until it resolves). Resolution only reads them."""
-    for event in r.events:
-        event.date = event.date and sys.intern(event.date)  # a few hundred days, named by thousands
-        for name in EVENT_SETS:
-            values = getattr(event, name)
-            if values and values is not NOTHING:
-                key = frozenset(values)
-                setattr(event, name, shared.setdefault(key, key))
+    r.facts, r.claims, r.events = [], [], []
 
 
 def _unquoted(ev: Evidence | None, quotes: Quotes) -> Evidence | None:
@@ -136,33 +94,38 @@ def _unquoted(ev: Evidence | None, quotes: Quotes) -> Evidence | None:
 
 
 class Spill:
-    """The file of records: one per document, appended as results arrive, read back in that
-    order. It lies in `directory` (beside the output: /tmp is often memory) without a name,
-    so nothing is left behind however the build ends."""
+    """The files of records: one record per document, appended as results arrive, read back
+    in that order; its event reports in a file of their own, read once by resolution. They
+    lie in `directory` (beside the output: /tmp is often memory) without a name, so nothing
+    is left behind however the build ends."""
 
     def __init__(self, directory: str | os.PathLike):
         try:
             Path(directory).mkdir(parents=True, exist_ok=True)
             self.file = tempfile.TemporaryFile(prefix=".kg-records.", dir=directory)  # noqa: SIM115 - open till close
+            self.reports_file = tempfile.TemporaryFile(prefix=".kg-reports.", dir=directory)  # noqa: SIM115
         except OSError as exc:  # named by the folder: the file would have had no name
+            self.close()
             raise OSError(exc.errno, exc.strerror, str(directory)) from exc
         self.fired: dict[str, int] = {}
-        self.shared: dict[frozenset[str], frozenset[str]] = {}
         self.offsets = array("q")  # where each record starts, for workers reading a range (read_range)
+        self.report_offsets = array("q", [0])  # where each document's reports start, and the end
         self.ids: list[str] = []  # each record's document, in the order put
         self.size = 0
 
     def put(self, r: DocResult) -> None:
-        """Write `r`'s records (packed already by a worker, or here) and take them off it;
-        its event reports' attribute sets become the one frozen set of each content."""
+        """Write `r`'s records and reports (packed already by a worker, or here) and take
+        them off it."""
         if r.packed is None:
             take_records(r)
-        share_sets(r, self.shared)
+        assert r.packed is not None and r.packed_reports is not None
         self.offsets.append(self.size)
         self.ids.append(r.doc.id)
         self.size += 4 + len(r.packed)
         self.file.write(len(r.packed).to_bytes(4, "little") + r.packed)  # marshal.load on a file is slow
-        r.packed = None
+        self.reports_file.write(r.packed_reports)
+        self.report_offsets.append(self.report_offsets[-1] + len(r.packed_reports))
+        r.packed = r.packed_reports = None
         for rule, n in r.fired.items():
             self.fired[rule] = self.fired.get(rule, 0) + n
         r.fired = {}
@@ -195,13 +158,16 @@ class Spill:
         """Records `start` to `stop` as they lie in the file (records_in reads them)."""
         begin = self.offsets[start]
         end = self.offsets[stop] if stop < len(self.offsets) else self.size
-        data = b""
-        while len(data) < end - begin:
-            chunk = os.pread(self.file.fileno(), end - begin - len(data), begin + len(data))
-            if not chunk:
-                raise OSError(f"the build's records file ends early: at byte {begin + len(data)} of {end}")
-            data += chunk
-        return data
+        return _pread(self.file, begin, end)
+
+    def reports(self, doc_ids: Iterable[str]) -> Iterator[list[tuple]]:
+        """The event reports (kg.reports.report_row) of each of these documents, in the order
+        asked (resolution asks in corpus order), read without moving the files' positions."""
+        self.reports_file.flush()
+        put = {doc: n for n, doc in enumerate(self.ids)}
+        for doc in doc_ids:
+            n = put[doc]
+            yield marshal.loads(_pread(self.reports_file, self.report_offsets[n], self.report_offsets[n + 1]))
 
     def places(self, ids: dict[str, str]) -> dict[str, set[str]]:
         """One pass before the graph is written, read off the file rather than held through
@@ -217,4 +183,17 @@ class Spill:
         return places
 
     def close(self) -> None:
-        self.file.close()
+        for file in (getattr(self, "file", None), getattr(self, "reports_file", None)):
+            if file is not None:
+                file.close()
+
+
+def _pread(file, begin: int, end: int) -> bytes:
+    """Bytes `begin` to `end` of a file, read without moving its position."""
+    data = b""
+    while len(data) < end - begin:
+        chunk = os.pread(file.fileno(), end - begin - len(data), begin + len(data))
+        if not chunk:
+            raise OSError(f"the build's records file ends early: at byte {begin + len(data)} of {end}")
+        data += chunk
+    return data

@@ -29,11 +29,11 @@ from kg.graph import (
     once_key,
     short_hash,
 )
-from kg.model import Evidence
 from kg.pipeline import build
-from kg.resolve import remap_event
+from kg.reports import report
+from kg.resolve import resolve
 from kg.shards import read_shards
-from kg.spill import Spans, Spill
+from kg.spill import Spill
 from tests.conftest import ROOT, SEEDS, make_doc
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -61,8 +61,9 @@ def parsed(path: Path) -> set[ox.Quad]:
 
 
 def on_disk_in(spill: Spill, folder: Path) -> bool:
-    """The spill is a file on the folder's file system, with no name left in the folder."""
-    return os.fstat(spill.file.fileno()).st_dev == folder.stat().st_dev and not list(folder.glob(".kg-records*"))
+    """The spill's files are on the folder's file system, with no name left in the folder."""
+    on = all(os.fstat(f.fileno()).st_dev == folder.stat().st_dev for f in (spill.file, spill.reports_file))
+    return on and not list(folder.glob(".kg-*"))
 
 
 @pytest.mark.parametrize("corpus", ["seeds", "generated"])
@@ -123,34 +124,24 @@ def test_the_records_wait_on_disk_and_come_back_whole(tmp_path):
             * 8
         )
     )
-    facts, claims = list(result.facts), list(result.claims)
-    assert facts and claims and result.events
-    spans = [[replace(ev, quote="") for ev in e.evidence[:EVENT_EVIDENCE]] for e in result.events]
+    facts, claims, events = list(result.facts), list(result.claims), list(result.events)
+    assert facts and claims and events
+    spans = [[replace(ev, quote="") for ev in e.evidence[:EVENT_EVIDENCE]] for e in events]
     spill = Spill(tmp_path)
     spill.put(result)
-    assert result.facts == [] and result.claims == [] and result.fired == {} and result.packed is None
-    assert [list(e.evidence) for e in result.events] == spans  # packed, quotes on disk, read back to write
-    assert [e.evidence[:2] for e in result.events] == [s[:2] for s in spans]  # as merged_event reads them
-    assert any(len(s) > 1 for s in spans)
+    assert result.facts == [] and result.claims == [] and result.events == [] and result.fired == {}
+    assert result.packed is None and result.packed_reports is None
+    (rows,) = spill.reports([result.doc.id])
+    back = [report(*row) for row in rows]  # quotes on disk with the statements, read back to write
+    assert [(e.id, e.type, e.names, e.targets, e.locations) for e in back] == [
+        (e.id, e.type, e.names, e.targets, e.locations) for e in events
+    ]
+    assert [e.evidence for e in back] == spans and any(len(s) > 1 for s in spans)
     assert list(spill) == [(result.doc.id, facts, claims)]
     assert list(spill) == [(result.doc.id, facts, claims)]  # read again for a second output
     assert on_disk_in(spill, tmp_path)
     spill.close()
-    assert spill.file.closed
-
-
-def test_packed_spans_read_back_as_the_spans_they_hold():
-    """Every field of every span, in order, however it is read: whole, by index, by slice."""
-    spans = [
-        Evidence("doc-a", 0, 57, "", "event:attack", False),
-        Evidence("doc-a", 58, 130, "a “quoted” sentence — with 𝄞", "claim:responsibility", True),
-        Evidence("doc-b", 2**40, 2**40 + 9, "", "date:weekday", True),
-    ]
-    packed = Spans(spans)
-    assert list(packed) == spans and len(packed) == 3
-    assert packed[1] == spans[1] and packed[-1] == spans[-1]
-    assert packed[:2] == spans[:2] and packed[1:] == spans[1:]
-    assert list(Spans([])) == [] and len(Spans([])) == 0
+    assert spill.file.closed and spill.reports_file.closed
 
 
 def test_records_packed_by_workers_make_the_same_graph(generated, tmp_path):
@@ -215,16 +206,6 @@ def test_what_a_spilled_build_remembers_of_a_statement_tells_every_statement_kin
     assert once_key(digests[0], OBSERVED_ONCE, "2025-03-01") == once_key(digests[0], OBSERVED_ONCE, "2025-03-01")
 
 
-def test_packed_spans_share_one_string_per_document_and_rule():
-    """Merged events hold the spans they cite for the whole build: read back, the spans of
-    one document and rule share their strings, not a copy each."""
-    doc, rule = "".join(["doc-", "a"]), "".join(["event:", "attack"])  # made at run time: not interned
-    one, two = Spans([Evidence(doc, 0, 5, "", rule)]), Spans([Evidence(doc, 9, 14, "", rule)])
-    (a,), (b,) = one.spans(), two.spans()
-    assert a.doc is b.doc and a.rule is b.rule
-    assert (a.doc, a.rule, b.start) == ("doc-a", "event:attack", 9)
-
-
 @given(st.lists(st.integers(min_value=0, max_value=(1 << 90) - 1) | st.integers(min_value=0, max_value=64)))
 def test_the_written_keys_table_answers_as_a_set(keys):
     """KeySet holds once_key's ints (up to 90 bits) in two arrays: whatever the keys (small,
@@ -249,32 +230,6 @@ def test_the_written_keys_table_refuses_a_key_it_cannot_hold():
     assert (1 << 95) - 1 in table and len(table) == 1
 
 
-def test_a_spilled_build_keeps_no_table_of_attribute_sets_after_extraction(tmp_path):
-    """The table that shares reports' attribute sets is only for extraction; a build lets it go."""
-    with build([str(SEEDS)], spill_to=tmp_path) as built:
-        assert built.spill is not None and built.spill.shared == {}
-        assert built.corpus.events  # the seeds have reports whose sets the table held
-
-
-def test_reports_waiting_for_resolution_share_their_attribute_sets(tmp_path):
-    """Thousands of reports name the same few places and groups: a spilled build holds one
-    frozen set per content, and resolution, which only reads them, keeps them shared."""
-    texts = [
-        "Gunmen attacked a police station in Quetta on Monday, killing three policemen, officials said.",
-        "Militants attacked a police station in Quetta on Tuesday, killing two policemen, police said.",
-    ]
-    results = [extract(make_doc(t, name=f"{n}.txt")) for n, t in enumerate(texts)]
-    spill = Spill(tmp_path)
-    for r in results:
-        spill.put(r)
-    spill.close()
-    one, two = (r.events[0] for r in results)
-    assert one.locations == two.locations == frozenset({"quetta"})
-    assert one.locations is two.locations
-    assert remap_event(one, {"some-other-name": "quetta"}).locations is two.locations
-    assert remap_event(one, {"quetta": "quetta-district"}).locations == {"quetta-district"}
-
-
 def test_a_spilled_graph_is_not_written_without_the_records_its_events_cite(tmp_path):
     """Each event's spans are written with its document's part: records missing for a
     document its events cite would leave events without evidence, so writing stops."""
@@ -288,3 +243,27 @@ def test_a_spilled_graph_is_not_written_without_the_records_its_events_cite(tmp_
         with pytest.raises(RuntimeError, match="no records for documents"):
             writer.build_parts(kept, spilled.places)
         GraphWriter(spilled.corpus, spilled.rules, lambda *_: None).build_parts(records, spilled.places)
+
+
+def test_a_spilled_build_resolves_its_event_reports_from_disk(generated, tmp_path, monkeypatch):
+    """After extraction the results hold no event reports (they wait in the spill); read
+    back for resolution, they make the events a build holding them makes."""
+    seen: dict = {}
+
+    def watched(results, entities=None, rules=None, reports=None):
+        seen["held"] = sum(len(r.events) for r in results)
+        seen["from disk"] = reports is not None
+        return resolve(results, entities, rules, reports)
+
+    monkeypatch.setattr(pipeline, "resolve", watched)
+
+    def made(built) -> dict:  # (quotes: a spilled build's wait on disk with the statements)
+        cited = lambda e: [replace(ev, quote="") for ev in e.evidence]  # noqa: E731
+        return {gid: (e.names, e.date, e.type, cited(e)) for gid, e in built.corpus.events.items()}
+
+    with build([str(generated)], spill_to=tmp_path) as spilled:
+        events, ids = made(spilled), spilled.corpus.ids
+    assert seen == {"held": 0, "from disk": True}
+    monkeypatch.undo()
+    held = build([str(generated)])
+    assert len(events) > 20 and events == made(held) and ids == held.corpus.ids
