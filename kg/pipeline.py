@@ -111,8 +111,8 @@ def build(
     """`workers` > 1 extracts documents in that many processes, `dask` (a scheduler address or
     Client) on a cluster; resolution runs here after, so the graph is the same either way.
     Documents are streamed: read, extracted and their text dropped a batch at a time. With
-    `spill_to` (a folder), statements and claims wait on disk there (kg.spill) instead of
-    in memory; close the Build (or use it as a context manager) to free the file."""
+    `spill_to` (a folder), statements, claims and event reports wait on disk there
+    (kg.spill, kg.reports) instead of in memory; close the Build (or use it as a context manager) to free the file."""
     rules = load_rules()
     errors: list[IngestError] = []
     fold = EntityFold()  # one Entity per actor, not per actor per document
@@ -124,7 +124,7 @@ def build(
             errors.extend(failed)
             results.sort(key=lambda r: corpus_order(r.doc))  # the order read_corpus gives, for the same graph
             reports = spill.reports(r.doc.id for r in results) if spill is not None else None  # (kg.reports)
-            corpus = resolve(results, fold.entities(), rules, reports)
+            corpus = resolve(results, fold.entities(), rules, reports, spill_to)
             if spill is not None:
                 corpus.fired = spill.fired
     except BaseException:

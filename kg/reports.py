@@ -4,8 +4,10 @@ A build that held every report until resolution grew by ~5 KB a document: the re
 themselves (~1.9 KB) and clustering's working set (blocking keys, a union-find over string
 ids, groups), which the allocator keeps after it is freed. Here the reports wait in the
 spill (kg.spill) as marshal'd rows, are read back once names are resolved, and go into a
-private SQLite database (deleted when closed; in SQLite's temporary folder, SQLITE_TMPDIR or
-TMPDIR, else /var/tmp) with one row per blocking key. Clustering reads a key's block at a
+private SQLite database with one row per blocking key: beside the spill (the output's
+folder, chosen for its space), its file removed as soon as it is open so that nothing is
+left behind however the build ends (as SQLite does with its own temporary databases; no
+rollback journal is kept, so SQLite never needs the file's name again). Clustering reads a key's block at a
 time, in key order, and unions reports by their number in corpus order in an array (8 bytes
 a report); the events are then read back grouped, one event's reports at a time. The clusters,
 the events and their order are those of kg.resolve.cluster_events over the same reports:
@@ -15,7 +17,9 @@ the same blocks and pairs decide them, and a cluster's representative is its fir
 from __future__ import annotations
 
 import marshal
+import os
 import sqlite3
+import tempfile
 from array import array
 from collections.abc import Iterable, Iterator
 
@@ -61,6 +65,22 @@ def _cite(e: Event, spans: tuple) -> None:
     e.evidence = [Evidence(*ev) for ev in evidence]
 
 
+def unnamed_database(directory: str | os.PathLike) -> sqlite3.Connection:
+    """A new database file in `directory`, open and already removed (it lives while open).
+    Errors name the folder: the file would have had no name."""
+    try:
+        fd, path = tempfile.mkstemp(prefix=".kg-reports.", suffix=".sqlite", dir=directory)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(directory)) from exc
+    os.close(fd)
+    try:
+        db = sqlite3.connect(path)
+        db.execute("PRAGMA journal_mode = OFF")  # before anything is written: no journal beside it
+    finally:
+        os.unlink(path)
+    return db
+
+
 class IntUnionFind:
     """kg.resolve.UnionFind over report numbers, in an array: a root is its cluster's first."""
 
@@ -83,8 +103,10 @@ class IntUnionFind:
 class ReportTable:
     """The reports of a build, numbered in corpus order as they are added, and their blocks."""
 
-    def __init__(self) -> None:
-        self.db = sqlite3.connect("")  # a private database on disk, deleted when closed
+    def __init__(self, directory: str | os.PathLike | None = None) -> None:
+        """In `directory`, or without one in SQLite's temporary folder (SQLITE_TMPDIR or
+        TMPDIR, else /var/tmp)."""
+        self.db = sqlite3.connect("") if directory is None else unnamed_database(directory)
         self.db.executescript(SCHEMA)
         self.count = 0
 

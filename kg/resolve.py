@@ -5,6 +5,7 @@ side's figure. Merges are decided here and applied to the records; nothing is re
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -340,12 +341,14 @@ def resolve(
     entities: dict[str, Entity] | None = None,
     rules: RuleSet | None = None,
     reports: Iterable[list[tuple]] | None = None,
+    scratch: str | os.PathLike | None = None,
 ) -> Corpus:
     """One corpus from the documents' results, in their order. `entities`: the results'
     entities already folded (EntityFold), when the results were streamed without them;
     `rules`: the rules they were extracted with (the installed ones by default); `reports`:
     each result's event reports as rows (kg.reports.report_row), when a spilled build keeps
-    them on disk rather than on the results: they are clustered from disk (kg.reports)."""
+    them on disk rather than on the results: they are clustered from disk (kg.reports), in a
+    database in the folder `scratch` (SQLite's temporary folder without one)."""
     corpus = Corpus(documents=[r.doc for r in results])
     corpus.entities, entity_map = merge_entities(results, entities, rules)
     for r in results:
@@ -370,7 +373,7 @@ def resolve(
     else:
         from kg.reports import ReportTable  # (it builds on this module's clustering)
 
-        table = ReportTable()
+        table = ReportTable(scratch)
         try:
             for rows in reports:
                 table.add(rows, entity_map, types.get)

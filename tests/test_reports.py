@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import fields
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +29,8 @@ REPORT = st.fixed_dictionaries(
         "spans": st.integers(0, 7),
     }
 )
+SPEC = {"names": [], "date": "2025-03-01", "targets": {"fc-camp"}, "locations": set(), "perpetrators": {"bla"}}
+SPEC |= {"operation": False, "answers": 0}
 
 
 def reports_of(specs: list[dict]) -> list[list[Event]]:
@@ -93,3 +97,40 @@ def test_a_report_read_back_is_the_report_written():
     stub, spans = report_row(e)
     assert as_fields(report(stub, spans)) == as_fields(e)
     assert report(stub).evidence == [] and report(stub).date_evidence is None  # clustering reads no spans
+
+
+def test_a_report_table_lies_in_its_folder_under_no_name(tmp_path):
+    """Beside the output (where the build found room), yet nothing left there, even by a
+    build that is killed: the file is removed as soon as SQLite has it open."""
+    days = ["2025-03-01", "2025-03-02", "2025-03-05"]
+    specs = [{**SPEC, "doc": d % 3, "spans": d % 4, "date": days[d % 3], "targets": set()} for d in range(40)]
+    documents = reports_of(specs)
+    table = ReportTable(tmp_path)
+    try:
+        for doc in documents:
+            table.add([report_row(e) for e in doc], MERGED, FACILITY)
+        assert list(tmp_path.iterdir()) == []
+        assert any(p.startswith(str(tmp_path / ".kg-reports.")) and p.endswith("(deleted)") for p in open_files())
+        events = [[stub(e) for e in group] for group in table.events(table.cluster(FACILITY))]
+    finally:
+        table.close()
+    in_memory = [remap_event(e, MERGED) for doc in documents for e in doc]
+    assert len(events) > 1
+    assert events == [[stub(e) for e in group] for group in grouped(in_memory, cluster_events(in_memory, FACILITY))]
+
+
+def test_a_report_table_names_the_folder_it_cannot_use(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    with pytest.raises(OSError, match="a-file"):
+        ReportTable(tmp_path / "a-file")
+
+
+def open_files() -> list[str]:
+    """What this process holds open (Linux: /proc), removed files marked "(deleted)"."""
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            held.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:  # the folder's own, closed once listed
+            continue
+    return held

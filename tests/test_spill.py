@@ -250,10 +250,10 @@ def test_a_spilled_build_resolves_its_event_reports_from_disk(generated, tmp_pat
     back for resolution, they make the events a build holding them makes."""
     seen: dict = {}
 
-    def watched(results, entities=None, rules=None, reports=None):
+    def watched(results, entities=None, rules=None, reports=None, scratch=None):
         seen["held"] = sum(len(r.events) for r in results)
-        seen["from disk"] = reports is not None
-        return resolve(results, entities, rules, reports)
+        seen["from disk"], seen["beside"] = reports is not None, scratch
+        return resolve(results, entities, rules, reports, scratch)
 
     monkeypatch.setattr(pipeline, "resolve", watched)
 
@@ -263,7 +263,7 @@ def test_a_spilled_build_resolves_its_event_reports_from_disk(generated, tmp_pat
 
     with build([str(generated)], spill_to=tmp_path) as spilled:
         events, ids = made(spilled), spilled.corpus.ids
-    assert seen == {"held": 0, "from disk": True}
+    assert seen == {"held": 0, "from disk": True, "beside": tmp_path}
     monkeypatch.undo()
     held = build([str(generated)])
     assert len(events) > 20 and events == made(held) and ids == held.corpus.ids
