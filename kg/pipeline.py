@@ -112,7 +112,8 @@ def build(
     Client) on a cluster; resolution runs here after, so the graph is the same either way.
     Documents are streamed: read, extracted and their text dropped a batch at a time. With
     `spill_to` (a folder), statements, claims and event reports wait on disk there
-    (kg.spill, kg.reports) instead of in memory; close the Build (or use it as a context manager) to free the file."""
+    (kg.spill, kg.reports) instead of in memory; close the Build (or use it as a context
+    manager) to free the files."""
     rules = load_rules()
     errors: list[IngestError] = []
     fold = EntityFold()  # one Entity per actor, not per actor per document

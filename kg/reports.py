@@ -7,11 +7,12 @@ spill (kg.spill) as marshal'd rows, are read back once names are resolved, and g
 private SQLite database with one row per blocking key: beside the spill (the output's
 folder, chosen for its space), its file removed as soon as it is open so that nothing is
 left behind however the build ends (as SQLite does with its own temporary databases; no
-rollback journal is kept, so SQLite never needs the file's name again). Clustering reads a key's block at a
-time, in key order, and unions reports by their number in corpus order in an array (8 bytes
-a report); the events are then read back grouped, one event's reports at a time. The clusters,
-the events and their order are those of kg.resolve.cluster_events over the same reports:
-the same blocks and pairs decide them, and a cluster's representative is its first report.
+rollback journal is kept, so SQLite never needs the file's name again). Clustering reads
+a key's block at a time, in key order, and unions reports by their number in corpus order
+in an array (8 bytes a report); the events are then read back grouped, one event's reports
+at a time. The clusters, the events and their order are those of kg.resolve.cluster_events
+over the same reports: the same blocks and pairs decide them, and a cluster's
+representative is its first report.
 """
 
 from __future__ import annotations
