@@ -17,6 +17,7 @@ representative is its first report.
 
 from __future__ import annotations
 
+import errno
 import marshal
 import os
 import sqlite3
@@ -107,12 +108,24 @@ class ReportTable:
     def __init__(self, directory: str | os.PathLike | None = None) -> None:
         """In `directory`, or without one in SQLite's temporary folder (SQLITE_TMPDIR or
         TMPDIR, else /var/tmp)."""
+        self.where = "SQLite's temporary folder" if directory is None else str(directory)
         self.db = sqlite3.connect("") if directory is None else unnamed_database(directory)
         self.db.executescript(SCHEMA)
         self.count = 0
 
     def close(self) -> None:
         self.db.close()
+
+    def __enter__(self) -> ReportTable:
+        return self
+
+    def __exit__(self, _kind: object, exc: BaseException | None, _tb: object) -> None:
+        """Closed however resolution ends; SQLite's failure (a full disk, say) raised as the
+        folder's OSError, as the spill's are, so `kg build` says where it could not write."""
+        self.close()
+        if isinstance(exc, sqlite3.OperationalError):
+            code = errno.ENOSPC if "full" in str(exc) else errno.EIO
+            raise OSError(code, f"event reports' database: {exc}", self.where) from exc
 
     def add(self, rows: Iterable[tuple[tuple, tuple]], entity_map: dict[str, str], entity_type) -> None:
         """One document's reports (report_row), names resolved by `entity_map`."""

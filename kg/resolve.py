@@ -373,14 +373,11 @@ def resolve(
     else:
         from kg.reports import ReportTable  # (it builds on this module's clustering)
 
-        table = ReportTable(scratch)
-        try:
+        with ReportTable(scratch) as table:
             for rows in reports:
                 table.add(rows, entity_map, types.get)
             merge(table.events(table.cluster(types.get)))
             answers = answers_of(table.answering(), event_ids)
-        finally:
-            table.close()
     for name, resolved in entity_map.items():  # into event_ids, not a merged copy of both (44k reports at 100 MB)
         event_ids.setdefault(name, resolved)
     ids = corpus.ids = event_ids

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import fields
 
@@ -134,3 +135,15 @@ def open_files() -> list[str]:
         except OSError:  # the folder's own, closed once listed
             continue
     return held
+
+
+def test_a_full_disk_under_the_report_table_is_the_folders_error(tmp_path):
+    """SQLite's "database or disk is full" (here its page limit) comes out as an OSError naming
+    the folder, which `kg build` reports as "cannot write FOLDER" (and the file is gone)."""
+    documents = reports_of([{**SPEC, "doc": d, "spans": 7} for d in range(60)])
+    with pytest.raises(OSError, match="disk is full") as raised, ReportTable(tmp_path) as table:
+        table.db.execute("PRAGMA max_page_count = 8")
+        for doc in documents:
+            table.add([report_row(e) for e in doc], MERGED, FACILITY)
+    assert raised.value.filename == str(tmp_path) and raised.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []
