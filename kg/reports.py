@@ -24,6 +24,7 @@ import sqlite3
 import tempfile
 from array import array
 from collections.abc import Iterable, Iterator
+from contextlib import suppress
 
 from kg.model import EVENT_EVIDENCE, EVENT_SETS, NOTHING, Event, Evidence
 from kg.resolve import event_keys, join_block, join_operations, remap_event
@@ -77,10 +78,26 @@ def unnamed_database(directory: str | os.PathLike) -> sqlite3.Connection:
     os.close(fd)
     try:
         db = sqlite3.connect(path)
+    except BaseException:
+        _remove(path)
+        raise
+    try:
         db.execute("PRAGMA journal_mode = OFF")  # before anything is written: no journal beside it
-    finally:
         os.unlink(path)
+    except PermissionError:  # Windows keeps an open file's name: SQLite's own temporary database then
+        db.close()
+        _remove(path)
+        return sqlite3.connect("")
+    except BaseException:
+        db.close()
+        _remove(path)
+        raise
     return db
+
+
+def _remove(path: str) -> None:
+    with suppress(OSError):
+        os.unlink(path)
 
 
 class IntUnionFind:

@@ -147,3 +147,23 @@ def test_a_full_disk_under_the_report_table_is_the_folders_error(tmp_path):
             table.add([report_row(e) for e in doc], MERGED, FACILITY)
     assert raised.value.filename == str(tmp_path) and raised.value.errno == errno.ENOSPC
     assert list(tmp_path.iterdir()) == []
+
+
+def test_where_an_open_file_cannot_be_removed_the_table_is_sqlites_own_temporary_one(tmp_path, monkeypatch):
+    """Windows refuses to remove an open file: the table then goes to SQLite's temporary
+    database (which removes itself), and the folder is left as it was."""
+    unlink = os.unlink
+
+    def windows(path, *args, **kwargs):
+        if str(path) in open_files():  # held open by this process
+            raise PermissionError(13, "The process cannot access the file", str(path))
+        return unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", windows)
+    documents = reports_of([{**SPEC, "doc": d, "spans": 2} for d in range(4)])
+    with ReportTable(tmp_path) as table:
+        for doc in documents:
+            table.add([report_row(e) for e in doc], MERGED, FACILITY)
+        assert list(tmp_path.iterdir()) == []
+        assert not any(f.startswith(str(tmp_path)) for f in open_files())
+        assert [len(group) for group in table.events(table.cluster(FACILITY))] == [4]
