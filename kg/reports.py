@@ -125,7 +125,6 @@ class ReportTable:
     def __init__(self, directory: str | os.PathLike | None = None) -> None:
         """In `directory`, or without one in SQLite's temporary folder (SQLITE_TMPDIR or
         TMPDIR, else /var/tmp)."""
-        self.where = "SQLite's temporary folder" if directory is None else str(directory)
         self.db = sqlite3.connect("") if directory is None else unnamed_database(directory)
         self.db.executescript(SCHEMA)
         self.count = 0
@@ -139,10 +138,18 @@ class ReportTable:
     def __exit__(self, _kind: object, exc: BaseException | None, _tb: object) -> None:
         """Closed however resolution ends; SQLite's failure (a full disk, say) raised as the
         folder's OSError, as the spill's are, so `kg build` says where it could not write."""
+        where = self.where if isinstance(exc, sqlite3.OperationalError) else None
         self.close()
-        if isinstance(exc, sqlite3.OperationalError):
+        if where is not None:
             code = errno.ENOSPC if "full" in str(exc) else errno.EIO
-            raise OSError(code, f"event reports' database: {exc}", self.where) from exc
+            raise OSError(code, f"event reports' database: {exc}", where) from exc
+
+    @property
+    def where(self) -> str:
+        """The folder the database lies in, as SQLite has it (a fallback to its own
+        temporary database included: kg.reports.unnamed_database)."""
+        file = self.db.execute("PRAGMA database_list").fetchone()[2]
+        return os.path.dirname(file) or "SQLite's temporary folder"
 
     def add(self, rows: Iterable[tuple[tuple, tuple]], entity_map: dict[str, str], entity_type) -> None:
         """One document's reports (report_row), names resolved by `entity_map`."""

@@ -30,8 +30,15 @@ REPORT = st.fixed_dictionaries(
         "spans": st.integers(0, 7),
     }
 )
-SPEC = {"names": [], "date": "2025-03-01", "targets": {"fc-camp"}, "locations": set(), "perpetrators": {"bla"}}
-SPEC |= {"operation": False, "answers": 0}
+SPEC = {
+    "names": [],
+    "date": "2025-03-01",
+    "targets": {"fc-camp"},
+    "locations": set(),
+    "perpetrators": {"bla"},
+    "operation": False,
+    "answers": 0,
+}
 
 
 def reports_of(specs: list[dict]) -> list[list[Event]]:
