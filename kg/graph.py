@@ -24,6 +24,7 @@ import pyoxigraph as ox
 from rdflib import XSD, BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS
 
+from kg.linesort import SortedLines, reader
 from kg.model import EVENT_EVIDENCE, DocResult, Evidence
 from kg.resolve import Corpus, add_claim, fact_key
 from kg.rules import RuleSet
@@ -782,17 +783,27 @@ class LineGraph:
 
 
 def stream(emit: Callable[[Sink], object], path: str | os.PathLike) -> int:
-    """Write a graph to a .nq or .nt file as it is made (temporary file, then rename): `emit`
-    writes it into the sink it is given (a GraphWriter's build). Returns the number of quads.
-    The other formats group by subject and need `write`."""
+    """Write a graph to a file as it is made (temporary file, then rename): `emit` writes it
+    into the sink it is given (a GraphWriter's build). Returns the number of lines made.
+    N-Quads and N-Triples go straight to the file; Turtle, TriG and JSON-LD group a
+    subject's triples, so their lines are sorted on disk beside it first (kg.linesort)."""
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
-    if fmt not in STREAM_FORMATS:
-        raise ValueError(f"{path}: only .nq and .nt are written as a stream")
+    if fmt is None:
+        raise ValueError(f"{path}: unknown extension; use one of {', '.join(FORMATS)}")
+    quads = fmt in QUAD_FORMATS
     with atomic_output(path) as fh:
-        sink = BufferedWriter(fh, triples=fmt == "nt")
-        emit(sink)
-        sink.flush()
+        if fmt in STREAM_FORMATS:
+            sink = BufferedWriter(fh, triples=not quads)
+            emit(sink)
+            sink.flush()
+            return sink.count
+        with SortedLines(path.parent, quads) as lines:
+            sink = BufferedWriter(lines, triples=not quads)
+            emit(sink)
+            sink.flush()
+            parsed = ox.parse(reader(lines.lines()), ox.RdfFormat.N_QUADS if quads else ox.RdfFormat.N_TRIPLES)
+            ox.serialize(parsed, fh, OX_FORMATS[fmt], prefixes=PREFIXES)
     return sink.count
 
 

@@ -6,11 +6,10 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 from rdflib import Dataset
 
-from kg.graph import FORMATS, STREAM_FORMATS, GraphWriter, Quads, Sink, stream, write
+from kg.graph import GraphWriter, Quads, Sink, stream, write
 from kg.ingest import IngestError, corpus_order, iter_documents
 from kg.parallel import Progress, can_fork, extract_all, fewer_collections
 from kg.parts import write_parts
@@ -87,13 +86,13 @@ class Build:
         return self.quads.to_dataset()
 
     def write(self, path: str | os.PathLike) -> None:
-        """N-Quads and N-Triples stream out as the graph is made; other formats need it whole."""
-        fmt = FORMATS.get(Path(path).suffix.lower())
+        """The graph streamed out as it is made, in any format (kg.graph.stream); written
+        from memory if it is held already."""
         with fewer_collections():
-            if fmt in STREAM_FORMATS and "quads" not in self.__dict__:
-                stream(self.emit, path)
-            else:
+            if "quads" in self.__dict__:
                 write(self.quads, path)
+            else:
+                stream(self.emit, path)
 
     def write_shards(self, out_dir: str | os.PathLike, docs_per_shard: int = 1000) -> list[Shard]:
         doc_ids = [d.id for d in self.corpus.documents]

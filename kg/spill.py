@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import marshal
 import os
-import tempfile
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 from kg.graph import Quotes
+from kg.linesort import scratch_file
 from kg.model import EVENT_EVIDENCE, Claim, DocResult, Evidence, Fact
 from kg.reports import report_row
 
@@ -100,13 +100,13 @@ class Spill:
     is left behind however the build ends."""
 
     def __init__(self, directory: str | os.PathLike):
+        Path(directory).mkdir(parents=True, exist_ok=True)  # its error names the folder, as scratch_file's do
+        self.file = scratch_file(directory, ".kg-records.")
         try:
-            Path(directory).mkdir(parents=True, exist_ok=True)
-            self.file = tempfile.TemporaryFile(prefix=".kg-records.", dir=directory)  # noqa: SIM115 - open till close
-            self.reports_file = tempfile.TemporaryFile(prefix=".kg-reports.", dir=directory)  # noqa: SIM115
-        except OSError as exc:  # named by the folder: the file would have had no name
+            self.reports_file = scratch_file(directory, ".kg-reports.")
+        except OSError:
             self.close()
-            raise OSError(exc.errno, exc.strerror, str(directory)) from exc
+            raise
         self.fired: dict[str, int] = {}
         self.offsets = array("q")  # where each record starts, for workers reading a range (read_range)
         self.report_offsets = array("q", [0])  # where each document's reports start, and the end

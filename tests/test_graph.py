@@ -162,7 +162,7 @@ def test_cli_refuses_an_unknown_format_without_touching_the_old_file(tmp_path):
 
 
 def test_streamed_outputs_equal_the_built_graph(seeds_build, tmp_path):
-    """--out x.nq / x.nt and shards are written as the graph is made; the same quads, each once."""
+    """--out in every format, and shards, are written as the graph is made; the same quads, each once."""
     import pyoxigraph as ox
 
     from kg.graph import GraphWriter
@@ -175,14 +175,19 @@ def test_streamed_outputs_equal_the_built_graph(seeds_build, tmp_path):
     assert set(emitted) == in_memory
 
     fresh = Build(seeds_build.corpus, [], seeds_build.rules)  # its graph not made yet: streamed
-    fresh.write(tmp_path / "g.nq")
-    fresh.write(tmp_path / "g.nt")
+    for suffix in FORMATS:
+        fresh.write(tmp_path / f"g{suffix}")
     fresh.write_shards(tmp_path / "shards", docs_per_shard=2)
     assert "quads" not in fresh.__dict__
     nq = {(q.graph_name, q.subject, q.predicate, q.object) for q in ox.parse(path=str(tmp_path / "g.nq"))}
     assert nq == in_memory
     nt = {(t.subject, t.predicate, t.object) for t in ox.parse(path=str(tmp_path / "g.nt"))}
     assert nt == {quad[1:] for quad in in_memory}
+    trig = {(q.graph_name, q.subject, q.predicate, q.object) for q in ox.parse(path=str(tmp_path / "g.trig"))}
+    assert trig == in_memory
+    for grouped in ("g.ttl", "g.jsonld"):  # the named graphs' union, as Turtle and JSON-LD hold it
+        assert {(t.subject, t.predicate, t.object) for t in ox.parse(path=str(tmp_path / grouped))} == nt
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*(f"g{s}" for s in FORMATS), "shards"])
     sharded = {
         (q.graph_name, q.subject, q.predicate, q.object)
         for f in sorted((tmp_path / "shards").glob("*.nq"))

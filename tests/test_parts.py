@@ -33,13 +33,15 @@ def generated(tmp_path_factory) -> Path:
 
 
 def outputs(paths: list[str], workers: int, out: Path) -> tuple[dict[str, bytes], dict[str, int]]:
-    """Every file a build writes (.nq, .nt, shards), as bytes, and its counts."""
+    """Every file a build writes (.nq, .nt, Turtle and TriG sorted on disk, shards), as
+    bytes, and its counts."""
+    names = ("graph.nq", "graph.nt", "graph.ttl", "graph.trig")
     with build(paths, workers=workers, spill_to=out) as built:
-        built.write(out / "graph.nq")
-        built.write(out / "graph.nt")
+        for name in names:
+            built.write(out / name)
         built.write_shards(out / "shards", docs_per_shard=5)
         summary = built.summary
-    files = {name: (out / name).read_bytes() for name in ("graph.nq", "graph.nt")}
+    files = {name: (out / name).read_bytes() for name in names}
     files.update({f"shards/{f.name}": f.read_bytes() for f, _ in read_shards(out / "shards")})
     return files, summary
 

@@ -22,7 +22,7 @@ from kg.cli import main
 from kg.extract import extract
 from kg.graph import FORMATS, load, to_graph, write
 from kg.ingest import make_document, read_corpus, read_file
-from kg.pipeline import build
+from kg.pipeline import Build, build
 from kg.vocab import KGO
 from tests.conftest import SEEDS
 
@@ -238,12 +238,18 @@ def test_hostile_text_reaches_the_graph(hostile_build):
     assert any("surrogate" in e.reason for e in hostile_build.errors)
 
 
+@pytest.mark.parametrize("streamed", [False, True], ids=["from-memory", "streamed"])
 @pytest.mark.parametrize("suffix", sorted(FORMATS))
-def test_hostile_text_round_trips_through_every_format(hostile_build, tmp_path, suffix, caplog):
+def test_hostile_text_round_trips_through_every_format(hostile_build, tmp_path, suffix, streamed, caplog):
+    """Written from the graph held in memory, and streamed as it is made (`kg build --out`:
+    Turtle, TriG and JSON-LD through lines sorted on disk, kg.linesort)."""
     path = tmp_path / f"graph{suffix}"
     with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING, logger="rdflib"):
         warnings.simplefilter("always")
-        write(hostile_build.quads, path)
+        if streamed:
+            Build(hostile_build.corpus, [], hostile_build.rules).write(path)
+        else:
+            write(hostile_build.quads, path)
         graph = load(path)
     assert not [r for r in caplog.records if r.name.startswith("rdflib")], caplog.text
     assert not [w for w in caught if re.search(r"\bUR[IL]|IRI", str(w.message))], [str(w.message) for w in caught]
