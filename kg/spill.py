@@ -140,8 +140,9 @@ class Spill:
         try:
             while size := self.file.read(4):
                 yield marshal.loads(self.file.read(int.from_bytes(size, "little")))
-        finally:
-            self.file.seek(0, os.SEEK_END)
+        finally:  # (a build that failed part way closes the file before this generator goes)
+            if not self.file.closed:
+                self.file.seek(0, os.SEEK_END)
 
     def records(self, documents: list) -> Iterator[tuple[DocResult, Quotes]]:
         """Each document's records with its metadata (`documents`: the corpus's), and the

@@ -3,16 +3,21 @@ written as the graph is made."""
 
 from __future__ import annotations
 
+import errno
+import gc
 import re
 
 import pyoxigraph as ox
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kg import linesort
+from kg.cli import main
 from kg.graph import stream
 from kg.linesort import SortedLines, graph_first, reader
+from tests.conftest import SEEDS
 
 GRAPHS = ["<http://x/g>", "<http://x/g2>", "<http://x/g-1>", "<http://x/a>"]  # one a prefix of others
 TERMS = ["<http://x/s>", "<http://x/s2>", "_:b1", "<http://x/p>"]
@@ -126,3 +131,46 @@ def test_streamed_grouped_formats_hold_each_subject_and_graph_once(tmp_path, suf
     if suffix == ".ttl":
         assert re.findall(r"^<http://x/s\d>", text, re.M) == ["<http://x/s1>", "<http://x/s2>"]
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+class FullDisk:
+    """Run files on a disk with `room` bytes left between them all."""
+
+    def __init__(self, room: int):
+        self.room = room
+
+    def file(self, _directory: object, _prefix: str) -> FullDisk:
+        return self
+
+    def write(self, data: bytes) -> int:
+        self.room -= len(data)
+        if self.room < 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return len(data)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")  # no traceback as it ends
+def test_kg_build_to_turtle_leaves_only_its_output_and_says_when_the_disk_fills(tmp_path, monkeypatch):
+    out = tmp_path / "seeds.ttl"
+    result = CliRunner().invoke(main, ["build", str(SEEDS), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["seeds.ttl"]
+    before = out.read_bytes()
+    assert before.count(b"\nkgr:") > 50  # subjects, each once, grouped
+
+    monkeypatch.setattr(linesort, "RUN_BYTES", 50_000)  # several runs, and the disk fills in the third
+    monkeypatch.setattr(linesort, "scratch_file", FullDisk(120_000).file)
+    result = CliRunner().invoke(main, ["build", str(SEEDS), "--out", str(out)])
+    assert result.exit_code == 1
+    assert f"cannot write {out}: No space left on device" in result.output
+    assert out.read_bytes() == before  # the previous graph stays whole
+    assert [p.name for p in tmp_path.iterdir()] == ["seeds.ttl"]
+    del result  # (its traceback holds the failed build's frames)
+    gc.collect()  # what the failed build left unfinished goes now, quietly (its files are closed)
