@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -26,7 +27,8 @@ from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS
 
 from kg.linesort import SortedLines, reader
 from kg.model import EVENT_EVIDENCE, DocResult, Evidence
-from kg.resolve import Corpus, add_claim, fact_key
+from kg.reports import NO_PART, DocPart
+from kg.resolve import Corpus, LocalIds, add_claim, fact_key
 from kg.rules import RuleSet
 from kg.vocab import KGO, KGR, ONTOLOGY_DIR
 
@@ -275,21 +277,27 @@ class GraphWriter:
         places: dict[str, set[str]],
         progress: Callable[[int], None] | None = None,
     ) -> Quads:
-        """`build` for a corpus whose statements and claims were not kept in memory: each
-        document's records are read back in turn (`records`, from kg.spill: its records and
-        the quotes of the spans its events cite) and written as its part (write_part), with
-        what resolution made that cites it (an event's spans, the statement of its date);
+        """`build` for a spilled corpus, whose statements, claims and resolved events were
+        not kept in memory: each document's records are read back in turn (`records`, from
+        kg.spill: its records and the quotes of the spans its events cite) and written as
+        its part (write_part), with what resolution made that it needs (kg.reports.DocPart:
+        its event reports' ids, the spans events cite in it, the statements of event dates
+        it is evidence of), read from the resolution's table a batch of documents at a time;
         `places`: every subject's places, for the most specific place rule. The same quads
         as `build`: what two parts share (a statement's or claim's own triples, a date it
         was reported on, an asserted triple) is written the first time, the rest belongs to
-        one document. Held meanwhile: entities, events, and one short key per statement; a
-        part's evidence nodes only while it is written. kg.parts writes the parts in worker
+        one document. Held meanwhile: entities, and one short key per statement; a part's
+        evidence nodes only while it is written. kg.parts writes the parts in worker
         processes, the same bytes in the same order. `progress`: told how many parts are written."""
         plan = self.prepare_parts(places)
-        for done, (r, quotes) in enumerate(records, 1):
-            self.write_part(r, quotes, plan.events.pop(r.doc.id, {}), plan.dates.pop(r.doc.id, []), plan)
-            if progress:
-                progress(done)
+        done = 0
+        for batch in batched(records, PARTS_BATCH):
+            parts = self.doc_parts([r.doc.id for r, _ in batch], plan)
+            for r, quotes in batch:
+                self.write_part(r, quotes, parts.get(r.doc.id, NO_PART), plan)
+                done += 1
+                if progress:
+                    progress(done)
         plan.check()
         return self.out
 
@@ -298,41 +306,28 @@ class GraphWriter:
         self.once = KeySet()
         self.add_ontology()
         self.add_resolved(cite_events=False)
-        events, dates = self.citations()
-        return PartsPlan(events, dates, self.broader_of(places), self.evidence_nodes)
+        return PartsPlan(self.broader_of(places), self.evidence_nodes, self.corpus.resolution.cited_documents())
 
-    def write_part(
-        self,
-        r: DocResult,
-        quotes: Quotes,
-        events: dict[str, list[Evidence]],
-        dates: list[tuple[tuple, list[Evidence]]],
-        plan: PartsPlan,
-    ) -> None:
-        """One document's part (add_part) with the spans events cite in it (`events`) and the
-        statements of event dates it is evidence of (`dates`), quotes read back (`quotes`)."""
+    def doc_parts(self, docs: list[str], plan: PartsPlan) -> dict[str, DocPart]:
+        """What resolution made for the parts of `docs` (kg.reports.ReportTable.parts), the
+        documents among them that events cite counted (PartsPlan.check)."""
+        parts = self.corpus.resolution.parts(docs)
+        plan.written += sum(1 for part in parts.values() if part.cites or part.dates)
+        return parts
+
+    def write_part(self, r: DocResult, quotes: Quotes, part: DocPart, plan: PartsPlan) -> None:
+        """One document's part (add_part) with what resolution made for it (`part`: the spans
+        events cite in it, the statements of event dates it is evidence of, its reports'
+        ids), quotes read back (`quotes`)."""
         self.evidence_nodes = ChainMap({}, plan.shared)  # a span belongs to its document's part alone
         self.doc_dates = {r.doc.id: ox_date(r.doc.date)} if r.doc.date else {}
-        for eid, evidence in events.items():
+        for eid, evidence in part.cites.items():
             for source in self.evidence_of(quoted(ev, quotes) for ev in evidence):
                 self.facts[(kgr(eid), DERIVED, source)] = None
-        for key, evidence in dates:
+        for key, evidence in part.dates:
             self.add_fact(key, [quoted(ev, quotes) for ev in evidence])
-        self.add_part(r, self.corpus.ids, plan.broader)
+        self.add_part(r, LocalIds(part.ids, self.corpus.ids), plan.broader)  # type: ignore[arg-type]
         self.evidence_nodes = plan.shared
-
-    def citations(self) -> tuple[dict[str, dict[str, list[Evidence]]], dict[str, list[tuple[tuple, list[Evidence]]]]]:
-        """Per document, the spans events cite in it (document -> event -> spans) and the
-        statements resolution made whose evidence it is (events' dates)."""
-        events: dict[str, dict[str, list[Evidence]]] = {}
-        for event in self.corpus.events.values():
-            for ev in event.evidence[:EVENT_EVIDENCE]:
-                events.setdefault(ev.doc, {}).setdefault(event.id, []).append(ev)
-        dates: dict[str, list[tuple[tuple, list[Evidence]]]] = {}
-        for key, evidence in self.corpus.facts.items():
-            for doc in dict.fromkeys(ev.doc for ev in evidence):
-                dates.setdefault(doc, []).append((key, [ev for ev in evidence if ev.doc == doc]))
-        return events, dates
 
     def add_resolved(self, cite_events: bool = True) -> None:
         """What resolution made: the entities, the place hierarchy above them, the events
@@ -590,19 +585,31 @@ class GraphWriter:
 @dataclass
 class PartsPlan:
     """What the parts of a spilled build need of what was written before them
-    (GraphWriter.prepare_parts): per document, the spans events cite in it and the event
-    dates' statements it is evidence of (taken as its part is written); the location
-    statements left out; the evidence nodes already written (entities' spans)."""
+    (GraphWriter.prepare_parts): the location statements left out, the evidence nodes
+    already written (entities' spans); and how many documents events cite (`cited`)
+    against how many of them have had their parts written (`written`)."""
 
-    events: dict[str, dict[str, list[Evidence]]]
-    dates: dict[str, list[tuple[tuple, list[Evidence]]]]
     broader: set[tuple[str, str]]
     shared: MutableMapping[tuple, tuple[ox.NamedNode, bool]]
+    cited: int = 0
+    written: int = 0
 
     def check(self) -> None:
         """Every cited document written: an event or date left without the evidence that says it, never."""
-        if self.events or self.dates:
-            raise RuntimeError(f"no records for documents that events cite: {sorted({*self.events, *self.dates})[:5]}")
+        if self.written != self.cited:
+            raise RuntimeError(
+                f"no records for documents that events cite: {self.cited - self.written} of {self.cited} not written"
+            )
+
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    """`items` in lists of `size` (the last shorter)."""
+    it = iter(items)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+PARTS_BATCH = 64  # documents whose DocParts are read from the resolution's table at once
 
 
 def quoted(ev: Evidence, quotes: Quotes) -> Evidence:

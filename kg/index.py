@@ -409,7 +409,7 @@ def update(ix: Index, fresh: Sequence[DocResult], rules: RuleSet, first: bool = 
     reread = (r for batch in chunks(dirty - loaded.keys()) for r in ix.results(batch).values())
     reports.gather(itertools.chain(loaded.values(), reread))  # their reports, not their records, are kept
     events, gid_of, groups = _cluster(reports, entities)
-    name_responses(events, answers_of(reports.events.values(), gid_of))
+    name_responses(events, answers_of(reports.events.values(), gid_of.__getitem__))
     regrouped = {e.doc for local, e in reports.events.items() if reports.old_gid.get(local) != gid_of[local]}
     written = dirty | regrouped | reports.move(gid_of)
     records = Records(ix, loaded, mapping, {**{local: gid for local, (_, gid) in reports.moved.items()}, **gid_of})
@@ -477,7 +477,7 @@ def _changed_events(reports: Reports, gid_of: dict[str, str]) -> set[str]:
     for local, gid in reports.old_gid.items():
         before.setdefault(gid, set()).add(local)
     changed = {gid for gid, members in now.items() if members != before.get(gid) or members & reports.dirty}
-    answers = answers_of(reports.events.values(), gid_of)
+    answers = answers_of(reports.events.values(), gid_of.__getitem__)
     return changed | {gid for gid, answered in answers.items() if answered & changed}
 
 

@@ -32,6 +32,7 @@ import pyoxigraph as ox
 from kg.graph import FACTS_GRAPH, GraphWriter, KeySet, PartsPlan, Term, iri
 from kg.model import Entity
 from kg.parallel import forked_pool, in_order
+from kg.reports import NO_PART, DocPart
 from kg.resolve import Corpus
 from kg.rules import load_rules
 from kg.spill import Spill, records_in, result
@@ -116,8 +117,17 @@ def _warm() -> None:
     gc.freeze()
 
 
-def render(writer: GraphWriter, plan: PartsPlan, records: Iterable[tuple], by_id: dict, triples: bool) -> list[Part]:
-    """The parts of `records` (kg.spill's, for documents `by_id`), as segments of lines."""
+def render(
+    writer: GraphWriter,
+    plan: PartsPlan,
+    records: Iterable[tuple],
+    by_id: dict,
+    triples: bool,
+    resolved: dict[str, DocPart],
+) -> list[Part]:
+    """The parts of `records` (kg.spill's, for documents `by_id`), as segments of lines;
+    `resolved`: what resolution made for them (read by the parent: a worker forked from it
+    must not use its database connection)."""
     recorder = Recorder(triples)
     writer.sink, writer.deferred = recorder, recorder
     writer.facts = writer.graph(FACTS)
@@ -125,16 +135,16 @@ def render(writer: GraphWriter, plan: PartsPlan, records: Iterable[tuple], by_id
     for record in records:
         r, quotes = result(record, by_id)
         doc = r.doc.id
-        writer.write_part(r, quotes, plan.events.get(doc, {}), plan.dates.get(doc, []), plan)
+        writer.write_part(r, quotes, resolved.get(doc, NO_PART), plan)
         parts.append((doc, recorder.take()))
     return parts
 
 
-def write_batch(start: int, stop: int) -> list[Part]:
+def write_batch(start: int, stop: int, resolved: dict[str, DocPart]) -> list[Part]:
     """In a forked worker: the parts of records `start` to `stop`, by the inherited writer."""
     assert _forked is not None, "write_batch runs in a process forked by write_parts"
     writer, plan, spill, by_id, triples = _forked
-    return render(writer, plan, spill.read_range(start, stop), by_id, triples)
+    return render(writer, plan, spill.read_range(start, stop), by_id, triples, resolved)
 
 
 def write_parts(
@@ -166,7 +176,11 @@ def _on_forks(
     _forked = (writer, plan, spill, by_id, triples)
     try:
         with forked_pool(workers, initializer=_warm) as pool:
-            yield from _in_order(lambda a, b: pool.submit(write_batch, a, b), len(spill.offsets), workers)
+
+            def submit(start: int, stop: int) -> Future[list[Part]]:
+                return pool.submit(write_batch, start, stop, writer.doc_parts(spill.ids[start:stop], plan))
+
+            yield from _in_order(submit, len(spill.offsets), workers)
     finally:
         _forked = None
 
@@ -183,13 +197,16 @@ class Resolved:
     triples: bool
 
 
-def write_remote(resolved: Resolved, data: bytes, documents: list, plan: PartsPlan) -> list[Part]:
+def write_remote(
+    resolved: Resolved, data: bytes, documents: list, plan: PartsPlan, parts: dict[str, DocPart]
+) -> list[Part]:
     """On a Dask worker: the parts of a run of records (`data`, kg.spill's bytes) of
-    `documents`, with `plan` cut to them (their events' spans, dates, evidence nodes)."""
+    `documents`, with `plan` cut to them (their evidence nodes) and what resolution made
+    for them (`parts`)."""
     writer = GraphWriter(Corpus(entities=resolved.entities, ids=resolved.ids), load_rules())
     writer.once = KeySet()
     plan.broader = resolved.broader
-    return render(writer, plan, records_in(data), {d.id: d for d in documents}, resolved.triples)
+    return render(writer, plan, records_in(data), {d.id: d for d in documents}, resolved.triples, parts)
 
 
 def _on_dask(
@@ -211,14 +228,9 @@ def _on_dask(
 
         def submit(start: int, stop: int):
             docs = spill.ids[start:stop]
-            share = PartsPlan(
-                {d: plan.events[d] for d in docs if d in plan.events},
-                {d: plan.dates[d] for d in docs if d in plan.dates},
-                set(),
-                {k: v for d in docs for k, v in nodes.get(d, {}).items()},
-            )
-            data = spill.read_bytes(start, stop)
-            return client.submit(write_remote, everyone, data, [by_id[d] for d in docs], share, pure=False)
+            share = PartsPlan(set(), {k: v for d in docs for k, v in nodes.get(d, {}).items()})
+            data, parts = spill.read_bytes(start, stop), writer.doc_parts(docs, plan)
+            return client.submit(write_remote, everyone, data, [by_id[d] for d in docs], share, parts, pure=False)
 
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         yield from _in_order(submit, len(spill.offsets), workers)
@@ -245,9 +257,7 @@ def _accepted(writer: GraphWriter, plan: PartsPlan, parts: list[Part]) -> list[t
     """The segments of `parts` to write, (graph, text, quads) in order: those without a key
     and those whose key is new (counted as GraphWriter.first counts)."""
     out = []
-    for doc, segments in parts:
-        plan.events.pop(doc, None)
-        plan.dates.pop(doc, None)
+    for _, segments in parts:
         for key, counted, graph, text, n in segments:
             if (key is None or writer.first(key, counted) is not None) and n:  # first() counts, n or not
                 out.append((graph, text, n))

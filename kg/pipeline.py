@@ -41,9 +41,12 @@ class Build:
         self.close()
 
     def close(self) -> None:
-        """Close the spill file, which frees it: it has no name (a build without one holds none)."""
+        """Close the spill file and the resolution's table, which frees them: they have no
+        name (a build without a spill holds neither)."""
         if self.spill is not None:
             self.spill.close()
+        if self.corpus.resolution is not None:
+            self.corpus.resolution.close()  # type: ignore[attr-defined]
 
     @cached_property
     def quads(self) -> Quads:
@@ -68,7 +71,7 @@ class Build:
     def places(self) -> dict[str, set[str]]:
         """A spilled corpus's places per subject, read back once."""
         assert self.spill is not None
-        return self.spill.places(self.corpus.ids)
+        return self.spill.places(self.corpus.ids, self.corpus.resolution.report_ids)  # type: ignore[attr-defined]
 
     @property
     def summary(self) -> dict[str, int]:

@@ -23,20 +23,40 @@ import os
 import sqlite3
 import tempfile
 from array import array
-from collections.abc import Iterable, Iterator
-from contextlib import suppress
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from typing import NamedTuple
 
 from kg.model import EVENT_EVIDENCE, EVENT_SETS, NOTHING, Event, Evidence
-from kg.resolve import event_keys, join_block, join_operations, remap_event
+from kg.resolve import date_statement, event_keys, join_block, join_operations, remap_event
 
 SCHEMA = """
 PRAGMA journal_mode = OFF;
 PRAGMA synchronous = OFF;
 CREATE TABLE reports (n INTEGER PRIMARY KEY, root INTEGER, stub BLOB NOT NULL, spans BLOB NOT NULL,
-    answers INTEGER NOT NULL);
+    answers INTEGER NOT NULL, rid TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE keys (key TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (key, n)) WITHOUT ROWID;
 CREATE TABLE operations (n INTEGER PRIMARY KEY, doc TEXT NOT NULL, date TEXT, answered BLOB NOT NULL);
+CREATE TABLE events (k INTEGER PRIMARY KEY, root INTEGER NOT NULL, gid TEXT NOT NULL, row BLOB NOT NULL);
+CREATE TABLE cites (doc TEXT NOT NULL, k INTEGER NOT NULL, i INTEGER NOT NULL, span BLOB NOT NULL,
+    PRIMARY KEY (doc, k, i)) WITHOUT ROWID;
+CREATE TABLE dates (doc TEXT NOT NULL, k INTEGER NOT NULL, date TEXT NOT NULL, span BLOB NOT NULL,
+    PRIMARY KEY (doc, k)) WITHOUT ROWID;
 """
+KEEP_EVERY = 2_000  # merged events written to the table a batch at a time
+
+
+class DocPart(NamedTuple):
+    """What resolution made that one document's part of the graph needs: its event reports'
+    resolved ids (report id -> event id), the spans events cite in it (event id -> spans,
+    the events in their order) and the statements of event dates it is evidence of."""
+
+    ids: dict[str, str]
+    cites: dict[str, list[Evidence]]
+    dates: list[tuple[tuple, list[Evidence]]]
+
+
+NO_PART = DocPart({}, {}, [])
 
 
 def report_row(e: Event) -> tuple[tuple, tuple]:
@@ -144,6 +164,16 @@ class ReportTable:
             code = errno.ENOSPC if "full" in str(exc) else errno.EIO
             raise OSError(code, f"event reports' database: {exc}", where) from exc
 
+    @contextmanager
+    def failing(self) -> Iterator[ReportTable]:
+        """As `with table:`, but left open when the block succeeds: a spilled build reads
+        its events from the table until the build is closed."""
+        try:
+            yield self
+        except BaseException as exc:
+            self.__exit__(type(exc), exc, None)
+            raise
+
     @property
     def where(self) -> str:
         """The folder the database lies in, as SQLite has it (a fallback to its own
@@ -156,9 +186,9 @@ class ReportTable:
         events = [(remap_event(report(stub), entity_map), spans) for stub, spans in rows]
         number = {e.id: self.count + i for i, (e, _) in enumerate(events)}
         self.db.executemany(
-            "INSERT INTO reports (n, stub, spans, answers) VALUES (?, ?, ?, ?)",
+            "INSERT INTO reports (n, stub, spans, answers, rid, doc) VALUES (?, ?, ?, ?, ?, ?)",
             (
-                (number[e.id], marshal.dumps(report_row(e)[0]), marshal.dumps(spans), bool(e.responds_to))
+                (number[e.id], marshal.dumps(report_row(e)[0]), marshal.dumps(spans), bool(e.responds_to), e.id, e.doc)
                 for e, spans in events
             ),
         )
@@ -211,6 +241,10 @@ class ReportTable:
         cites are read: the first EVENT_EVIDENCE, and the date's of each report that makes
         the event's date more precise (an event thousands of articles report holds their
         stubs, not their spans)."""
+        return (group for _, group in self._groups(uf))
+
+    def _groups(self, uf: IntUnionFind) -> Iterator[tuple[int, list[Event]]]:
+        """`events`, each with its root (the number of its first report)."""
         self.db.executemany("UPDATE reports SET root = ? WHERE n = ?", ((uf.find(n), n) for n in range(self.count)))
         self.db.execute("CREATE INDEX reports_root ON reports (root, n)")
         group: list[Event] = []
@@ -218,7 +252,7 @@ class ReportTable:
         for r, stub, spans in self.db.execute("SELECT root, stub, spans FROM reports ORDER BY root, n"):
             if r != root:
                 if group:
-                    yield group
+                    yield root, group
                 group, root, cited, precision = [], r, 0, 0
             e = report(marshal.loads(stub))
             if cited < EVENT_EVIDENCE or (e.date and len(e.date) > precision):
@@ -227,4 +261,142 @@ class ReportTable:
             precision = max(precision, len(e.date or ""))
             group.append(e)
         if group:
-            yield group
+            yield root, group
+
+    # ------------------------------------------------------------ resolved events
+    # A spilled build keeps the events it merges here, not in memory, with what each
+    # document's part of the graph needs of them (DocPart), read back a few documents at a
+    # time as the parts are written (kg.graph.GraphWriter.build_parts, kg.parts).
+
+    def keep_events(self, uf: IntUnionFind, merge: Callable[[list[Event]], Event]) -> None:
+        """Each event (`merge`d from its reports, kg.resolve.merged_event) into the table, in
+        the order `events` gives, with the spans it cites (its first EVENT_EVIDENCE) and its
+        date's span filed under their documents."""
+        events: list[tuple] = []
+        cites: list[tuple] = []
+        dates: list[tuple] = []
+        for k, (root, group) in enumerate(self._groups(uf)):
+            e = merge(group)
+            events.append((k, root, e.id, marshal.dumps(event_row(e))))
+            cites.extend((ev.doc, k, i, marshal.dumps(_span(ev))) for i, ev in enumerate(e.evidence[:EVENT_EVIDENCE]))
+            if e.date and e.date_evidence is not None:
+                dates.append((e.date_evidence.doc, k, e.date, marshal.dumps(_span(e.date_evidence))))
+            if len(events) >= KEEP_EVERY:
+                self._write_kept(events, cites, dates)
+        self._write_kept(events, cites, dates)
+        self.db.execute("CREATE INDEX events_root ON events (root)")
+        self.db.execute("CREATE UNIQUE INDEX events_gid ON events (gid)")
+        self.db.execute("CREATE INDEX reports_rid ON reports (rid)")
+        self.db.execute("CREATE INDEX reports_doc ON reports (doc, n)")
+
+    def _write_kept(self, events: list[tuple], cites: list[tuple], dates: list[tuple]) -> None:
+        self.db.executemany("INSERT INTO events VALUES (?, ?, ?, ?)", events)
+        self.db.executemany("INSERT INTO cites VALUES (?, ?, ?, ?)", cites)
+        self.db.executemany("INSERT INTO dates VALUES (?, ?, ?, ?)", dates)
+        events.clear(), cites.clear(), dates.clear()
+
+    def event_of(self, rid: str) -> str:
+        """The id of the event report `rid` is one of."""
+        row = self.db.execute(
+            "SELECT e.gid FROM reports r JOIN events e ON e.root = r.root WHERE r.rid = ?", (rid,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(rid)
+        return row[0]
+
+    def rename(self, events: Iterable[Event]) -> None:
+        """Events whose names changed once all were merged (kg.resolve.name_responses)."""
+        self.db.executemany(
+            "UPDATE events SET row = ? WHERE gid = ?", ((marshal.dumps(event_row(e)), e.id) for e in events)
+        )
+
+    def stored_events(self) -> StoredEvents:
+        return StoredEvents(self.db)
+
+    def report_ids(self, docs: list[str]) -> dict[str, dict[str, str]]:
+        """Per document of `docs`, its event reports' resolved ids (report id -> event id)."""
+        found: dict[str, dict[str, str]] = {}
+        rows = self._in(
+            "SELECT r.doc, r.rid, e.gid FROM reports r JOIN events e ON e.root = r.root"
+            " WHERE r.doc IN ({}) ORDER BY r.n",
+            docs,
+        )
+        for doc, rid, gid in rows:
+            found.setdefault(doc, {})[rid] = gid
+        return found
+
+    def parts(self, docs: list[str]) -> dict[str, DocPart]:
+        """What each of `docs`' parts of the graph needs (DocPart); a document with none of
+        it is left out."""
+        parts: dict[str, DocPart] = {}
+        for doc, ids in self.report_ids(docs).items():
+            parts[doc] = DocPart(ids, {}, [])
+        cites = self._in(
+            "SELECT c.doc, e.gid, c.span FROM cites c JOIN events e ON e.k = c.k"
+            " WHERE c.doc IN ({}) ORDER BY c.doc, c.k, c.i",
+            docs,
+        )
+        for doc, gid, span in cites:
+            part = parts.setdefault(doc, DocPart({}, {}, []))
+            part.cites.setdefault(gid, []).append(Evidence(*marshal.loads(span)))
+        dates = self._in(
+            "SELECT d.doc, e.gid, d.date, d.span FROM dates d JOIN events e ON e.k = d.k"
+            " WHERE d.doc IN ({}) ORDER BY d.doc, d.k",
+            docs,
+        )
+        for doc, gid, date, span in dates:
+            part = parts.setdefault(doc, DocPart({}, {}, []))
+            part.dates.append((date_statement(gid, date), [Evidence(*marshal.loads(span))]))
+        return parts
+
+    def cited_documents(self) -> int:
+        """How many documents events cite (their spans or their dates')."""
+        return self.db.execute("SELECT COUNT(*) FROM (SELECT doc FROM cites UNION SELECT doc FROM dates)").fetchone()[0]
+
+    def _in(self, query: str, docs: list[str]) -> Iterator[tuple]:
+        """`query` with its IN list filled with `docs`, in batches SQLite's limit allows."""
+        for start in range(0, len(docs), IN_BATCH):
+            batch = docs[start : start + IN_BATCH]
+            yield from self.db.execute(query.format(",".join("?" * len(batch))), batch)
+
+
+IN_BATCH = 500  # documents in one IN list (SQLite allows 32,766 parameters, 999 before 3.32)
+
+
+def event_row(e: Event) -> tuple:
+    """A merged event as a marshal-able tuple (kg.resolve.merged_event's fields)."""
+    spans = tuple(_span(ev) for ev in e.evidence)
+    return (e.id, e.type, tuple(e.names), e.date, e.description, _span(e.date_evidence), spans)
+
+
+def stored_event(row: tuple) -> Event:
+    gid, kind, names, date, description, date_span, spans = row
+    e = Event(gid, "", kind, list(names), date, None, description, [], **dict.fromkeys(EVENT_SETS, NOTHING))
+    _cite(e, (date_span, spans))
+    return e
+
+
+class StoredEvents(Mapping[str, Event]):
+    """A spilled build's events (Corpus.events), read from its table when asked, in the order
+    they were merged; each read makes new objects (nothing is kept)."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __getitem__(self, gid: str) -> Event:
+        row = self.db.execute("SELECT row FROM events WHERE gid = ?", (gid,)).fetchone()
+        if row is None:
+            raise KeyError(gid)
+        return stored_event(marshal.loads(row[0]))
+
+    def __iter__(self) -> Iterator[str]:
+        return (gid for (gid,) in self.db.execute("SELECT gid FROM events ORDER BY k"))
+
+    def __len__(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+
+    def values(self) -> Iterator[Event]:  # type: ignore[override]  # one query, not one a key
+        return (stored_event(marshal.loads(row)) for (row,) in self.db.execute("SELECT row FROM events ORDER BY k"))
+
+    def items(self) -> Iterator[tuple[str, Event]]:  # type: ignore[override]
+        return ((e.id, e) for e in self.values())

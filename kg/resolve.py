@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -36,6 +36,24 @@ class Corpus:
     resolved_claimants: set[tuple] = field(default_factory=set)
     fired: dict[str, int] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)  # a document's names (entities, event reports) -> resolved
+    # a spilled build's events, their reports' ids, the spans they cite and their dates'
+    # statements, kept on disk by document (kg.reports.ReportTable); `events` reads them
+    # back and `ids` holds the entities' names alone
+    resolution: object = None
+
+
+class LocalIds:
+    """A document's names resolved: its event reports' (`reports`, kg.reports.DocPart.ids)
+    before every document's entity names (`names`), as one dict of both would give them."""
+
+    __slots__ = ("names", "reports")
+
+    def __init__(self, reports: dict[str, str], names: dict[str, str]):
+        self.reports, self.names = reports, names
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        found = self.reports.get(key)
+        return found if found is not None else self.names.get(key, default)
 
 
 class UnionFind:
@@ -360,24 +378,27 @@ def resolve(
     published = {r.doc.id: r.doc.date for r in results}
     event_ids: dict[str, str] = {}
 
-    def merge(groups: Iterable[list[Event]]) -> None:
-        for group in groups:
-            merged = merged_event(group, labels, people, published)
-            event_ids.update((e.id, merged.id) for e in group)
-            corpus.events[merged.id] = merged
+    def merge(group: list[Event]) -> Event:
+        return merged_event(group, labels, people, published)
 
-    if reports is None:
-        local_events = [remap_event(e, entity_map) for r in results for e in r.events]
-        merge(grouped(local_events, cluster_events(local_events, types.get)))
-        answers = answers_of(local_events, event_ids)
-    else:
+    if reports is not None:
         from kg.reports import ReportTable  # (it builds on this module's clustering)
 
-        with ReportTable(scratch) as table:
+        table = ReportTable(scratch)
+        with table.failing():
             for rows in reports:
                 table.add(rows, entity_map, types.get)
-            merge(table.events(table.cluster(types.get)))
-            answers = answers_of(table.answering(), event_ids)
+            table.keep_events(table.cluster(types.get), merge)
+            table.rename(name_responses(table.stored_events(), answers_of(table.answering(), table.event_of)))
+        # (a spilled build's results hold no statements or claims: they wait in its spill)
+        corpus.events, corpus.resolution, corpus.ids = table.stored_events(), table, entity_map  # type: ignore[assignment]
+        return corpus
+    local_events = [remap_event(e, entity_map) for r in results for e in r.events]
+    for group in grouped(local_events, cluster_events(local_events, types.get)):
+        merged = merge(group)
+        event_ids.update((e.id, merged.id) for e in group)
+        corpus.events[merged.id] = merged
+    answers = answers_of(local_events, event_ids.__getitem__)
     for name, resolved in entity_map.items():  # into event_ids, not a merged copy of both (44k reports at 100 MB)
         event_ids.setdefault(name, resolved)
     ids = corpus.ids = event_ids
@@ -441,7 +462,12 @@ def event_id(root: str) -> str:
 
 
 def date_key(e: Event) -> tuple:
-    return (e.id, "date", e.date, "Asserted", None, None, True)
+    return date_statement(e.id, e.date)
+
+
+def date_statement(event: str, date: str | None) -> tuple:
+    """The statement of an event's date (a Corpus.facts key)."""
+    return (event, "date", date, "Asserted", None, None, True)
 
 
 def fact_key(f: Fact, ids: dict[str, str]) -> tuple | None:
@@ -462,23 +488,33 @@ def fact_key(f: Fact, ids: dict[str, str]) -> tuple | None:
 RESPONSE_LABELS = ("Security operation", "Attack")
 
 
-def name_responses(events: dict[str, Event], answers: dict[str, set[str]]) -> None:
+def name_responses(events: Mapping[str, Event], answers: dict[str, set[str]]) -> list[Event]:
     """'Security operation' alone says little: name it after the event it answered, when it
     answered one (after two, either name would mislead). `answers`: event -> the events its
-    reports answer. Names are taken before any renaming, so the order does not matter."""
-    base = {gid: e.names[0] for gid, e in events.items()}
-    for gid, e in events.items():
-        answered = answers.get(gid, set()) - {gid}
+    reports answer. Names are taken before any renaming, so the order does not matter.
+    Only the events `answers` names are read (a spilled build's are on disk); the renamed
+    ones are returned."""
+    named = {*answers, *(gid for answered in answers.values() for gid in answered)}
+    involved = {gid: events[gid] for gid in named if gid in events}
+    base = {gid: e.names[0] for gid, e in involved.items()}
+    renamed = []
+    for gid, answered in answers.items():
+        answered = answered - {gid}
+        if gid not in base:
+            continue
         if base[gid] in RESPONSE_LABELS and len(answered) == 1 and (only := next(iter(answered))) in base:
-            e.names[0] = f"{base[gid]} after {base[only]}"
+            involved[gid].names[0] = f"{base[gid]} after {base[only]}"
+            renamed.append(involved[gid])
+    return renamed
 
 
-def answers_of(reports: Iterable[Event], event_ids: dict[str, str]) -> dict[str, set[str]]:
-    """Resolved event -> the resolved events its reports answer (answers are within a document)."""
+def answers_of(reports: Iterable[Event], event_of: Callable[[str], str]) -> dict[str, set[str]]:
+    """Resolved event -> the resolved events its reports answer (answers are within a
+    document); `event_of`: a report's id -> its event's."""
     found: dict[str, set[str]] = {}
     for e in reports:
         if e.responds_to:
-            found.setdefault(event_ids[e.id], set()).update(event_ids[x] for x in e.responds_to)
+            found.setdefault(event_of(e.id), set()).update(event_of(x) for x in e.responds_to)
     return found
 
 

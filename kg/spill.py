@@ -17,14 +17,17 @@ from __future__ import annotations
 import marshal
 import os
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from kg.graph import Quotes
+from kg.graph import Quotes, batched
 from kg.linesort import scratch_file
 from kg.model import EVENT_EVIDENCE, Claim, DocResult, Evidence, Fact
 from kg.reports import report_row
+from kg.resolve import LocalIds
+
+PLACES_BATCH = 256  # documents whose reports' ids are read at once
 
 
 def pack(r: DocResult, quotes: Quotes | None = None) -> bytes:
@@ -170,17 +173,21 @@ class Spill:
             n = put[doc]
             yield marshal.loads(_pread(self.reports_file, self.report_offsets[n], self.report_offsets[n + 1]))
 
-    def places(self, ids: dict[str, str]) -> dict[str, set[str]]:
+    def places(self, names: dict[str, str], report_ids: Callable[[list[str]], dict]) -> dict[str, set[str]]:
         """One pass before the graph is written, read off the file rather than held through
-        the build: each subject's places once names are resolved (`ids`: Corpus.ids), for the
-        most specific place rule."""
+        the build: each subject's places once names are resolved (`names`: Corpus.ids, the
+        entities'; `report_ids`: documents -> their event reports' resolved ids,
+        kg.reports.ReportTable.report_ids), for the most specific place rule."""
         places: dict[str, set[str]] = {}
-        for record in self._records():
-            for f in record[1]:  # packed: subject, predicate, object first (pack)
-                if f[1] == "location":
-                    s, o = ids.get(f[0], f[0]), ids.get(f[2], f[2])
-                    if s != o:
-                        places.setdefault(s, set()).add(o)
+        for batch in batched(self._records(), PLACES_BATCH):
+            reports = report_ids([record[0] for record in batch])
+            for record in batch:
+                ids = LocalIds(reports.get(record[0], {}), names)
+                for f in record[1]:  # packed: subject, predicate, object first (pack)
+                    if f[1] == "location":
+                        s, o = ids.get(f[0], f[0]), ids.get(f[2], f[2])
+                        if s != o:
+                            places.setdefault(s, set()).add(o)
         return places
 
     def close(self) -> None:

@@ -69,10 +69,10 @@ NOTED: list[Path] = []  # where noted_batch leaves a file per task (set before t
 _write_batch = parts.write_batch
 
 
-def noted_batch(start: int, stop: int) -> list:
+def noted_batch(start: int, stop: int, resolved: dict) -> list:
     """write_batch, leaving a file named by the process and task that ran it."""
     (NOTED[0] / f"{os.getpid()}-{start}").write_text(str(stop - start))
-    return _write_batch(start, stop)
+    return _write_batch(start, stop, resolved)
 
 
 def test_the_parts_are_written_in_the_workers(generated, tmp_path, monkeypatch):

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kg.model import Event, Evidence
-from kg.reports import ReportTable, report, report_row
-from kg.resolve import cluster_events, grouped, merged_event, remap_event
+from kg.model import EVENT_EVIDENCE, Event, Evidence
+from kg.reports import DocPart, ReportTable, report, report_row
+from kg.resolve import answers_of, cluster_events, date_key, grouped, merged_event, name_responses, remap_event
 
 FACILITY = {"fc-camp": "Facility", "jaffar-express": "Facility", "fc-headquarters": "Facility"}.get
 MERGED = {"balochistan-liberation-army": "bla", "fc-hq": "fc-headquarters"}  # minted names joined to known ones
@@ -94,6 +94,51 @@ def test_reports_clustered_from_disk_make_the_events_clustering_them_in_memory_m
     made = [as_fields(merged_event(group, labels, frozenset(), {})) for group in from_disk]
     assert made == [as_fields(merged_event(group, labels, frozenset(), {})) for group in expected]
     assert answering == {(e.id, frozenset(e.responds_to)) for e in in_memory if e.responds_to}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(REPORT, min_size=1, max_size=30))
+def test_events_kept_on_disk_are_what_resolution_in_memory_makes_of_each_document(specs):
+    """A spilled build keeps its merged events in the table (kg.reports.ReportTable.keep_events)
+    and reads back, per document, what its part of the graph needs (DocPart): the same
+    events (operations named after what they answered), in the same order, as merging in
+    memory; each document's reports' ids, the spans events cite in it in event order, and
+    the statements of the dates it is evidence of, as kg.graph wrote them from memory."""
+    documents = reports_of(specs)
+    labels = {"bla": "BLA", "fc-headquarters": "FC headquarters"}
+    merge = lambda group: merged_event(group, labels, frozenset(), {})  # noqa: E731
+    table = ReportTable()
+    try:
+        for doc in documents:
+            table.add([report_row(e) for e in doc], MERGED, FACILITY)
+        table.keep_events(table.cluster(FACILITY), merge)
+        table.rename(name_responses(table.stored_events(), answers_of(table.answering(), table.event_of)))
+        stored = [as_fields(e) for e in table.stored_events().values()]
+        parts = table.parts([doc[0].doc for doc in documents] + ["d-without-reports"])
+        cited = table.cited_documents()
+    finally:
+        table.close()
+
+    in_memory = [remap_event(e, MERGED) for doc in documents for e in doc]
+    groups = list(grouped(in_memory, cluster_events(in_memory, FACILITY)))
+    events = {}
+    ids = {}
+    for group in groups:
+        merged = merge(group)
+        events[merged.id] = merged
+        ids.update((e.id, merged.id) for e in group)
+    name_responses(events, answers_of(in_memory, ids.__getitem__))
+    assert stored == [as_fields(e) for e in events.values()]
+    expected: dict[str, DocPart] = {}
+    for e in in_memory:
+        expected.setdefault(e.doc, DocPart({}, {}, [])).ids[e.id] = ids[e.id]
+    for e in events.values():
+        for ev in e.evidence[:EVENT_EVIDENCE]:
+            expected[ev.doc].cites.setdefault(e.id, []).append(ev)
+        if e.date:
+            expected[e.date_evidence.doc].dates.append((date_key(e), [e.date_evidence]))
+    assert parts == expected
+    assert cited == sum(1 for part in expected.values() if part.cites or part.dates)
 
 
 def test_a_report_read_back_is_the_report_written():

@@ -247,7 +247,8 @@ def test_a_spilled_graph_is_not_written_without_the_records_its_events_cite(tmp_
 
 def test_a_spilled_build_resolves_its_event_reports_from_disk(generated, tmp_path, monkeypatch):
     """After extraction the results hold no event reports (they wait in the spill); read
-    back for resolution, they make the events a build holding them makes."""
+    back for resolution, they make the events a build holding them makes, which then wait
+    on disk too (kg.reports: the same events, names, dates and spans, and the same ids)."""
     seen: dict = {}
 
     def watched(results, entities=None, rules=None, reports=None, scratch=None):
@@ -262,7 +263,10 @@ def test_a_spilled_build_resolves_its_event_reports_from_disk(generated, tmp_pat
         return {gid: (e.names, e.date, e.type, cited(e)) for gid, e in built.corpus.events.items()}
 
     with build([str(generated)], spill_to=tmp_path) as spilled:
-        events, ids = made(spilled), spilled.corpus.ids
+        events, ids = made(spilled), dict(spilled.corpus.ids)  # the entities' names; the reports' by document:
+        for reports in spilled.corpus.resolution.report_ids([d.id for d in spilled.corpus.documents]).values():
+            ids.update(reports)
+        assert not spilled.corpus.facts  # the events' dates' statements wait with them
     assert seen == {"held": 0, "from disk": True, "beside": tmp_path}
     monkeypatch.undo()
     held = build([str(generated)])
