@@ -38,10 +38,10 @@ CREATE TABLE reports (n INTEGER PRIMARY KEY, root INTEGER, stub BLOB NOT NULL, s
 CREATE TABLE keys (key TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (key, n)) WITHOUT ROWID;
 CREATE TABLE operations (n INTEGER PRIMARY KEY, doc TEXT NOT NULL, date TEXT, answered BLOB NOT NULL);
 CREATE TABLE events (k INTEGER PRIMARY KEY, root INTEGER NOT NULL, gid TEXT NOT NULL, row BLOB NOT NULL);
-CREATE TABLE cites (doc TEXT NOT NULL, k INTEGER NOT NULL, i INTEGER NOT NULL, span BLOB NOT NULL,
-    PRIMARY KEY (doc, k, i)) WITHOUT ROWID;
-CREATE TABLE dates (doc TEXT NOT NULL, k INTEGER NOT NULL, date TEXT NOT NULL, span BLOB NOT NULL,
-    PRIMARY KEY (doc, k)) WITHOUT ROWID;
+CREATE TABLE cites (doc TEXT NOT NULL, k INTEGER NOT NULL, i INTEGER NOT NULL, gid TEXT NOT NULL,
+    span BLOB NOT NULL, PRIMARY KEY (doc, k, i)) WITHOUT ROWID;
+CREATE TABLE dates (doc TEXT NOT NULL, k INTEGER NOT NULL, gid TEXT NOT NULL, date TEXT NOT NULL,
+    span BLOB NOT NULL, PRIMARY KEY (doc, k)) WITHOUT ROWID;
 """
 KEEP_EVERY = 2_000  # merged events written to the table a batch at a time
 
@@ -278,21 +278,23 @@ class ReportTable:
         for k, (root, group) in enumerate(self._groups(uf)):
             e = merge(group)
             events.append((k, root, e.id, marshal.dumps(event_row(e))))
-            cites.extend((ev.doc, k, i, marshal.dumps(_span(ev))) for i, ev in enumerate(e.evidence[:EVENT_EVIDENCE]))
+            spans = enumerate(e.evidence[:EVENT_EVIDENCE])
+            cites.extend((ev.doc, k, i, e.id, marshal.dumps(_span(ev))) for i, ev in spans)
             if e.date and e.date_evidence is not None:
-                dates.append((e.date_evidence.doc, k, e.date, marshal.dumps(_span(e.date_evidence))))
+                dates.append((e.date_evidence.doc, k, e.id, e.date, marshal.dumps(_span(e.date_evidence))))
             if len(events) >= KEEP_EVERY:
                 self._write_kept(events, cites, dates)
         self._write_kept(events, cites, dates)
-        self.db.execute("CREATE INDEX events_root ON events (root)")
+        # covering indexes: a document's reports' ids are read without their rows' blobs
+        self.db.execute("CREATE INDEX events_root ON events (root, gid)")
         self.db.execute("CREATE UNIQUE INDEX events_gid ON events (gid)")
-        self.db.execute("CREATE INDEX reports_rid ON reports (rid)")
-        self.db.execute("CREATE INDEX reports_doc ON reports (doc, n)")
+        self.db.execute("CREATE INDEX reports_rid ON reports (rid, root)")
+        self.db.execute("CREATE INDEX reports_doc ON reports (doc, n, rid, root)")
 
     def _write_kept(self, events: list[tuple], cites: list[tuple], dates: list[tuple]) -> None:
         self.db.executemany("INSERT INTO events VALUES (?, ?, ?, ?)", events)
-        self.db.executemany("INSERT INTO cites VALUES (?, ?, ?, ?)", cites)
-        self.db.executemany("INSERT INTO dates VALUES (?, ?, ?, ?)", dates)
+        self.db.executemany("INSERT INTO cites VALUES (?, ?, ?, ?, ?)", cites)
+        self.db.executemany("INSERT INTO dates VALUES (?, ?, ?, ?, ?)", dates)
         events.clear(), cites.clear(), dates.clear()
 
     def event_of(self, rid: str) -> str:
@@ -332,16 +334,14 @@ class ReportTable:
         for doc, ids in self.report_ids(docs).items():
             parts[doc] = DocPart(ids, {}, [])
         cites = self._in(
-            "SELECT c.doc, e.gid, c.span FROM cites c JOIN events e ON e.k = c.k"
-            " WHERE c.doc IN ({}) ORDER BY c.doc, c.k, c.i",
+            "SELECT doc, gid, span FROM cites WHERE doc IN ({}) ORDER BY doc, k, i",
             docs,
         )
         for doc, gid, span in cites:
             part = parts.setdefault(doc, DocPart({}, {}, []))
             part.cites.setdefault(gid, []).append(Evidence(*marshal.loads(span)))
         dates = self._in(
-            "SELECT d.doc, e.gid, d.date, d.span FROM dates d JOIN events e ON e.k = d.k"
-            " WHERE d.doc IN ({}) ORDER BY d.doc, d.k",
+            "SELECT doc, gid, date, span FROM dates WHERE doc IN ({}) ORDER BY doc, k",
             docs,
         )
         for doc, gid, date, span in dates:
