@@ -190,7 +190,8 @@ def extract_all(
     spill: Spill | None = None,
 ) -> tuple[list[DocResult], list[IngestError]]:
     """Every document's records in the order given, and the documents that failed. `docs` may
-    be a stream; with `keep_text=False` each result keeps its document without the text, so
+    be a stream; with `keep_text=False` each result keeps its document without the text or
+    the metadata it was read with (an HTML page's can be long; the graph uses neither), so
     what stays in memory is the records, not the corpus. With a `fold`, every result's
     entities go into it (in the workers, batch by batch) and the results come back without;
     with a `spill`, their statements and claims go into it."""
@@ -221,7 +222,7 @@ def iter_extract(
             fold.merge(folded)
         for doc, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, DocResult):
-                outcome.doc = doc if keep_text else replace(doc, text="")
+                outcome.doc = doc if keep_text else replace(doc, text="", metadata={})
                 if wanted and outcome.entities:  # extracted here, not in a worker
                     fold.add(outcome, corpus_order(doc))
                     outcome.entities = {}

@@ -56,7 +56,7 @@ def test_results_in_document_order_and_failures_reported() -> None:
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_stream_is_read_a_window_at_a_time(workers: int) -> None:
     """A corpus need not fit in memory: documents are pulled as results come back, and the
-    results keep the records without the text."""
+    results keep the records without the text or the metadata the document was read with."""
     docs, _ = read_corpus([SEEDS])
     many = [replace(docs[i % len(docs)], id=f"d{i:04d}") for i in range(300)]
     pulled: list[int] = []
@@ -74,6 +74,9 @@ def test_a_stream_is_read_a_window_at_a_time(workers: int) -> None:
     assert seen_at_progress[0] <= window < len(many)  # the first results came before the stream was drained
     assert [r.doc.id for r in results] == [d.id for d in many]
     assert all(r.doc.text == "" and r.doc.sha256 for r in results)
+    assert any(d.metadata for d in many) and not any(r.doc.metadata for r in results)  # what it was read with, let go
+    kept = [(r.doc.title, r.doc.date) for r in results]  # what the graph says of it stays
+    assert kept == [(d.title, d.date) for d in many]
 
 
 def test_batches_cover_every_document_once() -> None:
