@@ -14,10 +14,14 @@ segment it has not seen the key of: the bytes the serial build writes, in its or
 its batches in document order, and the parent would drop it.
 
 Workers are forked once the parts' plan is made (kg.graph.GraphWriter.prepare_parts):
-they inherit the corpus, the plan and the spill file instead of having them pickled.
-Where fork is not available the parts are written here, as before. On a Dask cluster
-(`kg build --dask`) the workers are elsewhere: each task carries its documents' records and
-share of the plan, and what every part needs goes to each worker once.
+they inherit the corpus, the plan and the spill file instead of having them pickled. What
+resolution made for a task's documents (kg.reports.DocPart: their reports' event ids, the
+spans events cite in them, their dates' statements) is read by the parent from the
+resolution's SQLite table and sent with the task: a forked process must not use the
+parent's connection. Where fork is not available the parts are written here, as before. On
+a Dask cluster (`kg build --dask`) the workers are elsewhere: each task carries its
+documents' records, their DocParts and evidence nodes, and what every part needs goes to
+each worker once.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Event reports on disk while a spilled build resolves them (`kg build --out x.nq/--shards`).
+"""Event reports, and the events made of them, on disk in a spilled build (`kg build
+--out/--shards`).
 
 A build that held every report until resolution grew by ~5 KB a document: the reports
 themselves (~1.9 KB) and clustering's working set (blocking keys, a union-find over string
@@ -13,6 +14,12 @@ in an array (8 bytes a report); the events are then read back grouped, one event
 at a time. The clusters, the events and their order are those of kg.resolve.cluster_events
 over the same reports: the same blocks and pairs decide them, and a cluster's
 representative is its first report.
+
+Each event is then merged as its reports are read and kept in the same database, with the
+spans it cites and its date's filed under their documents (`keep_events`); the database
+stays open until the build is closed, and each document's part of the graph reads what it
+needs of them (DocPart) as it is written. Holding the merged events and the map from every
+report to its event took ~1.4 KB an event at 800 MB.
 """
 
 from __future__ import annotations
@@ -140,7 +147,8 @@ class IntUnionFind:
 
 
 class ReportTable:
-    """The reports of a build, numbered in corpus order as they are added, and their blocks."""
+    """The reports of a build, numbered in corpus order as they are added, and their blocks;
+    then the events merged from them (keep_events)."""
 
     def __init__(self, directory: str | os.PathLike | None = None) -> None:
         """In `directory`, or without one in SQLite's temporary folder (SQLITE_TMPDIR or
