@@ -129,7 +129,7 @@ def test_the_records_wait_on_disk_and_come_back_whole(tmp_path):
     spans = [[replace(ev, quote="") for ev in e.evidence[:EVENT_EVIDENCE]] for e in events]
     spill = Spill(tmp_path)
     spill.put(result)
-    assert result.facts == [] and result.claims == [] and result.events == [] and result.fired == {}
+    assert not result.facts and not result.claims and not result.events and not result.fired
     assert result.packed is None and result.packed_reports is None
     (rows,) = spill.reports([result.doc.id])
     back = [report(*row) for row in rows]  # quotes on disk with the statements, read back to write
