@@ -306,12 +306,13 @@ class GraphWriter:
         self.once = KeySet()
         self.add_ontology()
         self.add_resolved(cite_events=False)
+        assert self.corpus.resolution is not None, "a spilled corpus (kg.pipeline.build with spill_to)"
         return PartsPlan(self.broader_of(places), self.evidence_nodes, self.corpus.resolution.cited_documents())
 
     def doc_parts(self, docs: list[str], plan: PartsPlan) -> dict[str, DocPart]:
         """What resolution made for the parts of `docs` (kg.reports.ReportTable.parts), the
         documents among them that events cite counted (PartsPlan.check)."""
-        parts = self.corpus.resolution.parts(docs)
+        parts = self.corpus.resolution.parts(docs)  # type: ignore[union-attr]  # (prepare_parts asserts it)
         plan.written += sum(1 for part in parts.values() if part.cites or part.dates)
         return parts
 

@@ -46,7 +46,7 @@ class Build:
         if self.spill is not None:
             self.spill.close()
         if self.corpus.resolution is not None:
-            self.corpus.resolution.close()  # type: ignore[attr-defined]
+            self.corpus.resolution.close()
 
     @cached_property
     def quads(self) -> Quads:
@@ -70,8 +70,8 @@ class Build:
     @cached_property
     def places(self) -> dict[str, set[str]]:
         """A spilled corpus's places per subject, read back once."""
-        assert self.spill is not None
-        return self.spill.places(self.corpus.ids, self.corpus.resolution.report_ids)  # type: ignore[attr-defined]
+        assert self.spill is not None and self.corpus.resolution is not None
+        return self.spill.places(self.corpus.ids, self.corpus.resolution.report_ids)
 
     @property
     def summary(self) -> dict[str, int]:

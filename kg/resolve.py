@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
 
@@ -18,6 +19,9 @@ from kg.match import slugify
 from kg.model import EVENT_EVIDENCE, EVENT_SETS, NOTHING, Claim, DocResult, Entity, Event, Evidence, Fact
 from kg.rules import RuleSet, load_rules
 from kg.vocab import ancestors
+
+if TYPE_CHECKING:
+    from kg.reports import ReportTable
 
 FUZZY_MIN = 92  # rapidfuzz ratio for a minted name to join a known one of the same type
 SPELLING_MIN = 80  # the lowest ratio same_name accepts (same consonants)
@@ -39,7 +43,7 @@ class Corpus:
     # a spilled build's events, their reports' ids, the spans they cite and their dates'
     # statements, kept on disk by document (kg.reports.ReportTable); `events` reads them
     # back and `ids` holds the entities' names alone
-    resolution: object = None
+    resolution: ReportTable | None = None
 
 
 class LocalIds:
