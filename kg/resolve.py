@@ -380,7 +380,6 @@ def resolve(
     labels = {eid: e.label for eid, e in corpus.entities.items()}
     people = frozenset(eid for eid, e in corpus.entities.items() if e.type == "Person")
     published = {r.doc.id: r.doc.date for r in results}
-    event_ids: dict[str, str] = {}
 
     def merge(group: list[Event]) -> Event:
         return merged_event(group, labels, people, published)
@@ -398,6 +397,7 @@ def resolve(
         corpus.events, corpus.resolution, corpus.ids = table.stored_events(), table, entity_map  # type: ignore[assignment]
         return corpus
     local_events = [remap_event(e, entity_map) for r in results for e in r.events]
+    event_ids: dict[str, str] = {}
     for group in grouped(local_events, cluster_events(local_events, types.get)):
         merged = merge(group)
         event_ids.update((e.id, merged.id) for e in group)
@@ -504,9 +504,7 @@ def name_responses(events: Mapping[str, Event], answers: dict[str, set[str]]) ->
     renamed = []
     for gid, answered in answers.items():
         answered = answered - {gid}
-        if gid not in base:
-            continue
-        if base[gid] in RESPONSE_LABELS and len(answered) == 1 and (only := next(iter(answered))) in base:
+        if base.get(gid) in RESPONSE_LABELS and len(answered) == 1 and (only := next(iter(answered))) in base:
             involved[gid].names[0] = f"{base[gid]} after {base[only]}"
             renamed.append(involved[gid])
     return renamed
