@@ -323,39 +323,75 @@ def same_event(a: Event, b: Event, entity_type) -> bool:
     return False
 
 
+class EventTraits:
+    """What an event's label and merged fields are made of, gathered a report at a time in
+    corpus order, so that an event thousands of articles report is merged without holding
+    their reports (a spilled build reads them off disk one by one, kg.reports). Each value is
+    the first report's to give it, or to give it most precisely."""
+
+    def __init__(self) -> None:
+        self.name: str | None = None  # the first name given
+        self.aliases: dict[str, None] = {}  # each name given after the first (it again too), in order
+        self.type = ""
+        self.depth = -1  # how specific the type is (kg.vocab.ancestors)
+        self.date: str | None = None
+        self.date_evidence: Evidence | None = None
+        self.description = ""
+        self.targets: set[str] = set()
+        self.places: set[str] = set()
+        self.perpetrators: set[str] = set()
+        self.participants: set[str] = set()
+
+    def add(self, e: Event) -> None:
+        for n in e.names:
+            if self.name is None:
+                self.name = n
+            else:
+                self.aliases[n] = None
+        depth = len(ancestors(e.type))
+        if depth > self.depth:
+            self.type, self.depth = e.type, depth
+        if e.date and (not self.date or len(e.date) > len(self.date)):
+            self.date, self.date_evidence = e.date, e.date_evidence
+        self.description = self.description or e.description
+        self.targets.update(e.targets)
+        self.places.update(e.locations)
+        self.perpetrators.update(e.perpetrators)
+        self.participants.update(e.participants)
+
+    def label(self, labels: dict[str, str], people: frozenset[str] = frozenset()) -> tuple[str, list[str]]:
+        """A name if the text gives one, else what, on whom or where, and when. A meeting is
+        named after the body that met, not the person who chaired it."""
+        if self.name is not None:
+            return self.name, list(self.aliases)
+        best_type, desc = self.type, self.description
+        targets = sorted({labels.get(t, t) for t in self.targets})
+        places = sorted({labels.get(p, p) for p in self.places})
+        noun = {"SecurityOperation": "Security operation"}.get(best_type, best_type)
+        if targets:
+            text = f"{noun} on {', '.join(targets[:2])}" if best_type != "Meeting" else f"Meeting of {targets[0]}"
+        elif desc:
+            text = f"{noun} on {desc}" + (f" in {places[0]}" if places else "")
+        elif self.perpetrators and best_type == "Protest":
+            text = "Protest by " + ", ".join(sorted({labels.get(p, p) for p in self.perpetrators}))
+        elif best_type == "Meeting" and self.participants:
+            bodies = sorted(self.participants, key=lambda p: (p in people, p))
+            text = "Meeting of " + labels.get(bodies[0], bodies[0])
+        elif places:
+            text = f"{noun} in {', '.join(places[:3])}"
+        else:
+            text = noun
+        return (f"{text} ({self.date})" if self.date else text), []
+
+
 def event_label(
-    members: list[Event], labels: dict[str, str], people: frozenset[str] = frozenset()
+    members: Iterable[Event], labels: dict[str, str], people: frozenset[str] = frozenset()
 ) -> tuple[str, list[str]]:
-    """A name if the text gives one, else what, on whom or where, and when. A meeting is named
-    after the body that met, not the person who chaired it."""
-    names = [n for e in members for n in e.names]
-    best_type = most_specific([e.type for e in members])
-    date = max((e.date for e in members if e.date), key=len, default=None)
-    aliases = list(dict.fromkeys(names[1:]))
-    if names:
-        return names[0], aliases
-    targets = sorted({labels.get(t, t) for e in members for t in e.targets})
-    places = sorted({labels.get(p, p) for e in members for p in e.locations})
-    desc = next((e.description for e in members if e.description), "")
-    noun = {"SecurityOperation": "Security operation"}.get(best_type, best_type)
-    if targets:
-        text = f"{noun} on {', '.join(targets[:2])}" if best_type != "Meeting" else f"Meeting of {targets[0]}"
-    elif desc:
-        text = f"{noun} on {desc}" + (f" in {places[0]}" if places else "")
-    elif any(e.perpetrators for e in members) and best_type == "Protest":
-        text = "Protest by " + ", ".join(sorted({labels.get(p, p) for e in members for p in e.perpetrators}))
-    elif best_type == "Meeting" and any(e.participants for e in members):
-        bodies = sorted({p for e in members for p in e.participants}, key=lambda p: (p in people, p))
-        text = "Meeting of " + labels.get(bodies[0], bodies[0])
-    elif places:
-        text = f"{noun} in {', '.join(places[:3])}"
-    else:
-        text = noun
-    return (f"{text} ({date})" if date else text), aliases
-
-
-def most_specific(types: list[str]) -> str:
-    return max(types, key=lambda t: len(ancestors(t)))
+    """An event's label and aliases from its reports (EventTraits.label)."""
+    traits = EventTraits()
+    for e in members:
+        traits.add(e)
+    return traits.label(labels, people)
 
 
 def resolve(
@@ -432,27 +468,34 @@ def grouped(events: list[Event], clusters: dict[str, str]) -> Iterator[list[Even
 
 
 def merged_event(
-    group: list[Event], labels: dict[str, str], people: frozenset[str], published: dict[str, str | None]
+    group: Iterable[Event], labels: dict[str, str], people: frozenset[str], published: dict[str, str | None]
 ) -> Event:
-    """One event from the reports of it (in corpus order). Its id comes from one report, the
-    earliest (by its document's date, then id; `published`: document id -> date): its label
-    as that report alone gives it, and its id. An article that joins the event later, or makes
-    its label more precise, does not rename it, so saved queries, notebooks and a store's other
-    documents keep pointing at it; an archive loaded in date order never renames one."""
-    label, aliases = event_label(group, labels, people)
-    root = min(group, key=lambda e: earliest(published.get(e.doc), e.id))
+    """One event from the reports of it (in corpus order), read once. Its id comes from one
+    report, the earliest (by its document's date, then id; `published`: document id -> date):
+    its label as that report alone gives it, and its id. An article that joins the event
+    later, or makes its label more precise, does not rename it, so saved queries, notebooks
+    and a store's other documents keep pointing at it; an archive loaded in date order never
+    renames one."""
+    traits = EventTraits()
+    root: Event | None = None
+    root_key: tuple = ()
+    evidence: list[Evidence] = []
+    for e in group:
+        traits.add(e)
+        key = earliest(published.get(e.doc), e.id)
+        if root is None or key < root_key:
+            root, root_key = e, key
+        if len(evidence) < EVENT_EVIDENCE:
+            evidence.extend(e.evidence[: EVENT_EVIDENCE - len(evidence)])
+    if root is None:
+        raise ValueError("an event is merged from one report or more")
+    label, aliases = traits.label(labels, people)
     gid = f"event-{slugify(event_label([root], labels, people)[0])[:60]}-{event_id(root.id)}"
     # a merged event cites its first EVENT_EVIDENCE spans and names no actors of its own
     # (statements do): one shared empty set for each, not five new ones per event
-    merged = Event(
-        gid, "", most_specific([e.type for e in group]), [label, *aliases], **dict.fromkeys(EVENT_SETS, NOTHING)
-    )
-    for e in group:
-        if len(merged.evidence) < EVENT_EVIDENCE:
-            merged.evidence.extend(e.evidence[: EVENT_EVIDENCE - len(merged.evidence)])
-        if e.date and (not merged.date or len(e.date) > len(merged.date)):
-            merged.date, merged.date_evidence = e.date, e.date_evidence
-        merged.description = merged.description or e.description
+    merged = Event(gid, "", traits.type, [label, *aliases], **dict.fromkeys(EVENT_SETS, NOTHING))
+    merged.evidence = evidence
+    merged.date, merged.date_evidence, merged.description = traits.date, traits.date_evidence, traits.description
     return merged
 
 

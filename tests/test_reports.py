@@ -219,3 +219,27 @@ def test_where_an_open_file_cannot_be_removed_the_table_is_sqlites_own_temporary
         assert list(tmp_path.iterdir()) == []
         assert not any(f.startswith(str(tmp_path)) for f in open_files())
         assert [len(group) for group in table.events(table.cluster(FACILITY))] == [4]
+
+
+def test_an_event_is_merged_from_its_reports_read_once():
+    """A spilled build merges an event as its reports are read off disk, one at a time
+    (an event thousands of articles report is not held): merged from a one-pass iterator,
+    it is what the same reports in a list make. Its id comes from the earliest document's
+    report, its type is the most specific, its date the first most precise one given, its
+    spans the first EVENT_EVIDENCE and its aliases every other name once."""
+    documents = reports_of(
+        [
+            {**SPEC, "doc": 0, "names": ["Operation Storm"], "date": "2025-03", "spans": 2},
+            {**SPEC, "doc": 1, "names": ["Black Storm"], "date": "2025-03-01", "spans": 3},
+            {**SPEC, "doc": 2, "names": ["Black Storm", "Storm"], "date": "2025-03-02", "spans": 4},
+        ]
+    )
+    group = [e for doc in documents for e in doc]
+    group[1].type = "Hijacking"  # more specific than Attack
+    published = {"d0": "2025-03-09", "d1": "2025-03-02", "d2": "2025-03-05"}
+    once = merged_event(iter(group), {}, frozenset(), published)
+    assert as_fields(once) == as_fields(merged_event(group, {}, frozenset(), published))
+    assert once.id.startswith("event-black-storm-")  # d1 was published first: its report names it
+    assert once.names == ["Operation Storm", "Black Storm", "Storm"]
+    assert (once.type, once.date, once.date_evidence) == ("Hijacking", "2025-03-01", group[1].date_evidence)
+    assert once.evidence == group[0].evidence + group[1].evidence[: EVENT_EVIDENCE - 2]
