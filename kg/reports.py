@@ -15,13 +15,12 @@ at a time. The clusters, the events and their order are those of kg.resolve.clus
 over the same reports: the same blocks and pairs decide them, and a cluster's
 representative is its first report.
 
-Each event is then merged as its reports are read, one report at a time (kg.resolve.EventTraits:
-in the synthetic 100 MB corpus one event has 17,248 reports, 21 MB held as a list, and it
-grows with the corpus),
-and kept in the same database, with the spans it cites and its date's filed under their
-documents (`keep_events`); the database
-stays open until the build is closed, and each document's part of the graph reads what it
-needs of them (DocPart) as it is written. Holding the merged events and the map from every
+Each event is then merged as its reports are read, one report at a time
+(kg.resolve.EventTraits: in the synthetic 100 MB corpus one event has 17,248 reports, 21 MB
+held as a list, and it grows with the corpus), and kept in the same database, with the spans
+it cites and its date's filed under their documents (`keep_events`); the database stays open
+until the build is closed, and each document's part of the graph reads what it needs of
+them (DocPart) as it is written. Holding the merged events and the map from every
 report to its event took ~1.4 KB an event at 800 MB.
 """
 
