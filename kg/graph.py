@@ -635,24 +635,49 @@ def once_key(digest: str, kind: int, date: str | None = None) -> int:
 
 
 class KeySet:
-    """The once keys build_parts has written, 24 bytes a key where a set of ints takes ~75: a
-    table probed in place, each key's low 64 bits and the rest (plus one, 0 for an empty
-    slot) in two arrays, at most half full. 100 MB of text: 206k keys, 16 MB as a set, the
-    largest thing a spilled build's writing adds. Keys are not negative and fit 95 bits
-    (once_key's: 90); a wider one raises OverflowError, never a wrong answer."""
+    """The once keys build_parts has written, 24 bytes a key where a set of ints takes ~75:
+    tables probed in place (KeyTable), each key in the one its hash picks. 100 MB of text:
+    206k keys, 16 MB as a set, the largest thing a spilled build's writing adds. In KEY_TABLES
+    tables, not one: a table grows by copying itself into one twice its size, and at 800 MB
+    one table's last growth held 24 MB and 48 MB at once, the build's peak; now it is 1/64th
+    of that. Keys are not negative and fit 95 bits (once_key's: 90); a wider one raises
+    OverflowError, never a wrong answer."""
+
+    __slots__ = ("tables",)
+
+    def __init__(self, slots: int = 1 << 6):
+        self.tables = [KeyTable(slots) for _ in range(KEY_TABLES)]  # slots: each table's first, a power of two
+
+    def __len__(self) -> int:
+        return sum(t.count for t in self.tables)
+
+    def __contains__(self, key: int) -> bool:
+        h = hash(key)
+        return self.tables[h >> _TABLE_SHIFT & _TABLE_MASK].probe(key, h)[3]
+
+    def add(self, key: int) -> bool:
+        """Add `key`; False if it was there already."""
+        h = hash(key)
+        return self.tables[h >> _TABLE_SHIFT & _TABLE_MASK].add(key, h)
+
+    def __iter__(self) -> Iterator[int]:
+        return (key for table in self.tables for key in table)
+
+
+class KeyTable:
+    """One of a KeySet's tables: each key's low 64 bits and the rest (plus one, 0 for an
+    empty slot) in two arrays, at most half full, probed from the key's hash (`h`: its low
+    bits; KeySet picks the table by its high ones)."""
 
     __slots__ = ("count", "high", "low", "slots")
 
-    def __init__(self, slots: int = 1 << 12):
+    def __init__(self, slots: int):
         self.slots, self.count = slots - 1, 0  # slots: a power of two
         self.low, self.high = array("Q", [0]) * slots, array("I", [0]) * slots  # "I": 32 bits
 
-    def __len__(self) -> int:
-        return self.count
-
-    def _probe(self, key: int) -> tuple[int, int, int, bool]:
+    def probe(self, key: int, h: int) -> tuple[int, int, int, bool]:
         """The key's two words, and the slot that holds it (True) or where it would go."""
-        low, high, i = key & _LOW64, (key >> 64) + 1, hash(key) & self.slots
+        low, high, i = key & _LOW64, (key >> 64) + 1, h & self.slots
         lows, highs = self.low, self.high
         while highs[i]:
             if lows[i] == low and highs[i] == high:
@@ -660,15 +685,14 @@ class KeySet:
             i = (i + 1) & self.slots
         return low, high, i, False
 
-    def __contains__(self, key: int) -> bool:
-        return self._probe(key)[3]
-
-    def add(self, key: int) -> bool:
-        """Add `key`; False if it was there already."""
-        low, high, i, there = self._probe(key)
-        if there:
-            return False
-        self.low[i], self.high[i] = low, high
+    def add(self, key: int, h: int) -> bool:
+        low, high, i = key & _LOW64, (key >> 64) + 1, h & self.slots  # (probe, inlined: a call a key)
+        lows, highs = self.low, self.high
+        while highs[i]:
+            if lows[i] == low and highs[i] == high:
+                return False
+            i = (i + 1) & self.slots
+        lows[i], highs[i] = low, high
         self.count += 1
         if 2 * self.count > self.slots:
             self._grow()
@@ -678,12 +702,14 @@ class KeySet:
         return ((h - 1) << 64 | lo for lo, h in zip(self.low, self.high, strict=True) if h)
 
     def _grow(self) -> None:
-        bigger = KeySet(2 * (self.slots + 1))
+        bigger = KeyTable(2 * (self.slots + 1))
         for key in self:
-            bigger.add(key)
+            bigger.add(key, hash(key))
         self.slots, self.count, self.low, self.high = bigger.slots, bigger.count, bigger.low, bigger.high
 
 
+KEY_TABLES = 64
+_TABLE_SHIFT, _TABLE_MASK = 55, KEY_TABLES - 1  # a table from bits 55-60 of a key's hash (61 bits)
 _LOW64 = (1 << 64) - 1
 
 

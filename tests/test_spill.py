@@ -211,7 +211,7 @@ def test_the_written_keys_table_answers_as_a_set(keys):
     """KeySet holds once_key's ints (up to 90 bits) in two arrays: whatever the keys (small,
     colliding in their low bits, repeated), add and membership answer as a set does, and it
     grows past its first table without losing one."""
-    table, seen = KeySet(slots=4), set()
+    table, seen = KeySet(slots=2), set()
     for key in keys:
         assert table.add(key) is (key not in seen)
         seen.add(key)
