@@ -238,7 +238,9 @@ class GraphWriter:
         self.sink = sink
         self.out = Quads()
         self.facts = self.graph(iri(str(FACTS_GRAPH)))
-        self.doc_dates = {d.id: ox_date(d.date) for d in corpus.documents if d.date}
+        # (a spilled corpus's parts set their own document's: kg.graph.GraphWriter.write_part)
+        spilled = corpus.resolution is not None
+        self.doc_dates = {} if spilled else {d.id: ox_date(d.date) for d in corpus.documents if d.date}
         self.evidence_nodes: MutableMapping[tuple, tuple[ox.NamedNode, bool]] = {}
         self.asserted: set[Triple] = set()
         self.once: KeySet | None = None  # build_parts: what two documents' parts share, written once

@@ -202,6 +202,17 @@ def extract_all(
     return results, errors
 
 
+def held(doc: Document) -> Document:
+    """What a streamed build keeps of a document: no text, no metadata (one shared empty
+    mapping, not an empty dict each: 64 bytes), and its date as the one string every
+    document of that day shares (59 bytes each): a year of news has a few hundred dates."""
+    date = sys.intern(doc.date) if doc.date else None
+    return replace(doc, text="", metadata=NO_METADATA, date=date)
+
+
+NO_METADATA: dict = {}  # shared by every document held without its metadata: read, never written
+
+
 def iter_extract(
     docs: Iterable[Document],
     workers: int = 1,
@@ -222,7 +233,7 @@ def iter_extract(
             fold.merge(folded)
         for doc, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, DocResult):
-                outcome.doc = doc if keep_text else replace(doc, text="", metadata={})
+                outcome.doc = doc if keep_text else held(doc)
                 if wanted and outcome.entities:  # extracted here, not in a worker
                     fold.add(outcome, corpus_order(doc))
                     outcome.entities = {}

@@ -542,14 +542,14 @@ def name_responses(events: Mapping[str, Event], answers: dict[str, set[str]]) ->
     Only the events `answers` names are read (a spilled build's are on disk); the renamed
     ones are returned."""
     named = {*answers, *(gid for answered in answers.values() for gid in answered)}
-    involved = {gid: events[gid] for gid in named if gid in events}
-    base = {gid: e.names[0] for gid, e in involved.items()}
+    base = {gid: events[gid].names[0] for gid in named if gid in events}  # names, not the events
     renamed = []
     for gid, answered in answers.items():
         answered = answered - {gid}
         if base.get(gid) in RESPONSE_LABELS and len(answered) == 1 and (only := next(iter(answered))) in base:
-            involved[gid].names[0] = f"{base[gid]} after {base[only]}"
-            renamed.append(involved[gid])
+            event = events[gid]  # (held: the same event; on disk: read again, only if renamed)
+            event.names[0] = f"{base[gid]} after {base[only]}"
+            renamed.append(event)
     return renamed
 
 

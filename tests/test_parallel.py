@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from kg.cli import main
 from kg.ingest import Document, read_corpus
 from kg.match import Mention, mask, select_longest
-from kg.parallel import IN_FLIGHT_PER_WORKER, STREAM_BATCH, batches, extract_all
+from kg.parallel import IN_FLIGHT_PER_WORKER, STREAM_BATCH, batches, extract_all, held
 from kg.pipeline import build
 from kg.rules import OPEN, SEP
 
@@ -154,3 +154,16 @@ def test_a_build_leaves_the_collector_as_it_found_it():
     with pytest.raises(RuntimeError), fewer_collections():
         raise RuntimeError("a build that fails")
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_documents_of_one_day_held_share_its_date() -> None:
+    """A streamed build holds every document's metadata until it is written: documents of one
+    day share one date string (a year of news has a few hundred dates for its thousands of
+    articles), and none keeps its text or the metadata it was read with."""
+    doc = read_corpus([SEEDS])[0][0]
+    made = [replace(doc, id=f"d{n}", date="-".join(("2025", "03", "01"))) for n in range(2)]
+    assert made[0].date is not made[1].date  # equal strings, made apart
+    first, second = (held(d) for d in made)
+    assert first.date == "2025-03-01" and first.date is second.date
+    assert (first.id, first.title, first.sha256) == (made[0].id, doc.title, doc.sha256)
+    assert first.text == "" and first.metadata == {} and doc.metadata
