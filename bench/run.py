@@ -323,6 +323,51 @@ def case_project(mb: float, repeats: int) -> dict:
     }
 
 
+def case_saved(mb: float, repeats: int) -> dict:
+    """Every saved question (queries/*.rq, its parameters' defaults) over the graph of a
+    generated corpus, as `kg query GRAPH --saved NAME` runs it (kg.store.answers over the file
+    read into memory): the target is per saved question, and the synthetic questions of the
+    load rows are not they. Median of `repeats` runs each."""
+    import shutil
+
+    from kg.pipeline import build
+    from kg.store import answers, memory_store, render_saved, saved_queries
+
+    folder = Path(tempfile.mkdtemp(prefix="kg-bench-saved-"))
+    path = folder / "graph.nq"
+    with build([str(corpus(mb))], workers=2, spill_to=folder) as built:
+        built.write(path)
+    store = memory_store(path)
+    latencies, rows = {}, {}
+    for name in sorted(saved_queries()):
+        query = render_saved(name, {})
+        latencies[name], found = timed(lambda q=query: answers(store, q), repeats)
+        rows[name] = len(found)
+    quads = len(store)
+    shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "what": f"the {mb:g} MB corpus's graph ({quads:,} quads)",
+        "queries_ms": {k: round(v * 1000, 1) for k, v in latencies.items()},
+        "rows": rows,
+    }
+
+
+def saved_table(cases: list[dict]) -> list[str]:
+    lines = [
+        "## Saved questions (`kg query GRAPH --saved NAME`)",
+        "",
+        f"Target: {TARGETS['query']}. Each saved question with its parameters' defaults, over a"
+        " generated corpus's graph read into memory; median of 5 (rows found in brackets).",
+        "",
+        "| saved question | " + " | ".join(c["what"] for c in cases) + " |",
+        "|---|" + "---|" * len(cases),
+    ]
+    for name in cases[0]["queries_ms"]:
+        cells = [f"{c['queries_ms'][name]} ms ({c['rows'][name]})" for c in cases]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def case_viz(nodes: int, repeats: int) -> dict:
     """What `kg viz --max-nodes N` does once the graph is projected (kg.viz.write_html: PageRank,
     the layout above BROWSER_LAYOUT_MAX nodes, the page), then the page opened in headless
@@ -566,7 +611,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument(
         "--only",
-        choices=["analysis", "incremental", "viz"],
+        choices=["analysis", "incremental", "saved", "viz"],
         help="run one section and print its table (RESULTS.md is left as it is)",
     )
     parser.add_argument("--case", help=argparse.SUPPRESS)
@@ -585,6 +630,10 @@ def main() -> None:
         return
     if opts.only == "viz":
         print("\n".join(viz_table([run_case("viz", n, 3) for n in ([1_000] if opts.quick else [1_000, 5_000])])))
+        return
+    saved_mb = [1.0] if opts.quick else [10.0, 50.0]
+    if opts.only == "saved":
+        print("\n".join(saved_table([run_case("saved", mb, 5) for mb in saved_mb])))
         return
     if opts.only == "incremental":
         print("\n".join(incremental_rows([run_case("incremental", mb, 1 if opts.quick else 5) for mb in sizes])))
@@ -609,6 +658,7 @@ def main() -> None:
     ]
     par += [run_case("build", 100.0, 1, 2)] if opts.big else []  # beside the 1-worker 100 MB build above
     loads = [run_case("load", n, 3 if n <= 1_000_000 else 1, disk) for n in triples for disk in (0, 1)]
+    saved = [run_case("saved", mb, 5) for mb in saved_mb]
     ranks = [run_case("rank", n, 1) for n in nodes] + [run_case("rank", nodes[-1], 1, 2)]
     projections = [run_case("project", mb, 3) for mb in sizes]
     pages = [run_case("viz", n, 3) for n in ([1_000] if opts.quick else [1_000, 5_000])]
@@ -672,6 +722,7 @@ def main() -> None:
             + " | ".join(f"{v} ms" for v in r["queries_ms"].values())
             + " |"
         )
+    lines += ["", *saved_table(saved)]
     lines += ["", *rank_table(ranks), "", *project_table(projections)]
     lines += ["", *viz_table(pages)]
     lines += ["", "## Incremental builds (kg.store.add_documents)", "", *incremental_rows(inc)]
