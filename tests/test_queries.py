@@ -153,3 +153,24 @@ def rows_of(result, separators: list[str | None]) -> list[tuple]:
         cells = [str(python_value(term)) for term in row]
         rows.append(tuple(sorted(c.split(sep)) if sep else c for c, sep in zip(cells, separators, strict=True)))
     return sorted(rows, key=repr)
+
+
+def test_each_document_contribution_is_counted_from_its_own_spans(seeds_ttl, seeds_build):
+    """document-contributions counts per document, in subqueries: each seed's row holds the
+    spans whose kgo:document it is, the statements and the casualty figures derived from
+    them, as counted straight off the graph (a document without spans counts 0)."""
+    from rdflib import RDF, Namespace
+
+    from kg.graph import doc_iri
+
+    kgo, prov = Namespace("https://w3id.org/kgae/ontology#"), Namespace("http://www.w3.org/ns/prov#")
+    g = seeds_build.quads.to_graph()  # every named graph in one
+    expected = {}
+    for doc in seeds_build.corpus.documents:
+        spans = set(g.subjects(kgo.document, doc_iri(doc.id)))
+        derived = {s for ev in spans for s in g.subjects(prov.wasDerivedFrom, ev)}
+        kinds = [{s for s in derived if (s, RDF.type, t) in g} for t in (RDF.Statement, kgo.CasualtyClaim)]
+        expected[doc.title] = (str(len(spans)), str(len(kinds[0])), str(len(kinds[1])))
+    rows = answers(seeds_ttl, "document-contributions", {})
+    assert {r["title"]: (r["spans"], r["statements"], r["figures"]) for r in rows} == expected
+    assert all(int(spans) > 0 and int(statements) > 0 for spans, statements, _ in expected.values())
