@@ -223,8 +223,12 @@ def _on_dask(
 
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     try:
+        # hash=False: a key of its own each time. A second write of the same build (the file,
+        # then shards) scattered the same content under the same key while the scheduler was
+        # still releasing the first's, and its tasks were cancelled ("lost dependencies";
+        # dask/distributed#8576); seen once in a clean-clone CI run.
         everyone = client.scatter(
-            Resolved(writer.corpus.entities, writer.corpus.ids, plan.broader, triples), broadcast=True
+            Resolved(writer.corpus.entities, writer.corpus.ids, plan.broader, triples), broadcast=True, hash=False
         )
         nodes: dict[str, dict] = {}
         for key, node in plan.shared.items():
