@@ -637,7 +637,24 @@ def answers(store: ox.Store, query: str, bindings: dict | None = None) -> Rows:
             [(from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)) for t in result],
         )
     names = [v.value for v in result.variables]
-    return Rows(names, [tuple(from_ox(sol[n]) for n in names) for sol in result])
+    convert = _converted({})
+    return Rows(names, [tuple(convert(sol[n]) for n in names) for sol in result])
+
+
+def _converted(seen: dict) -> Callable[[object], Node | None]:
+    """from_ox, each distinct term converted once per answer: rows repeat their labels, rules
+    and IRIs, and making rdflib terms was most of the time of answers of thousands of rows
+    (3,435 rows: 61 ms in oxigraph, 310 ms converted one by one)."""
+
+    def convert(term: object) -> Node | None:
+        if term is None:
+            return None
+        found = seen.get(term)
+        if found is None:
+            found = seen[term] = from_ox(term)
+        return found
+
+    return convert
 
 
 def query_endpoint(url: str, query: str, timeout: float = 60.0) -> Rows:
