@@ -688,7 +688,8 @@ class KeyTable:
         return low, high, i, False
 
     def add(self, key: int, h: int) -> bool:
-        low, high, i = key & _LOW64, (key >> 64) + 1, h & self.slots  # (probe, inlined: a call a key)
+        # probe, inlined: 2.45 M adds in 5.3-5.7 s, through probe() 7.4 s (the writing makes one a statement)
+        low, high, i = key & _LOW64, (key >> 64) + 1, h & self.slots
         lows, highs = self.low, self.high
         while highs[i]:
             if lows[i] == low and highs[i] == high:
