@@ -49,6 +49,9 @@ class Document:
     metadata: dict = field(default_factory=dict, compare=False, hash=False)
 
 
+NO_METADATA: dict = {}  # shared by every document held without its metadata: read, never written
+
+
 @dataclass(frozen=True)
 class IngestError:
     """A file that could not be read, and why; the rest of the corpus goes on."""

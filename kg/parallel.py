@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import TypeVar
 
 from kg.extract import extract
-from kg.ingest import Document, IngestError, corpus_order
+from kg.ingest import NO_METADATA, Document, IngestError, corpus_order
 from kg.model import DocResult
 from kg.resolve import EntityFold
 from kg.rules import load_rules
@@ -202,15 +202,17 @@ def extract_all(
     return results, errors
 
 
-def held(doc: Document) -> Document:
+def held(doc: Document, spilled: bool = False) -> Document:
     """What a streamed build keeps of a document: no text, no metadata (one shared empty
     mapping, not an empty dict each: 64 bytes), and its date as the one string every
-    document of that day shares (59 bytes each): a year of news has a few hundred dates."""
+    document of that day shares (59 bytes each): a year of news has a few hundred dates.
+    `spilled`: its records went to a build's spill with its title, hash and address
+    (kg.spill.pack), so it keeps only what ordering and resolution read: id, source, date
+    (~250 bytes less a document)."""
     date = sys.intern(doc.date) if doc.date else None
+    if spilled:
+        return Document(doc.id, doc.source, "", "", date=date, format=doc.format, metadata=NO_METADATA)
     return replace(doc, text="", metadata=NO_METADATA, date=date)
-
-
-NO_METADATA: dict = {}  # shared by every document held without its metadata: read, never written
 
 
 def iter_extract(
@@ -233,12 +235,14 @@ def iter_extract(
             fold.merge(folded)
         for doc, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, DocResult):
-                outcome.doc = doc if keep_text else held(doc)
+                outcome.doc = doc
                 if wanted and outcome.entities:  # extracted here, not in a worker
                     fold.add(outcome, corpus_order(doc))
                     outcome.entities = {}
                 if spill is not None:
-                    spill.put(outcome)
+                    spill.put(outcome)  # (packed here with the whole document, where no worker did)
+                if not keep_text:
+                    outcome.doc = held(doc, spilled=spill is not None)
             yield outcome
         done += len(batch)
         if progress:

@@ -125,11 +125,10 @@ def render(
     writer: GraphWriter,
     plan: PartsPlan,
     records: Iterable[tuple],
-    by_id: dict,
     triples: bool,
     resolved: dict[str, DocPart],
 ) -> list[Part]:
-    """The parts of `records` (kg.spill's, for documents `by_id`), as segments of lines;
+    """The parts of `records` (kg.spill's, each with its document's metadata), as segments of lines;
     `resolved`: what resolution made for them (read by the parent: a worker forked from it
     must not use its database connection)."""
     recorder = Recorder(triples)
@@ -137,7 +136,7 @@ def render(
     writer.facts = writer.graph(FACTS)
     parts = []
     for record in records:
-        r, quotes = result(record, by_id)
+        r, quotes = result(record)
         doc = r.doc.id
         writer.write_part(r, quotes, resolved.get(doc, NO_PART), plan)
         parts.append((doc, recorder.take()))
@@ -147,14 +146,13 @@ def render(
 def write_batch(start: int, stop: int, resolved: dict[str, DocPart]) -> list[Part]:
     """In a forked worker: the parts of records `start` to `stop`, by the inherited writer."""
     assert _forked is not None, "write_batch runs in a process forked by write_parts"
-    writer, plan, spill, by_id, triples = _forked
-    return render(writer, plan, spill.read_range(start, stop), by_id, triples, resolved)
+    writer, plan, spill, triples = _forked
+    return render(writer, plan, spill.read_range(start, stop), triples, resolved)
 
 
 def write_parts(
     writer: GraphWriter,
     spill: Spill,
-    documents: list,
     places: dict[str, set[str]],
     workers: int = 2,
     dask: object = None,
@@ -165,19 +163,17 @@ def write_parts(
     text (`sink.text`: kg.graph.BufferedWriter, the shards' sink)."""
     plan = writer.prepare_parts(places)
     spill.file.flush()
-    triples, by_id = bool(getattr(writer.sink, "triples", False)), {d.id: d for d in documents}
+    triples = bool(getattr(writer.sink, "triples", False))
     if dask is not None:
-        tasks = _on_dask(writer, plan, spill, by_id, triples, dask)
+        tasks = _on_dask(writer, plan, spill, triples, dask)
     else:
-        tasks = _on_forks(writer, plan, spill, by_id, triples, workers)
+        tasks = _on_forks(writer, plan, spill, triples, workers)
     _write_in_order(writer, plan, tasks, progress)
 
 
-def _on_forks(
-    writer: GraphWriter, plan: PartsPlan, spill: Spill, by_id: dict, triples: bool, workers: int
-) -> Iterator[list[Part]]:
+def _on_forks(writer: GraphWriter, plan: PartsPlan, spill: Spill, triples: bool, workers: int) -> Iterator[list[Part]]:
     global _forked
-    _forked = (writer, plan, spill, by_id, triples)
+    _forked = (writer, plan, spill, triples)
     try:
         with forked_pool(workers, initializer=_warm) as pool:
 
@@ -201,20 +197,18 @@ class Resolved:
     triples: bool
 
 
-def write_remote(
-    resolved: Resolved, data: bytes, documents: list, plan: PartsPlan, parts: dict[str, DocPart]
-) -> list[Part]:
-    """On a Dask worker: the parts of a run of records (`data`, kg.spill's bytes) of
-    `documents`, with `plan` cut to them (their evidence nodes) and what resolution made
-    for them (`parts`)."""
+def write_remote(resolved: Resolved, data: bytes, plan: PartsPlan, parts: dict[str, DocPart]) -> list[Part]:
+    """On a Dask worker: the parts of a run of records (`data`, kg.spill's bytes, each with
+    its document's metadata), with `plan` cut to their documents (their evidence nodes) and
+    what resolution made for them (`parts`)."""
     writer = GraphWriter(Corpus(entities=resolved.entities, ids=resolved.ids), load_rules())
     writer.once = KeySet()
     plan.broader = resolved.broader
-    return render(writer, plan, records_in(data), {d.id: d for d in documents}, resolved.triples, parts)
+    return render(writer, plan, records_in(data), resolved.triples, parts)
 
 
 def _on_dask(
-    writer: GraphWriter, plan: PartsPlan, spill: Spill, by_id: dict, triples: bool, scheduler: object
+    writer: GraphWriter, plan: PartsPlan, spill: Spill, triples: bool, scheduler: object
 ) -> Iterator[list[Part]]:
     """Its workers do not share this machine's spill, so each task carries its records' bytes
     and the plan's share of its documents; what all parts need goes once to every worker
@@ -238,7 +232,7 @@ def _on_dask(
             docs = spill.ids[start:stop]
             share = PartsPlan(set(), {k: v for d in docs for k, v in nodes.get(d, {}).items()})
             data, parts = spill.read_bytes(start, stop), writer.doc_parts(docs, plan)
-            return client.submit(write_remote, everyone, data, [by_id[d] for d in docs], share, parts, pure=False)
+            return client.submit(write_remote, everyone, data, share, parts, pure=False)
 
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         yield from _in_order(submit, len(spill.offsets), workers)

@@ -61,9 +61,9 @@ class Build:
         to_file = hasattr(sink, "text")  # a file or shards (not the graph collected, nor only counted)
         tick = (lambda done: self.progress(done, len(docs))) if self.progress and to_file else None
         if to_file and (self.dask is not None or (self.workers > 1 and can_fork())):  # by the cluster or workers
-            write_parts(writer, self.spill, docs, self.places, self.workers, self.dask, tick)
+            write_parts(writer, self.spill, self.places, self.workers, self.dask, tick)
         else:
-            out = writer.build_parts(self.spill.records(docs), self.places, tick)
+            out = writer.build_parts(self.spill.records(), self.places, tick)
         self.counted = writer.counts
         return out
 

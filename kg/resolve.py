@@ -31,7 +31,7 @@ SPELLING_MIN = 80  # the lowest ratio same_name accepts (same consonants)
 class Corpus:
     """The merged result of a whole build."""
 
-    documents: list = field(default_factory=list)
+    documents: list = field(default_factory=list)  # a spilled build's: id, source and date (kg.parallel.held)
     entities: dict[str, Entity] = field(default_factory=dict)
     events: dict[str, Event] = field(default_factory=dict)
     facts: dict[tuple, list[Evidence]] = field(default_factory=dict)  # (s, p, o, modality, claimant, denier, literal)

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from kg.graph import Quotes, batched
+from kg.ingest import NO_METADATA, Document
 from kg.linesort import scratch_file
 from kg.model import EVENT_EVIDENCE, Claim, DocResult, Evidence, Fact
 from kg.reports import report_row
@@ -34,7 +35,9 @@ SPILLED: Mapping = MappingProxyType({})  # a spilled result's fired rules and en
 
 def pack(r: DocResult, quotes: Quotes | None = None) -> bytes:
     """A document's statements and claims as one marshal record (field order: kg.model), with
-    `quotes`: (start, end) -> sentence, for spans whose quote is not kept in memory."""
+    `quotes`: (start, end) -> sentence, for spans whose quote is not kept in memory, and the
+    document's metadata (the graph's document node reads it back: the build holds what
+    ordering and resolution need of it, kg.parallel.held)."""
     facts = [
         (f.subject, f.predicate, f.object, *_evidence(f.evidence), f.modality, f.claimant, f.denied_by, f.literal)
         for f in r.facts
@@ -44,7 +47,9 @@ def pack(r: DocResult, quotes: Quotes | None = None) -> bytes:
         + (c.claimant, c.verified, c.claimant_resolved)
         for c in r.claims
     ]
-    return marshal.dumps((r.doc.id, facts, claims, [(*span, quote) for span, quote in (quotes or {}).items()]))
+    d = r.doc
+    metadata = (d.source, d.sha256, d.title, d.date, d.url, d.format)
+    return marshal.dumps((d.id, facts, claims, [(*span, quote) for span, quote in (quotes or {}).items()], metadata))
 
 
 def _evidence(e: Evidence) -> tuple:
@@ -52,7 +57,7 @@ def _evidence(e: Evidence) -> tuple:
 
 
 def unpack(record: tuple) -> tuple[str, list[Fact], list[Claim]]:
-    doc, facts, claims, _ = record
+    doc, facts, claims = record[:3]
     return (
         doc,
         [Fact(t[0], t[1], t[2], Evidence(*t[3:9]), *t[9:]) for t in facts],
@@ -69,11 +74,13 @@ def records_in(data: bytes) -> Iterator[tuple]:
         pos += 4 + size
 
 
-def result(record: tuple, by_id: dict) -> tuple[DocResult, Quotes]:
-    """A record read back as its document's result (`by_id`: the corpus's documents) and the
-    quotes of the spans its events cite: (start, end) -> sentence."""
+def result(record: tuple) -> tuple[DocResult, Quotes]:
+    """A record read back as its document's result, its document as it was read (without
+    the text), and the quotes of the spans its events cite: (start, end) -> sentence."""
     doc, facts, claims = unpack(record)
-    return DocResult(by_id[doc], facts=facts, claims=claims), {(s, e): q for s, e, q in record[3]}
+    source, sha256, title, date, url, fmt = record[4]
+    document = Document(doc, source, "", sha256, title, date, url, fmt, NO_METADATA)
+    return DocResult(document, facts=facts, claims=claims), {(s, e): q for s, e, q in record[3]}
 
 
 def take_records(r: DocResult) -> None:
@@ -152,11 +159,10 @@ class Spill:
             if not self.file.closed:
                 self.file.seek(0, os.SEEK_END)
 
-    def records(self, documents: list) -> Iterator[tuple[DocResult, Quotes]]:
-        """Each document's records with its metadata (`documents`: the corpus's), and the
-        quotes of the spans its events cite: (start, end) -> sentence."""
-        by_id = {d.id: d for d in documents}
-        return (result(record, by_id) for record in self._records())
+    def records(self) -> Iterator[tuple[DocResult, Quotes]]:
+        """Each document's records with its metadata, and the quotes of the spans its events
+        cite: (start, end) -> sentence."""
+        return (result(record) for record in self._records())
 
     def read_range(self, start: int, stop: int) -> Iterator[tuple]:
         """Records `start` to `stop` (in the order put), read without moving the file's

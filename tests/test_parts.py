@@ -92,7 +92,7 @@ def test_the_parts_are_written_in_the_workers(generated, tmp_path, monkeypatch):
 def test_a_worker_that_fails_stops_the_build_and_leaves_the_old_graph(generated, tmp_path, monkeypatch):
     (tmp_path / "graph.nq").write_bytes(b"the graph of yesterday\n")
 
-    def broken(record: tuple, by_id: dict):
+    def broken(record: tuple):
         raise ValueError(f"unreadable record for {record[0]}")
 
     monkeypatch.setattr(parts, "result", broken)

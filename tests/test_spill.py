@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
+from rdflib.namespace import DCTERMS
 
 from kg import pipeline
 from kg.cli import main
@@ -25,6 +26,7 @@ from kg.graph import (
     STATEMENT_ONCE,
     UNVERIFIED_ONCE,
     KeySet,
+    doc_node,
     kgo,
     once_key,
     short_hash,
@@ -113,6 +115,33 @@ def test_two_articles_saying_the_same_are_one_statement_and_one_claim(tmp_path):
     claims = {q.subject for q in quads if q.predicate == RDF_TYPE and q.object == kgo("CasualtyClaim")}
     assert len(claims) == 1
     assert [q.object.value for q in quads if q.predicate == kgo("verified")] == ["false"]
+
+
+def test_a_spilled_build_keeps_its_documents_metadata_with_their_records(tmp_path):
+    """What a spilled build holds of a document until the graph is written is what ordering
+    and resolution read (id, source, date); its title, hash and address go to disk with its
+    records, and the graph's document node reads them back."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(
+        "Blast in Turbat\n\nA bomb exploded near a market in Turbat on March 1, 2026.\n", encoding="utf-8"
+    )
+    (tmp_path / "in" / "metadata.json").write_text(
+        '{"a.txt": {"date": "2026-03-02", "title": "Turbat market blast", "url": "https://example.org/a"}}',
+        encoding="utf-8",
+    )
+    paths = [str(tmp_path / "in")]
+    with build(paths, spill_to=tmp_path) as spilled:
+        (doc,) = spilled.corpus.documents
+        spilled.write(tmp_path / "graph.nq")
+    assert (doc.date, Path(doc.source).name) == ("2026-03-02", "a.txt")
+    assert (doc.title, doc.sha256, doc.url, doc.text) == ("", "", None, "")
+    quads = parsed(tmp_path / "graph.nq")
+    assert quads == set(build(paths).quads.quads())
+    said = {q.predicate: q.object.value for q in quads if q.subject == doc_node(doc.id)}
+    assert said[ox.NamedNode(str(DCTERMS.title))] == "Turbat market blast"
+    assert said[ox.NamedNode(str(DCTERMS.source))] == "https://example.org/a"
+    assert said[ox.NamedNode(str(DCTERMS.date))] == "2026-03-02"
+    assert len(said[kgo("sha256")]) == 64 and said[kgo("sha256")].startswith(doc.id)
 
 
 def test_the_records_wait_on_disk_and_come_back_whole(tmp_path):
@@ -236,7 +265,7 @@ def test_a_spilled_graph_is_not_written_without_the_records_its_events_cite(tmp_
     from kg.graph import GraphWriter
 
     with build([str(SEEDS)], spill_to=tmp_path) as spilled:
-        records = list(spilled.spill.records(spilled.corpus.documents))
+        records = list(spilled.spill.records())
         cited = {ev.doc for e in spilled.corpus.events.values() for ev in e.evidence}
         kept = [(r, q) for r, q in records if r.doc.id != min(cited)]
         writer = GraphWriter(spilled.corpus, spilled.rules, lambda *_: None)
