@@ -2,10 +2,11 @@
 --out/--shards`).
 
 They are most of what a build would hold (each with the sentence that says it); with them on
-disk, a build holds its entities and its documents' metadata until it resolves; the reports
-are clustered from disk (kg.reports) and the graph is written a document's part at a time as
-the records are read back (kg.graph.GraphWriter.build_parts). Workers pack each document's
-records (`take_records`) so the parent only appends bytes.
+disk, a build holds its entities and, of each document, its id, source and date until it
+resolves (its title, hash and address go with its records); the reports are clustered from
+disk (kg.reports) and the graph is written a document's part at a time as the records are
+read back (kg.graph.GraphWriter.build_parts). Workers pack each document's records
+(`take_records`) so the parent only appends bytes.
 
 The records are marshal'd tuples, not JSON or pickle: five times faster to write and read
 (10 MB of text: 0.07 s against 0.29 s for JSON), and safe here because the file is read
