@@ -3,6 +3,8 @@
     .venv/bin/python bench/run.py            # 1 MB and 10 MB corpora, 1 M triples, 10k/100k nodes
     .venv/bin/python bench/run.py --quick    # 1 MB, 200k triples, 10k nodes: a smoke run
     .venv/bin/python bench/run.py --big      # adds 100 MB and 10 M triples
+    .venv/bin/python bench/run.py --only parallel   # one section, printed (or analysis,
+                                                    # incremental, saved, viz)
 
 Each case runs in a fresh child process so its peak memory (ru_maxrss) is its own; timings
 are the median of repeated runs in that process.
@@ -212,6 +214,29 @@ def case_extract_only(mb: float, repeats: int, workers: int = 1) -> dict:
         "s": t,
         "workers": workers,
     }
+
+
+def spin(n: int) -> int:
+    """A pure-Python loop: CPU alone, nothing shared, nothing serial."""
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+
+def case_ceiling(repeats: int, workers: int) -> dict:
+    """What this machine's cores give a job with nothing serial at all, at that moment: the
+    same loop run once, then once in each of `workers` processes at once (forked, as
+    `--workers` forks). On a shared or virtual machine two vCPUs may give less than twice
+    one; the speed-up the builds get is read against it."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    n = 15_000_000
+    alone, _ = timed(lambda: spin(n), repeats)
+    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+        together, _ = timed(lambda: list(pool.map(spin, [n] * workers)), repeats)
+    return {"alone_s": alone, "together_s": together, "workers": workers, "speedup": workers * alone / together}
 
 
 def case_load(triples: int, repeats: int, on_disk: bool = False) -> dict:
@@ -547,6 +572,63 @@ def rate_row(r: dict) -> str:
     )
 
 
+def parallel_section(rows: list[dict], par: list[dict], ceilings: list[dict], par_mb: float) -> list[str]:
+    """The parallel table (`par`: extraction only with 1 and 2 workers, then end to end, `kg
+    build --shards` and `--out graph.ttl` with 2), the speed-ups against the 1-worker cases
+    among `rows`, and the machine's ceiling."""
+    serial = next(r for r in rows if r["what"].startswith("end to end") and f"({par_mb:g} MB)" in r["what"])
+    streamed = next(r for r in rows if r["what"].startswith("kg build --shards") and f"({par_mb:g} MB)" in r["what"])
+    turtle = next(r for r in rows if r["what"].startswith("kg build --out") and f"({par_mb:g} MB)" in r["what"])
+    return [
+        "## Parallel builds (`--workers`)",
+        "",
+        f"Target: {TARGETS['parallel']}.",
+        "",
+        RATE_HEADER,
+        "|---|---|---|---|---|---|---|---|",
+        *(rate_row(r) for r in par),
+        "",
+        f"Speed-up with 2 workers: extraction {par[0]['s'] / par[1]['s']:.2f}x; "
+        f"`kg build --shards` (or `--out x.nq`: the documents' parts written by the workers) "
+        f"{streamed['s'] / par[3]['s']:.2f}x; `kg build --out graph.ttl` (the parts written by the "
+        f"workers, their lines sorted in the parent) {turtle['s'] / par[4]['s']:.2f}x; "
+        f"end to end with the graph held in memory (kg.api, notebooks; resolution and RDF stay serial) "
+        f"{serial['s'] / par[2]['s']:.2f}x.",
+        "",
+        ceiling_line(ceilings),
+        "",
+    ]
+
+
+def only_parallel(par_mb: float, quick: bool) -> list[str]:
+    """`--only parallel`: each 2-worker case right after its 1-worker case, the ceiling before
+    and after, so that the speed-ups compare runs minutes apart on a shared machine."""
+    ceilings = [run_case("ceiling", 3, 2)]
+    par = [run_case("extract_only", par_mb, 1 if quick else 2, w) for w in (1, 2)]
+    rows = []
+    for case, repeats, extra in (("extract", 1, ()), ("build", 3, ()), ("build", 1, ("graph.ttl",))):
+        rows.append(run_case(case, par_mb, repeats, 1, *extra))
+        par.append(run_case(case, par_mb, repeats, 2, *extra))
+    ceilings.append(run_case("ceiling", 3, 2))
+    return [*rate_table(rows), "", *parallel_section(rows, par, ceilings, par_mb)]
+
+
+def rate_table(rows: list[dict]) -> list[str]:
+    return [RATE_HEADER, "|---|---|---|---|---|---|---|---|", *(rate_row(r) for r in rows)]
+
+
+def ceiling_line(ceilings: list[dict]) -> str:
+    """The machine's own speed-up for a job with nothing serial, before and after the parallel cases."""
+    found = ", ".join(
+        f"{c['speedup']:.2f}x ({c['alone_s']:.2f} s alone, {c['together_s']:.2f} s as {c['workers']} at once)"
+        for c in ceilings
+    )
+    return (
+        "The ceiling on this machine, in the same run: a pure-Python loop with nothing serial, run"
+        f" alone and then in 2 forked processes at once (`case_ceiling`), before and after the cases above: {found}."
+    )
+
+
 def case_incremental(mb: float, repeats: int) -> dict:
     """A store of the `mb` MB corpus; then, `repeats` times, 10 new documents added to it (only
     they are named, dated the days after the corpus, as a daily feed would give them); then a
@@ -611,7 +693,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument(
         "--only",
-        choices=["analysis", "incremental", "saved", "viz"],
+        choices=["analysis", "incremental", "parallel", "saved", "viz"],
         help="run one section and print its table (RESULTS.md is left as it is)",
     )
     parser.add_argument("--case", help=argparse.SUPPRESS)
@@ -630,6 +712,9 @@ def main() -> None:
         return
     if opts.only == "viz":
         print("\n".join(viz_table([run_case("viz", n, 3) for n in ([1_000] if opts.quick else [1_000, 5_000])])))
+        return
+    if opts.only == "parallel":
+        print("\n".join(only_parallel(par_mb, opts.quick)))
         return
     saved_mb = [1.0] if opts.quick else [10.0, 50.0]
     if opts.only == "saved":
@@ -650,6 +735,7 @@ def main() -> None:
             run_case("build", mb, 3 if mb == par_mb else reps),
             run_case("build", mb, reps, 1, "graph.ttl"),
         ]
+    ceilings = [run_case("ceiling", 3, 2)]
     par = [run_case("extract_only", par_mb, 1 if opts.quick else 2, w) for w in (1, 2)]
     par += [
         run_case("extract", par_mb, 1, 2),
@@ -657,6 +743,7 @@ def main() -> None:
         run_case("build", par_mb, 1, 2, "graph.ttl"),
     ]
     par += [run_case("build", 100.0, 1, 2)] if opts.big else []  # beside the 1-worker 100 MB build above
+    ceilings.append(run_case("ceiling", 3, 2))
     loads = [run_case("load", n, 3 if n <= 1_000_000 else 1, disk) for n in triples for disk in (0, 1)]
     saved = [run_case("saved", mb, 5) for mb in saved_mb]
     ranks = [run_case("rank", n, 1) for n in nodes] + [run_case("rank", nodes[-1], 1, 2)]
@@ -685,29 +772,7 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|",
     ]
     lines += [rate_row(r) for r in rows]
-    lines += [
-        "",
-        "## Parallel builds (`--workers`)",
-        "",
-        f"Target: {TARGETS['parallel']}.",
-        "",
-        RATE_HEADER,
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    lines += [rate_row(r) for r in par]
-    serial = next(r for r in rows if r["what"].startswith("end to end") and f"({par_mb:g} MB)" in r["what"])
-    streamed = next(r for r in rows if r["what"].startswith("kg build --shards") and f"({par_mb:g} MB)" in r["what"])
-    turtle = next(r for r in rows if r["what"].startswith("kg build --out") and f"({par_mb:g} MB)" in r["what"])
-    lines += [
-        "",
-        f"Speed-up with 2 workers: extraction {par[0]['s'] / par[1]['s']:.2f}x; "
-        f"`kg build --shards` (or `--out x.nq`: the documents' parts written by the workers) "
-        f"{streamed['s'] / par[3]['s']:.2f}x; `kg build --out graph.ttl` (the parts written by the "
-        f"workers, their lines sorted in the parent) {turtle['s'] / par[4]['s']:.2f}x; "
-        f"end to end with the graph held in memory (kg.api, notebooks; resolution and RDF stay serial) "
-        f"{serial['s'] / par[2]['s']:.2f}x.",
-        "",
-    ]
+    lines += ["", *parallel_section(rows, par, ceilings, par_mb)]
     lines += [
         "## Load and query (pyoxigraph)",
         "",
