@@ -584,9 +584,7 @@ def parallel_section(rows: list[dict], par: list[dict], ceilings: list[dict], pa
         "",
         f"Target: {TARGETS['parallel']}.",
         "",
-        RATE_HEADER,
-        "|---|---|---|---|---|---|---|---|",
-        *(rate_row(r) for r in par),
+        *rate_table(par),
         "",
         f"Speed-up with 2 workers: extraction {par[0]['s'] / par[1]['s']:.2f}x; "
         f"`kg build --shards` (or `--out x.nq`: the documents' parts written by the workers) "
@@ -614,6 +612,7 @@ def only_parallel(par_mb: float, quick: bool) -> list[str]:
 
 
 def rate_table(rows: list[dict]) -> list[str]:
+    """A table of rate rows (rate_row) under RATE_HEADER."""
     return [RATE_HEADER, "|---|---|---|---|---|---|---|---|", *(rate_row(r) for r in rows)]
 
 
@@ -768,11 +767,10 @@ def main() -> None:
         "",
         f"Target: {TARGETS['extract']}.",
         "",
-        RATE_HEADER,
-        "|---|---|---|---|---|---|---|---|",
+        *rate_table(rows),
+        "",
+        *parallel_section(rows, par, ceilings, par_mb),
     ]
-    lines += [rate_row(r) for r in rows]
-    lines += ["", *parallel_section(rows, par, ceilings, par_mb)]
     lines += [
         "## Load and query (pyoxigraph)",
         "",
