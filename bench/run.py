@@ -576,9 +576,11 @@ def parallel_section(rows: list[dict], par: list[dict], ceilings: list[dict], pa
     """The parallel table (`par`: extraction only with 1 and 2 workers, then end to end, `kg
     build --shards` and `--out graph.ttl` with 2), the speed-ups against the 1-worker cases
     among `rows`, and the machine's ceiling."""
-    serial = next(r for r in rows if r["what"].startswith("end to end") and f"({par_mb:g} MB)" in r["what"])
-    streamed = next(r for r in rows if r["what"].startswith("kg build --shards") and f"({par_mb:g} MB)" in r["what"])
-    turtle = next(r for r in rows if r["what"].startswith("kg build --out") and f"({par_mb:g} MB)" in r["what"])
+
+    def single(case: str) -> dict:  # the 1-worker row of this case at par_mb
+        return next(r for r in rows if r["what"].startswith(case) and f"({par_mb:g} MB)" in r["what"])
+
+    serial, streamed, turtle = single("end to end"), single("kg build --shards"), single("kg build --out")
     return [
         "## Parallel builds (`--workers`)",
         "",
