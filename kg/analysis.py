@@ -641,7 +641,23 @@ def communities(G: nx.Graph, seed: int = 42) -> list[list[str]]:
 def ego(G: nx.Graph, center: str, hops: int = 2) -> nx.Graph:
     """The nodes within `hops` of `center` (relations read both ways) and the edges among them."""
     nodes = nx.single_source_shortest_path_length(undirected(G), center, cutoff=hops)
-    return G.subgraph(nodes).copy()
+    return induced(G, nodes)
+
+
+def induced(G: nx.Graph, nodes: Iterable[str]) -> nx.Graph:
+    """The subgraph of `nodes` and the edges among them, a copy in G's own order of nodes and
+    edges. networkx's `G.subgraph(nodes).copy()` walks a node set under half the graph's size
+    in the set's order, which follows the strings' hashes and so changes from one process to
+    the next: pages, tables and communities made from it differed from run to run."""
+    keep = set(nodes)
+    H = G.__class__()
+    H.graph.update(G.graph)
+    H.add_nodes_from((n, d) for n, d in G.nodes(data=True) if n in keep)  # (copies each dict, as .copy())
+    if G.is_multigraph():
+        H.add_edges_from((u, v, k, d) for u, v, k, d in G.edges(keys=True, data=True) if u in keep and v in keep)
+    else:
+        H.add_edges_from((u, v, d) for u, v, d in G.edges(data=True) if u in keep and v in keep)
+    return H
 
 
 # --- timeline ------------------------------------------------------------------------

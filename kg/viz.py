@@ -21,7 +21,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from kg.analysis import _igraph, iter_evidence, pagerank
+from kg.analysis import _igraph, induced, iter_evidence, pagerank
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 VIS_JS = TEMPLATES / "vis-network-9.1.2.min.js"
@@ -82,7 +82,7 @@ def select(E: nx.MultiDiGraph, max_nodes: int, scores: dict[str, float]) -> Sele
     if n <= max_nodes:
         return Selection(E, n, m, "All nodes are shown.")
     keep = sorted(E, key=lambda v: (-scores.get(v, 0.0), E.nodes[v]["label"]))[:max_nodes]
-    sub = E.subgraph(keep).copy()
+    sub = induced(E, keep)
     note = (
         f"Showing the {max_nodes} nodes of highest PageRank out of {n}; "
         f"{n - max_nodes} nodes and {m - sub.number_of_edges()} edges were left out "

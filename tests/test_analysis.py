@@ -551,3 +551,17 @@ def test_kg_build_does_not_load_the_analysis_stack(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.split("\n")[:2] == ["False", "True True"]
+
+
+def test_a_subgraph_keeps_the_graphs_own_order_of_nodes_and_edges(seeds_graph):
+    """networkx's subgraph walks a small node set in hash order (another in each process);
+    `induced`, as ego uses it, keeps the graph's order and its edges' keys and data."""
+    E = an.entity_graph(seeds_graph)
+    center = an.resolve(E, "Balochistan Liberation Army")
+    sub = an.ego(E, center, hops=1)
+    assert 1 < len(sub) < len(E) / 2  # the size at which networkx walked the set
+    assert list(sub) == [n for n in E if n in sub]
+    kept = [(u, v, k) for u, v, k in E.edges(keys=True) if u in sub and v in sub]
+    assert list(sub.edges(keys=True)) == kept
+    assert all(sub.edges[e] == E.edges[e] and sub.edges[e] is not E.edges[e] for e in kept)
+    assert all(sub.nodes[n] == E.nodes[n] for n in sub)

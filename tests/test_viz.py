@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -102,6 +104,19 @@ def test_cli_viz_keeps_top_nodes_and_says_so(seeds_ttl, tmp_path):
     assert len(data["nodes"]) == 20
     assert any(n["info"]["name"] == "Balochistan Liberation Army" for n in data["nodes"])
     assert {t["type"] for t in data["legend"]} >= {"ArmedGroup", "Province"}
+
+
+def test_a_page_of_part_of_a_graph_is_the_same_bytes_in_every_process(seeds_ttl, tmp_path):
+    """The top nodes' page and a neighbourhood's, made in processes whose strings hash
+    differently (PYTHONHASHSEED): the same page, node order, edges and quotes alike."""
+    for args in (["--max-nodes", "20"], ["--ego", "Balochistan Liberation Army", "--hops", "1"]):
+        pages = []
+        for seed in ("1", "2"):
+            out = tmp_path / f"page-{seed}.html"
+            cmd = [sys.executable, "-m", "kg", "viz", str(seeds_ttl), "--out", str(out), *args]
+            subprocess.run(cmd, env={**os.environ, "PYTHONHASHSEED": seed}, check=True, capture_output=True)
+            pages.append(out.read_bytes())
+        assert pages[0] == pages[1], args
 
 
 def test_cli_viz_ego(seeds_ttl, tmp_path):
