@@ -347,10 +347,12 @@ def actor_graph(E: nx.MultiDiGraph) -> nx.Graph:
     return A
 
 
-def undirected(G: nx.Graph) -> nx.Graph:
-    """A simple undirected view for centrality and paths (relations read both ways)."""
+def undirected(G: nx.Graph, data: bool = True) -> nx.Graph:
+    """A simple undirected view for centrality and paths (relations read both ways); without
+    `data` its nodes carry no attributes (the measures read none: copying them took 0.1 s of
+    a 5,000-node page)."""
     U = nx.Graph()
-    U.add_nodes_from(G.nodes(data=True))
+    U.add_nodes_from(G.nodes(data=True) if data else G)
     U.add_edges_from((u, v) for u, v in G.edges() if u != v)
     return U
 
@@ -584,7 +586,7 @@ def centrality(G: nx.Graph, seed: int = 0, workers: int = 1) -> Ranking:
     NetworkX's definitions and answers throughout; betweenness runs in igraph and the
     eigenvector power iteration in scipy (see `betweenness` and `eigenvector_power`);
     `workers` processes share betweenness's sources."""
-    U = undirected(G)
+    U = undirected(G, data=False)
     if U.number_of_nodes() == 0:
         return Ranking({})
     k = min(SAMPLE_K, len(U)) if len(U) > SAMPLE_ABOVE else None
@@ -601,7 +603,7 @@ def centrality(G: nx.Graph, seed: int = 0, workers: int = 1) -> Ranking:
 def pagerank(G: nx.Graph) -> dict:
     """PageRank on the undirected simple graph, as `centrality` gives it (all a page's node
     sizes need: the other measures cost seconds at thousands of nodes)."""
-    U = undirected(G)
+    U = undirected(G, data=False)
     return nx.pagerank(U) if U.number_of_nodes() else {}
 
 
@@ -798,8 +800,13 @@ def export(E: nx.MultiDiGraph, path: str) -> None:
 
 def iter_evidence(E: nx.MultiDiGraph, node: str) -> Iterator[tuple[str, dict]]:
     """(relation, evidence) of every edge touching `node`, best supported first."""
-    edges = list(E.out_edges(node, data=True)) + list(E.in_edges(node, data=True))
-    edges.sort(key=lambda e: -e[2]["support"])
-    for _, _, d in edges:
+    for d in sorted(touching(E, node), key=lambda d: -d["support"]):
         for ev in d["evidence"]:
             yield d["relation"], ev
+
+
+def touching(E: nx.MultiDiGraph, node: str) -> list[dict]:
+    """The data of every edge at `node`, its out-edges then its in-edges (the order out_edges
+    and in_edges give; a loop in both, as degree counts it), read off the adjacency: the edge
+    views cost a 5,000-node page ~0.1 s."""
+    return [d for side in (E.succ[node], E.pred[node]) for keyed in side.values() for d in keyed.values()]

@@ -17,11 +17,12 @@ import random
 import re
 import statistics
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import networkx as nx
 
-from kg.analysis import _igraph, induced, iter_evidence, pagerank
+from kg.analysis import _igraph, induced, iter_evidence, pagerank, touching
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 VIS_JS = TEMPLATES / "vis-network-9.1.2.min.js"
@@ -105,9 +106,11 @@ def node_entry(E: nx.MultiDiGraph, n: str, index: int, score: float) -> dict:
         lines.append("Also: " + ", ".join(d["aliases"][:8]))
     if d.get("date"):
         lines.append(f"Date: {d['date']}")
-    lines.append(f"Connections: {E.degree(n)}; PageRank {score:.3f}")
-    evidence = list(iter_evidence(E, n))
-    more = f"and {len(evidence) - MAX_EVIDENCE} more quotes" if len(evidence) > MAX_EVIDENCE else ""
+    edges = touching(E, n)
+    lines.append(f"Connections: {len(edges)}; PageRank {score:.3f}")  # len(edges): E.degree(n)
+    evidence = list(islice(iter_evidence(E, n), MAX_EVIDENCE))  # the rest only counted
+    total = sum(len(d["evidence"]) for d in edges)
+    more = f"and {total - MAX_EVIDENCE} more quotes" if total > MAX_EVIDENCE else ""
     return {
         "id": index,
         "vis": {
@@ -121,7 +124,7 @@ def node_entry(E: nx.MultiDiGraph, n: str, index: int, score: float) -> dict:
             "name": d["label"],
             "type": d["type"],
             "lines": lines,
-            "evidence": _evidence(evidence[:MAX_EVIDENCE]),
+            "evidence": _evidence(evidence),
             "more": more,
         },
     }

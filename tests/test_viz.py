@@ -182,6 +182,28 @@ def test_a_small_page_is_laid_out_by_the_browser(hostile):
     assert data["positioned"] is False and not any("x" in n["vis"] for n in data["nodes"])
 
 
+def test_a_nodes_tooltip_has_its_best_supported_quotes_and_counts_the_rest(seeds_graph):
+    """Each node's tooltip: its connections (its degree), the quotes of its best-supported
+    edges first (four at most), and how many more there are."""
+    E = an.entity_graph(seeds_graph)
+    page, _ = render(E, title="seeds", max_nodes=len(E))
+    data = json.loads(re.search(r'<script id="kg-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+    by_name = {n["info"]["name"]: n["info"] for n in data["nodes"]}
+    busy = 0
+    for node, d in E.nodes(data=True):
+        info = by_name[d["label"]]
+        edges = sorted(
+            [d for *_, d in E.out_edges(node, data=True)] + [d for *_, d in E.in_edges(node, data=True)],
+            key=lambda d: -d["support"],
+        )
+        quotes = [(e["relation"], ev["quote"]) for e in edges for ev in e["evidence"]]
+        assert f"Connections: {E.degree(node)};" in " ".join(info["lines"])
+        assert [(q["relation"], q["quote"]) for q in info["evidence"]] == quotes[:4]
+        assert info["more"] == (f"and {len(quotes) - 4} more quotes" if len(quotes) > 4 else "")
+        busy += len(quotes) > 4
+    assert busy >= 5  # the seeds have nodes with more quotes than a tooltip shows
+
+
 def test_page_sizes_are_the_pagerank_the_ranking_gives(seeds_ttl):
     E = an.entity_graph(an.load_graph(seeds_ttl))
     ranking = an.centrality(E)
