@@ -423,10 +423,13 @@ def case_viz(nodes: int, repeats: int) -> dict:
         empty = folder / "empty.html"
         empty.write_text("<!DOCTYPE html><html><body></body></html>", encoding="utf-8")
         t_empty, _ = timed(lambda: browse(exe, empty, folder), repeats)
-        t_page, dom = timed(lambda: browse(exe, page, folder), repeats)
-        body = re.search(r"<body[^>]*>", dom).group(0)
+        bodies: list[str] = []
+        t_page, _ = timed(lambda: bodies.append(re.search(r"<body[^>]*>", browse(exe, page, folder)).group(0)), repeats)
+        body = bodies[-1]
         drawn = re.search(r'data-nodes-drawn="(\d*)"', body).group(1)
         result.update(browser_s=t_page, browser_start_s=t_empty, drawn=drawn, state="stabilised" in body)
+        clocks = [re.search(r'data-drawn-ms="(\d+)"', b) for b in bodies]  # by the page's own clock
+        result["page_drawn_s"] = statistics.median(int(c.group(1)) / 1000 for c in clocks) if all(clocks) else None
     shutil.rmtree(folder, ignore_errors=True)
     return result
 
@@ -445,21 +448,25 @@ def viz_table(pages: list[dict]) -> list[str]:
         "## HTML pages (`kg viz`: kg.viz.write_html, headless Chromium)",
         "",
         f"Target: {TARGETS['viz']}. Written: the page from the projected graph (median; the first call,"
-        " which imports igraph, beside it). Drawn: headless Chromium until the page reports every node"
-        " drawn, less the browser's start on an empty page.",
+        " which imports igraph, beside it). Drawn: by the page's own clock, from the start of loading"
+        " it to its first drawing of every node (`data-drawn-ms`: what a reader waits); and headless"
+        " Chromium's whole run (median) less its start on an empty page, which adds the browser writing"
+        " out the page's DOM and closing.",
         "",
-        "| graph | written | first write | page | drawn in the browser | browser start | nodes drawn | peak MB |",
-        "|---|---|---|---|---|---|---|---|",
+        "| graph | written | first write | page | drawn (the page's clock) | browser run less its start "
+        "| browser start | nodes drawn | peak MB |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in pages:
         if "browser_s" in r:
-            drawn = f"{r['browser_s'] - r['browser_start_s']:.2f} s"
+            clock = f"{r['page_drawn_s']:.2f} s" if r.get("page_drawn_s") is not None else "not reported"
+            run = f"{r['browser_s'] - r['browser_start_s']:.2f} s"
             start, count = f"{r['browser_start_s']:.2f} s", r["drawn"] + ("" if r["state"] else " (not settled)")
         else:
-            drawn, start, count = "no Chromium", "", ""
+            clock, run, start, count = "no Chromium", "", "", ""
         lines.append(
-            f"| {r['what']} | {r['s']:.2f} s | {r['first_s']:.2f} s | {r['page_mb']:.1f} MB | {drawn} | {start}"
-            f" | {count} | {r['peak_mb']:.0f} |"
+            f"| {r['what']} | {r['s']:.2f} s | {r['first_s']:.2f} s | {r['page_mb']:.1f} MB | {clock} | {run}"
+            f" | {start} | {count} | {r['peak_mb']:.0f} |"
         )
     return lines
 

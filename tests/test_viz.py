@@ -174,6 +174,7 @@ def test_a_big_page_comes_laid_out_and_the_browser_draws_it(tmp_path):
     dom = chromium("--dump-dom", html.as_uri(), tmp=tmp_path)
     body = re.search(r"<body[^>]*>", dom).group(0)
     assert f'data-nodes-drawn="{E.number_of_nodes()}"' in body and 'data-state="stabilised"' in body
+    assert int(re.search(r'data-drawn-ms="(\d+)"', body).group(1)) > 0  # when it was drawn, by its own clock
 
 
 def test_a_small_page_is_laid_out_by_the_browser(hostile):
