@@ -800,7 +800,12 @@ def export(E: nx.MultiDiGraph, path: str) -> None:
 
 def iter_evidence(E: nx.MultiDiGraph, node: str) -> Iterator[tuple[str, dict]]:
     """(relation, evidence) of every edge touching `node`, best supported first."""
-    for d in sorted(touching(E, node), key=lambda d: -d["support"]):
+    return best_supported(touching(E, node))
+
+
+def best_supported(edges: list[dict]) -> Iterator[tuple[str, dict]]:
+    """(relation, evidence) of these edges' data, best supported first (ties in their order)."""
+    for d in sorted(edges, key=lambda d: -d["support"]):
         for ev in d["evidence"]:
             yield d["relation"], ev
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from kg.analysis import _igraph, induced, iter_evidence, pagerank, touching
+from kg.analysis import _igraph, best_supported, induced, pagerank, touching
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 VIS_JS = TEMPLATES / "vis-network-9.1.2.min.js"
@@ -108,7 +108,7 @@ def node_entry(E: nx.MultiDiGraph, n: str, index: int, score: float) -> dict:
         lines.append(f"Date: {d['date']}")
     edges = touching(E, n)
     lines.append(f"Connections: {len(edges)}; PageRank {score:.3f}")  # len(edges): E.degree(n)
-    evidence = list(islice(iter_evidence(E, n), MAX_EVIDENCE))  # the rest only counted
+    evidence = list(islice(best_supported(edges), MAX_EVIDENCE))  # the rest only counted
     total = sum(len(d["evidence"]) for d in edges)
     more = f"and {total - MAX_EVIDENCE} more quotes" if total > MAX_EVIDENCE else ""
     return {
