@@ -579,45 +579,68 @@ def rate_row(r: dict) -> str:
     )
 
 
-def parallel_section(rows: list[dict], par: list[dict], ceilings: list[dict], par_mb: float) -> list[str]:
-    """The parallel table (`par`: extraction only with 1 and 2 workers, then end to end, `kg
-    build --shards` and `--out graph.ttl` with 2), the speed-ups against the 1-worker cases
-    among `rows`, and the machine's ceiling."""
+PAIRS = 3  # side-by-side runs of each parallel case, 1 worker then 2
+PARALLEL_CASES = (  # (case, its extra arguments, what its speed-up is called)
+    ("extract_only", (), "extraction"),
+    ("build", (), "`kg build --shards` (or `--out x.nq`: the documents' parts written by the workers)"),
+    (
+        "build",
+        ("graph.ttl",),
+        "`kg build --out graph.ttl` (the parts written by the workers, their lines sorted in the parent)",
+    ),
+    ("extract", (), "end to end with the graph held in memory (kg.api, notebooks; resolution and RDF stay serial)"),
+)
 
-    def single(case: str) -> dict:  # the 1-worker row of this case at par_mb
-        return next(r for r in rows if r["what"].startswith(case) and f"({par_mb:g} MB)" in r["what"])
 
-    serial, streamed, turtle = single("end to end"), single("kg build --shards"), single("kg build --out")
+def paired(case: str, mb: float, pairs: int, *extra) -> dict:
+    """`case` run with 1 worker and right after with 2, `pairs` times: the median run of each,
+    and each pair's speed-up. A shared host's speed drifts over minutes (the same extraction of
+    10 MB took 8.2 s and 12.3 s an hour apart), much less between two runs side by side."""
+    ones, twos = [], []
+    for _ in range(pairs):
+        ones.append(run_case(case, mb, 1, 1, *extra))
+        twos.append(run_case(case, mb, 1, 2, *extra))
+    return {
+        "one": middle(ones),
+        "two": middle(twos),
+        "ratios": [a["s"] / b["s"] for a, b in zip(ones, twos, strict=True)],
+    }
+
+
+def middle(runs: list[dict]) -> dict:
+    """The run of median time (with its own peak and notes)."""
+    return sorted(runs, key=lambda r: r["s"])[len(runs) // 2]
+
+
+def parallel_runs(mb: float, pairs: int) -> dict:
+    """Every parallel case, paired, and the machine's ceiling measured before and after them."""
+    ceilings = [run_case("ceiling", 3, 2)]
+    cases = [paired(case, mb, pairs, *extra) for case, extra, _ in PARALLEL_CASES]
+    ceilings.append(run_case("ceiling", 3, 2))
+    return {"cases": cases, "ceilings": ceilings}
+
+
+def parallel_section(runs: dict) -> list[str]:
+    """The parallel table (each case's median run with 1 worker and with 2), the speed-ups of
+    its side-by-side pairs, and the machine's ceiling."""
+    cases = runs["cases"]
+    speedups = "; ".join(
+        f"{name} {statistics.median(r['ratios']):.2f}x ({', '.join(f'{x:.2f}' for x in r['ratios'])})"
+        for (_, _, name), r in zip(PARALLEL_CASES, cases, strict=True)
+    )
     return [
         "## Parallel builds (`--workers`)",
         "",
         f"Target: {TARGETS['parallel']}.",
         "",
-        *rate_table(par),
+        *rate_table([row for r in cases for row in (r["one"], r["two"])]),
         "",
-        f"Speed-up with 2 workers: extraction {par[0]['s'] / par[1]['s']:.2f}x; "
-        f"`kg build --shards` (or `--out x.nq`: the documents' parts written by the workers) "
-        f"{streamed['s'] / par[3]['s']:.2f}x; `kg build --out graph.ttl` (the parts written by the "
-        f"workers, their lines sorted in the parent) {turtle['s'] / par[4]['s']:.2f}x; "
-        f"end to end with the graph held in memory (kg.api, notebooks; resolution and RDF stay serial) "
-        f"{serial['s'] / par[2]['s']:.2f}x.",
+        f"Speed-up with 2 workers, the median over {len(cases[0]['ratios'])} pair(s) of runs, 1 worker then 2"
+        f" right after (each pair's in brackets): {speedups}.",
         "",
-        ceiling_line(ceilings),
+        ceiling_line(runs["ceilings"]),
         "",
     ]
-
-
-def only_parallel(par_mb: float, quick: bool) -> list[str]:
-    """`--only parallel`: each 2-worker case right after its 1-worker case, the ceiling before
-    and after, so that the speed-ups compare runs minutes apart on a shared machine."""
-    ceilings = [run_case("ceiling", 3, 2)]
-    par = [run_case("extract_only", par_mb, 1 if quick else 2, w) for w in (1, 2)]
-    rows = []
-    for case, repeats, extra in (("extract", 1, ()), ("build", 3, ()), ("build", 1, ("graph.ttl",))):
-        rows.append(run_case(case, par_mb, repeats, 1, *extra))
-        par.append(run_case(case, par_mb, repeats, 2, *extra))
-    ceilings.append(run_case("ceiling", 3, 2))
-    return [*rate_table(rows), "", *parallel_section(rows, par, ceilings, par_mb)]
 
 
 def rate_table(rows: list[dict]) -> list[str]:
@@ -722,7 +745,7 @@ def main() -> None:
         print("\n".join(viz_table([run_case("viz", n, 3) for n in ([1_000] if opts.quick else [1_000, 5_000])])))
         return
     if opts.only == "parallel":
-        print("\n".join(only_parallel(par_mb, opts.quick)))
+        print("\n".join(parallel_section(parallel_runs(par_mb, 1 if opts.quick else PAIRS))))
         return
     saved_mb = [1.0] if opts.quick else [10.0, 50.0]
     if opts.only == "saved":
@@ -740,18 +763,11 @@ def main() -> None:
             run_case("read", mb, reps),
             run_case("scan", mb, reps),
             run_case("extract", mb, reps),
-            run_case("build", mb, 3 if mb == par_mb else reps),
+            run_case("build", mb, reps),
             run_case("build", mb, reps, 1, "graph.ttl"),
         ]
-    ceilings = [run_case("ceiling", 3, 2)]
-    par = [run_case("extract_only", par_mb, 1 if opts.quick else 2, w) for w in (1, 2)]
-    par += [
-        run_case("extract", par_mb, 1, 2),
-        run_case("build", par_mb, 3, 2),
-        run_case("build", par_mb, 1, 2, "graph.ttl"),
-    ]
-    par += [run_case("build", 100.0, 1, 2)] if opts.big else []  # beside the 1-worker 100 MB build above
-    ceilings.append(run_case("ceiling", 3, 2))
+    par = parallel_runs(par_mb, 1 if opts.quick else PAIRS)
+    big = [run_case("build", 100.0, 1, 2)] if opts.big else []  # beside the 1-worker 100 MB build above
     loads = [run_case("load", n, 3 if n <= 1_000_000 else 1, disk) for n in triples for disk in (0, 1)]
     saved = [run_case("saved", mb, 5) for mb in saved_mb]
     ranks = [run_case("rank", n, 1) for n in nodes] + [run_case("rank", nodes[-1], 1, 2)]
@@ -776,9 +792,9 @@ def main() -> None:
         "",
         f"Target: {TARGETS['extract']}.",
         "",
-        *rate_table(rows),
+        *rate_table(rows + big),
         "",
-        *parallel_section(rows, par, ceilings, par_mb),
+        *parallel_section(par),
     ]
     lines += [
         "## Load and query (pyoxigraph)",
