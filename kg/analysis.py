@@ -347,12 +347,12 @@ def actor_graph(E: nx.MultiDiGraph) -> nx.Graph:
     return A
 
 
-def undirected(G: nx.Graph, data: bool = True) -> nx.Graph:
-    """A simple undirected view for centrality and paths (relations read both ways); without
-    `data` its nodes carry no attributes (the measures read none: copying them took 0.1 s of
-    a 5,000-node page)."""
+def undirected(G: nx.Graph) -> nx.Graph:
+    """A simple undirected view for centrality and paths (relations read both ways). Its nodes
+    carry no attributes: nothing that walks it reads them, and copying them took 0.1 s of a
+    5,000-node page."""
     U = nx.Graph()
-    U.add_nodes_from(G.nodes(data=True) if data else G)
+    U.add_nodes_from(G)
     U.add_edges_from((u, v) for u, v in G.edges() if u != v)
     return U
 
@@ -586,7 +586,7 @@ def centrality(G: nx.Graph, seed: int = 0, workers: int = 1) -> Ranking:
     NetworkX's definitions and answers throughout; betweenness runs in igraph and the
     eigenvector power iteration in scipy (see `betweenness` and `eigenvector_power`);
     `workers` processes share betweenness's sources."""
-    U = undirected(G, data=False)
+    U = undirected(G)
     if U.number_of_nodes() == 0:
         return Ranking({})
     k = min(SAMPLE_K, len(U)) if len(U) > SAMPLE_ABOVE else None
@@ -603,7 +603,7 @@ def centrality(G: nx.Graph, seed: int = 0, workers: int = 1) -> Ranking:
 def pagerank(G: nx.Graph) -> dict:
     """PageRank on the undirected simple graph, as `centrality` gives it (all a page's node
     sizes need: the other measures cost seconds at thousands of nodes)."""
-    U = undirected(G, data=False)
+    U = undirected(G)
     return nx.pagerank(U) if U.number_of_nodes() else {}
 
 
@@ -796,11 +796,6 @@ def export(E: nx.MultiDiGraph, path: str) -> None:
         nx.write_gexf(for_export(E, dynamic=True), path)
     else:
         raise ValueError(f"{path}: use a .graphml or .gexf file name")
-
-
-def iter_evidence(E: nx.MultiDiGraph, node: str) -> Iterator[tuple[str, dict]]:
-    """(relation, evidence) of every edge touching `node`, best supported first."""
-    return best_supported(touching(E, node))
 
 
 def best_supported(edges: list[dict]) -> Iterator[tuple[str, dict]]:
