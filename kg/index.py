@@ -45,7 +45,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.graph import GraphWriter, ox_date
+from kg.graph import GraphWriter, batched, ox_date
 from kg.ingest import corpus_order
 from kg.model import EVENT_EVIDENCE, DocResult, Entity, Event, Evidence
 from kg.resolve import (
@@ -89,14 +89,8 @@ DOCS_PER_CHUNK = 500  # records of documents written again held at once (a renam
 
 
 def chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
-    batch: list = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    """`items` in lists of `size`: by default as many ids as one IN (...) query takes."""
+    return batched(items, size)
 
 
 def quad_id(line: bytes) -> bytes:

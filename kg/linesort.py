@@ -18,6 +18,7 @@ import io
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from itertools import groupby, islice
 from operator import itemgetter
 from typing import IO
@@ -27,13 +28,20 @@ FAN_IN = 64  # runs merged at once (open files); more are merged in rounds
 READ_BUFFER = 1 << 16
 
 
-def scratch_file(directory: str | os.PathLike, prefix: str) -> IO[bytes]:
-    """An unnamed file in `directory`: nothing is left behind however the build ends. Errors
-    name the folder, since the file would have had no name."""
+@contextmanager
+def naming(directory: str | os.PathLike) -> Iterator[None]:
+    """An OSError in the block names `directory`: where a file is made to be unnamed, the
+    error would otherwise name no file, or one the user never chose."""
     try:
-        return tempfile.TemporaryFile(prefix=prefix, dir=directory)
+        yield
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(directory)) from exc
+
+
+def scratch_file(directory: str | os.PathLike, prefix: str) -> IO[bytes]:
+    """An unnamed file in `directory`: nothing is left behind however the build ends."""
+    with naming(directory):
+        return tempfile.TemporaryFile(prefix=prefix, dir=directory)
 
 
 def graph_first(line: bytes) -> bytes:

@@ -38,8 +38,9 @@ from itertools import groupby
 from operator import itemgetter
 from typing import NamedTuple
 
+from kg.linesort import naming
 from kg.model import EVENT_EVIDENCE, EVENT_SETS, NOTHING, Event, Evidence
-from kg.resolve import date_statement, event_keys, join_block, join_operations, remap_event
+from kg.resolve import UnionFind, date_statement, event_keys, join_block, join_operations, remap_event
 
 SCHEMA = """
 PRAGMA journal_mode = OFF;
@@ -102,10 +103,8 @@ def _cite(e: Event, spans: tuple) -> None:
 def unnamed_database(directory: str | os.PathLike) -> sqlite3.Connection:
     """A new database file in `directory`, open and already removed (it lives while open).
     Errors name the folder: the file would have had no name."""
-    try:
+    with naming(directory):
         fd, path = tempfile.mkstemp(prefix=".kg-reports.", suffix=".sqlite", dir=directory)
-    except OSError as exc:
-        raise OSError(exc.errno, exc.strerror, str(directory)) from exc
     os.close(fd)
     try:
         db = sqlite3.connect(path)
@@ -131,23 +130,19 @@ def _remove(path: str) -> None:
         os.unlink(path)
 
 
-class IntUnionFind:
-    """kg.resolve.UnionFind over report numbers, in an array: a root is its cluster's first."""
+class IntUnionFind(UnionFind):
+    """kg.resolve.UnionFind over report numbers 0..size-1, in an array (8 bytes a report, not
+    a dict's ~100): a root is its cluster's first. Its union is UnionFind's."""
 
     def __init__(self, size: int) -> None:
-        self.parent = array("q", range(size))
+        self.parent = array("q", range(size))  # type: ignore[assignment]
 
-    def find(self, x: int) -> int:
+    def find(self, x: int) -> int:  # type: ignore[override]
         parent = self.parent
         while parent[x] != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
         return x
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
 
 
 def _cited_reports(rows: Iterable[tuple]) -> Iterator[Event]:
