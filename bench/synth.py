@@ -138,3 +138,32 @@ def entity_graph(nodes: int, edges_per_node: int = 2):
             support=1,
         )
     return E
+
+
+SYLLABLES = ["ab", "ba", "da", "far", "gul", "ha", "ja", "kha", "la", "ma", "na", "qa", "ra", "sa", "ta", "wa", "ya"]
+SYLLABLES += ["za", "mir", "shah", "din", "ul", "lah", "ud", "raz", "iq", "bad", "ar", "al", "im"]
+
+
+def minted_people(count: int, twins: float = 0.2, seed: int = 7) -> list[tuple[str, str]]:
+    """(id, label) of `count` made-up people's names, as name patterns mint them from text:
+    two words of two or three syllables, and a share `twins` of them spelled a second way too
+    (a vowel changed, a letter doubled), as another article would spell them."""
+    rng = random.Random(seed)
+
+    def word() -> str:
+        return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+
+    def twin(label: str) -> str:
+        at = rng.choice([i for i, ch in enumerate(label) if ch.isalpha()])
+        if label[at] in "aeiou":
+            return label[:at] + rng.choice("aeiou".replace(label[at], "")) + label[at + 1 :]
+        return label[:at] + label[at] + label[at:]
+
+    firsts = [word() for _ in range(max(50, count // 40))]
+    lasts = [word() for _ in range(max(80, count // 25))]
+    names: dict[str, str] = {}
+    while len(names) < count:
+        label = f"{rng.choice(firsts)} {rng.choice(lasts)}"
+        for name in [label, twin(label)] if rng.random() < twins else [label]:
+            names.setdefault(name.lower().replace(" ", "-"), name)
+    return list(names.items())[:count]
