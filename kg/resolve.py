@@ -259,13 +259,17 @@ def names_apart(inside, a: str, b: str) -> bool:
 
 
 def letters(name: str) -> str:
-    return "".join(ch for ch in name.lower() if ch.isalpha())
+    """The name's letters, lower-cased: what spellings are compared on."""
+    return "".join(filter(str.isalpha, name.lower()))
+
+
+VOWELS = str.maketrans("", "", "aeiouy")
 
 
 def skeleton(name: str) -> str:
     """Consonants only: transliterations differ in vowels (Rehman/Rahman, Baloch/Baluch)."""
     text = letters(name)
-    return text[:1] + "".join(ch for ch in text[1:] if ch not in "aeiouy")
+    return text[:1] + text[1:].translate(VOWELS)
 
 
 def same_name(a: str, b: str) -> bool:
