@@ -167,3 +167,32 @@ def minted_people(count: int, twins: float = 0.2, seed: int = 7) -> list[tuple[s
         for name in [label, twin(label)] if rng.random() < twins else [label]:
             names.setdefault(name.lower().replace(" ", "-"), name)
     return list(names.items())[:count]
+
+
+PEOPLE_SENTENCES = [  # shapes the name patterns read (kg/rules/names.yaml): a title, a speech verb, "led by", "who"
+    "Senator {} said on Monday that the talks would resume.",
+    "Provincial minister {} told reporters that the schools would reopen next week.",
+    "The committee was chaired by {}, who called for calm.",
+    "Spokesman {} said the roads into the district were open again.",
+]
+
+
+def people_corpus(out: Path, people: int, per_doc: int = 5, seed: int = 7) -> int:
+    """Documents that mint people: `per_doc` of `people` made-up names each (minted_people,
+    a fifth spelled two ways) in sentences the name patterns read, dated 30 documents a day.
+    The corpora of bench/gen.py name their people from the dictionaries, so their builds
+    mint few; a year of real news mints tens of thousands. Returns the documents written."""
+    import json
+    from datetime import date, timedelta
+
+    rng = random.Random(seed)
+    names = [label for _, label in minted_people(people, seed=seed)]
+    out.mkdir(parents=True, exist_ok=True)
+    metadata = {}
+    for number, start in enumerate(range(0, len(names), per_doc)):
+        path = out / f"doc{number:06d}.txt"
+        text = "\n\n".join(rng.choice(PEOPLE_SENTENCES).format(name) for name in names[start : start + per_doc])
+        path.write_text(text + "\n", encoding="utf-8")
+        metadata[path.name] = {"published": (date(2025, 1, 1) + timedelta(days=number // 30)).isoformat()}
+    (out / "metadata.json").write_text(json.dumps(metadata, indent=1), encoding="utf-8")
+    return len(metadata)
