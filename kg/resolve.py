@@ -205,9 +205,10 @@ class NamePool:
         spelled = letters(label)
         found = set(self.by_skeleton.get(skeleton(label), ()))
         spellings, places = self.by_initials.get(initials(label), ([], []))
+        cutoff = FUZZY_MIN - 1  # a point's margin for extract's cutoff (see merge_entities); same_name decides
         found.update(
             places[j]
-            for _, _, j in process.extract(spelled, spellings, scorer=fuzz.ratio, limit=None, score_cutoff=FUZZY_MIN)
+            for _, _, j in process.extract(spelled, spellings, scorer=fuzz.ratio, limit=None, score_cutoff=cutoff)
         )
         same = [
             i
