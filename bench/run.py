@@ -58,15 +58,21 @@ def timed(fn, repeats: int) -> tuple[float, object]:
 
 
 # ---------------------------------------------------------------- cases (run in a child)
+def made_once(name: str, make) -> Path:
+    """The folder `name` under the temp folder, filled by `make(folder)` the first time only
+    (a marker says it was finished, not cut short)."""
+    folder = Path(tempfile.gettempdir()) / name
+    if not (folder / ".done").exists():
+        make(folder)
+        (folder / ".done").write_text("ok")
+    return folder
+
+
 def corpus(mb: float, doc_kb: float = 8) -> Path:
     """The generated corpus of `mb` MB, made once and kept under the temp folder."""
     from gen import generate
 
-    folder = Path(tempfile.gettempdir()) / f"kg-bench-{mb:g}mb-{doc_kb:g}kb-dated"
-    if not (folder / ".done").exists():
-        generate(folder, mb, doc_kb)
-        (folder / ".done").write_text("ok")
-    return folder
+    return made_once(f"kg-bench-{mb:g}mb-{doc_kb:g}kb-dated", lambda folder: generate(folder, mb, doc_kb))
 
 
 def corpus_stats(folder: Path) -> tuple[int, int, int]:
@@ -377,10 +383,7 @@ def case_people_build(people: int, repeats: int) -> dict:
 
     from kg.pipeline import build
 
-    folder = Path(tempfile.gettempdir()) / f"kg-bench-people-{people}"
-    if not (folder / ".done").exists():
-        people_corpus(folder, people)
-        (folder / ".done").write_text("ok")
+    folder = made_once(f"kg-bench-people-{people}", lambda folder: people_corpus(folder, people))
     out = Path(tempfile.mkdtemp(prefix="kg-bench-people-out-")) / "graph.nq"
 
     def run() -> int:
