@@ -5,9 +5,11 @@ side's figure. Merges are decided here and applied to the records; nothing is re
 from __future__ import annotations
 
 import hashlib
+import heapq
+import json
 import os
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
@@ -33,7 +35,7 @@ class Corpus:
     """The merged result of a whole build."""
 
     documents: list = field(default_factory=list)  # a spilled build's: id, source and date (kg.parallel.held)
-    entities: dict[str, Entity] = field(default_factory=dict)
+    entities: Mapping[str, Entity] = field(default_factory=dict)  # an add reads a store's lazily (kg.index)
     events: dict[str, Event] = field(default_factory=dict)
     facts: dict[tuple, list[Evidence]] = field(default_factory=dict)  # (s, p, o, modality, claimant, denier, literal)
     claims: dict[tuple, list[Evidence]] = field(default_factory=dict)
@@ -135,41 +137,202 @@ def merge_entities(
         for n, result in enumerate(results):
             fold.add(result, (n,))
         folded = fold.entities()
-    merged = folded
-    mapping: dict[str, str] = {}
-    # each minted name against the known names of its type, then the minted ones before it
-    # (by id) that stayed names of their own: the closest spelling, the first of equals
-    pools: dict[str, NamePool] = {}
-    for k in merged.values():
-        if k.entry:
-            pools.setdefault(k.type, NamePool()).add(k)
-    inside = cache(matcher_for(rules or load_rules()).embedded)
-    for e in sorted((e for e in merged.values() if not e.entry), key=lambda e: e.id):
-        pool = pools.setdefault(e.type, NamePool())
-        floor = pool.closest_same_name(e.label, inside)
-        if floor is None:  # no name of the pool is the same name: whichever is closest, none joins
-            pool.add(e)
-            continue
-        # the closest spelling (C: M x (K + M) for the names that may join, fewer the closer
-        # the floor) that names no other entry inside it; the one at the floor is among them.
-        # A point below the floor: rapidfuzz drops a score equal to a cutoff like 92.307...
-        close = pool.close_to(letters(e.label), max(SPELLING_MIN, floor - 1))
-        best = next((pool.names[i] for i in close if not names_apart(inside, pool.names[i].label, e.label)), None)
-        if best is None or not same_name(best.label, e.label):
-            pool.add(e)
-            continue
-        mapping[e.id] = best.id
+    names = NameMerge(cache(matcher_for(rules or load_rules()).embedded))
+    names.decide_all((e.id, e.type, e.label, n if e.entry else None) for n, e in enumerate(folded.values()))
+    mapping = {eid: t for eid, t in names.target.items() if t != eid}
+    return joined(folded, mapping), mapping
+
+
+def joined(folded: dict[str, Entity], mapping: dict[str, str]) -> dict[str, Entity]:
+    """The entities that names join (`mapping`: name -> the one it joined), each with the
+    aliases, mentions and evidence of the names that joined it, in id order."""
+    merged = dict(folded)
+    for eid in sorted(mapping):
+        best, e = merged[mapping[eid]], merged.pop(eid)
         best.aliases |= e.aliases | {e.label}
         best.mentions += e.mentions
         best.evidence.extend(e.evidence)
-    for old in mapping:
-        merged.pop(old, None)
-    return merged, mapping
+    return merged
+
+
+class NameMerge:
+    """Which minted name joins which known name: each minted name, in id order, joins the
+    closest spelling of its type among the entries and the minted names before it that stayed
+    names of their own, the first of equals, if that one is the same name (same_name) and the
+    two name no different entries inside them (names_apart).
+
+    A name's choice depends only on the names within a spelling ratio of SPELLING_MIN of it
+    that come before it (entries come before all). So names added later re-decide only the
+    names near them, and near those whose choice changed, in id order (`put`, `settle`): a
+    store add re-decides what its new names can change, not every name the store holds, and
+    gets the merge a whole build would. Kept in the store's index between adds (`dumps`)."""
+
+    NEAR = SPELLING_MIN - 1  # a point's margin: a name further than this changes no choice
+    AFRESH = 25  # put and settle fewer new names than 1/AFRESH of those kept: 40,000 kept names decide
+    # afresh in ~7 s, and each new name costs ~4 ms put and settled (made-up names, bench/synth.py)
+
+    def __init__(self, inside: Callable) -> None:
+        self.inside = inside
+        self._clear()
+
+    def _clear(self) -> None:
+        self.pools: dict[str, NamePool] = {}  # type -> every name of the type, joined ones too
+        self.where: dict[str, tuple[str, int]] = {}  # id -> its type and place in that pool
+        self.entries: dict[str, object] = {}  # entries' ids -> their order (equals: the first)
+        self.target: dict[str, str] = {}  # minted ids -> the one each joined, or itself
+
+    def dumps(self) -> bytes:
+        """The merge as the index keeps it: JSON, then the pools' bigram postings as bytes
+        (no pickle: a store's files are read back, and must not be able to run code)."""
+        postings = [self.pools[kind].grams[key] for kind in sorted(self.pools) for key in self.pools[kind].grams]
+        head = {
+            "pools": {kind: pool.state() for kind, pool in sorted(self.pools.items())},
+            "entries": list(self.entries.items()),
+            "target": self.target,
+        }
+        text = json.dumps(head, ensure_ascii=False, separators=(",", ":")).encode()
+        return len(text).to_bytes(8, "little") + text + b"".join(a.tobytes() for a in postings)
+
+    @classmethod
+    def loads(cls, data: bytes, inside: Callable) -> NameMerge:
+        size = int.from_bytes(data[:8], "little")
+        head, postings = json.loads(data[8 : 8 + size]), memoryview(data)[8 + size :]
+        merge, at = cls(inside), 0
+        for kind, state in head["pools"].items():
+            merge.pools[kind] = pool = NamePool.from_state(state, postings[at:])
+            at += 4 * sum(state["counts"])
+            merge.where.update((eid, (kind, i)) for i, eid in enumerate(pool.ids) if i not in pool.gone)
+        merge.entries = {eid: tupled(order) for eid, order in head["entries"]}
+        merge.target = head["target"]
+        return merge
+
+    def decide_all(self, names: Iterable[tuple[str, str, str, object]]) -> None:
+        """Decide every name afresh: (id, type, label, order among entries or None if minted)."""
+        minted = []
+        for eid, kind, label, order in names:
+            if order is None:
+                minted.append((eid, kind, label))
+            else:
+                self._place(eid, kind, label, order)
+        for eid, kind, label in sorted(minted):
+            self.target[eid] = self._decide(eid, kind, label)
+            self._place(eid, kind, label, None)  # after: the pool holds the names before the next
+
+    def names(self) -> Iterator[tuple[str, str, str, object]]:
+        for eid, (kind, i) in self.where.items():
+            yield eid, kind, self.pools[kind].labels[i], self.entries.get(eid)
+
+    def label(self, eid: str) -> tuple[str, str]:
+        """The name's label and type."""
+        kind, i = self.where[eid]
+        return self.pools[kind].labels[i], kind
+
+    def update(self, names: Iterable[tuple[str, str, str, object]]) -> set[str]:
+        """Put each name (`put`) and settle what they change; returns the names whose target
+        changed (an entry's target is itself). When the new names are many beside the names
+        kept (a store's first batches), deciding all afresh is quicker, and the same."""
+        names = list(names)
+        new = sum(eid not in self.where for eid, *_ in names)
+        if new * self.AFRESH <= len(self.where):
+            todo: set[str] = set()
+            entries = set(self.entries)
+            for name in names:
+                todo |= self.put(*name)
+            return self.settle(todo) | (entries ^ set(self.entries))
+        before = {eid: self.target.get(eid, eid) for eid in self.where}
+        everything = {name[0]: name for name in self.names()} | {name[0]: name for name in names}
+        self._clear()
+        self.decide_all(everything.values())
+        return {eid for eid in self.where if before.get(eid) != self.target.get(eid, eid)}
+
+    def put(self, eid: str, kind: str, label: str, order: object = None) -> set[str]:
+        """Add a name, or a known name's new label, type or order (None: minted). Returns the
+        minted names whose choice it may change, for `settle`."""
+        was = self.where.get(eid)
+        if was and (was[0], self.pools[was[0]].labels[was[1]], self.entries.get(eid)) == (kind, label, order):
+            return set()
+        near = set()
+        if was:
+            pool = self.pools[was[0]]
+            pool.gone.add(was[1])
+            near |= self._near(eid, was[0], pool.labels[was[1]])
+            self.entries.pop(eid, None)
+        self._place(eid, kind, label, order)
+        near |= self._near(eid, kind, label)
+        if order is None:
+            near.add(eid)
+        else:
+            self.target.pop(eid, None)
+        return near
+
+    def settle(self, todo: set[str]) -> set[str]:
+        """Decide the names in `todo` again, in id order, and the names near any whose choice
+        changed whether it stays in the pool. Returns the names whose choice changed. A choice
+        depends only on names before it, so each name is decided once, after all of those."""
+        heap, changed = sorted(todo), set()
+        queued = set(heap)
+        while heap:
+            eid = heapq.heappop(heap)
+            kind, i = self.where[eid]
+            before, now = self.target.get(eid), self._decide(eid, kind, self.pools[kind].labels[i])
+            if before == now:
+                continue
+            self.target[eid] = now
+            changed.add(eid)
+            if (before == eid) != (now == eid):  # it joined the pool or left it
+                for other in self._near(eid, kind, self.pools[kind].labels[i]) - queued:
+                    queued.add(other)
+                    heapq.heappush(heap, other)
+        return changed
+
+    def _place(self, eid: str, kind: str, label: str, order: object) -> None:
+        self.where[eid] = (kind, self.pools.setdefault(kind, NamePool()).add(eid, label))
+        if order is not None:
+            self.entries[eid] = order
+
+    def _near(self, eid: str, kind: str, label: str) -> set[str]:
+        """The minted names whose choice `eid` named `label` can change: near its spelling,
+        after it in id order (an entry comes before all)."""
+        pool = self.pools[kind]
+        entry = eid in self.entries
+        return {
+            other
+            for _, i in pool.close_to(letters(label), self.NEAR)
+            if (other := pool.ids[i]) not in self.entries and self.where[other] == (kind, i) and (entry or other > eid)
+        }
+
+    def _decide(self, eid: str, kind: str, label: str) -> str:
+        """The name `eid` joins, or itself."""
+        pool = self.pools.get(kind)
+        if pool is None:
+            return eid
+
+        def before(i: int) -> bool:  # in the pool `eid` is compared with
+            other = pool.ids[i]
+            if i in pool.gone or self.where[other] != (kind, i) or other == eid:
+                return False
+            return other in self.entries or (other < eid and self.target.get(other) == other)
+
+        floor = pool.closest_same_name(label, self.inside, before)
+        if floor is None:  # no name of the pool is the same name: whichever is closest, none joins
+            return eid
+        # the closest spelling that names no other entry inside it; the one at the floor is
+        # among them. A point below the floor: rapidfuzz drops a score equal to a cutoff like 92.307...
+        close = [(score, i) for score, i in pool.close_to(letters(label), max(SPELLING_MIN, floor - 1)) if before(i)]
+        close.sort(key=lambda c: (-c[0], *self._rank(pool.ids[c[1]])))
+        best = next((i for _, i in close if not names_apart(self.inside, pool.labels[i], label)), None)
+        if best is None or not same_name(pool.labels[best], label):
+            return eid
+        return pool.ids[best]
+
+    def _rank(self, eid: str) -> tuple:
+        """Equals are taken in this order: entries first, in their order, then minted by id."""
+        return (0, self.entries[eid], "") if eid in self.entries else (1, 0, eid)
 
 
 class NamePool:
-    """The names of one type a minted name may join, in the order they came, indexed by the
-    two things same_name needs one of: the same consonants (skeleton), or the same initials.
+    """The names of one type, indexed by the two things same_name needs one of (the same
+    consonants, or the same initials) and by their letters and bigrams (close_to).
 
     A minted name joins the closest spelling in the pool if that one is the same name. So a
     name that no name of the pool is the same name as joins none, whichever is closest: most
@@ -178,34 +341,79 @@ class NamePool:
     are looked for among the whole pool. Comparing every minted name with the whole pool made
     merging quadratic: 16,000 people took 9 s, and a year of news mints tens of thousands."""
 
+    FEW = 500  # candidates left by the bigrams that close_to compares without counting letters
+
     def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.labels: list[str] = []
         self.spelled: list[str] = []  # letters() of each name, for rapidfuzz
-        self.names: list[Entity] = []
+        self.gone: set[int] = set()  # places of names since relabelled (NameMerge.put)
         self.by_skeleton: dict[str, list[int]] = {}
         self.by_initials: dict[tuple[str, ...], tuple[list[str], list[int]]] = {}  # spelled names, their places
-        self.bigrams: dict[str, array] = {}  # bigram_keys -> the places of the names that have it
+        self.grams: dict[str, array] = {}  # bigram_keys, letter_keys -> the places of the names that have it
         self.lengths = array("i")  # len() of each spelled name
 
-    def add(self, e: Entity) -> None:
-        spelled = letters(e.label)
-        for key in bigram_keys(spelled):
-            self.bigrams.setdefault(key, array("i")).append(len(self.names))
+    def add(self, eid: str, label: str) -> int:
+        place, spelled = len(self.ids), letters(label)
+        for key in bigram_keys(spelled) + letter_keys(spelled):
+            self.grams.setdefault(key, array("i")).append(place)
         self.lengths.append(len(spelled))
-        self.by_skeleton.setdefault(skeleton(e.label), []).append(len(self.names))
-        block = self.by_initials.setdefault(initials(e.label), ([], []))
+        self.by_skeleton.setdefault(skeleton(label), []).append(place)
+        block = self.by_initials.setdefault(initials(label), ([], []))
         block[0].append(spelled)
-        block[1].append(len(self.names))
+        block[1].append(place)
         self.spelled.append(spelled)
-        self.names.append(e)
+        self.ids.append(eid)
+        self.labels.append(label)
+        return place
 
-    def closest_same_name(self, label: str, inside: Callable) -> float | None:
-        """The spelling ratio of the closest name here that is the same name as `label`
-        (same_name) and names no other entry inside it (names_apart), None if there is none.
-        same_name needs the same skeleton, or the same initials and a ratio of FUZZY_MIN."""
+    def state(self) -> dict:
+        """What NameMerge.dumps keeps, less the places of each key (kept as bytes after it)."""
+        skeletons = [""] * len(self.ids)  # a list: 40,000 small lists of places take 0.1 s to read back
+        for key, places in self.by_skeleton.items():
+            for place in places:
+                skeletons[place] = key
+        return {
+            "ids": self.ids,
+            "labels": self.labels,
+            "spelled": self.spelled,
+            "gone": sorted(self.gone),
+            "skeletons": skeletons,
+            "initials": [[list(key), places] for key, (_, places) in self.by_initials.items()],
+            "keys": list(self.grams),
+            "counts": [len(a) for a in self.grams.values()],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict, postings: memoryview) -> NamePool:
+        pool = cls()
+        pool.ids, pool.labels, pool.spelled, pool.gone = (
+            state["ids"],
+            state["labels"],
+            state["spelled"],
+            set(state["gone"]),
+        )
+        for place, key in enumerate(state["skeletons"]):
+            pool.by_skeleton.setdefault(key, []).append(place)
+        pool.by_initials = {
+            tuple(key): ([pool.spelled[i] for i in places], places) for key, places in state["initials"]
+        }
+        at = 0
+        for key, count in zip(state["keys"], state["counts"], strict=True):
+            pool.grams[key] = array("i")
+            pool.grams[key].frombytes(postings[at : at + 4 * count])
+            at += 4 * count
+        pool.lengths = array("i", map(len, pool.spelled))
+        return pool
+
+    def closest_same_name(self, label: str, inside: Callable, among: Callable[[int], bool]) -> float | None:
+        """The spelling ratio of the closest name here (`among` those) that is the same name as
+        `label` (same_name) and names no other entry inside it (names_apart), None if there is
+        none. same_name needs the same skeleton, or the same initials and a ratio of FUZZY_MIN."""
         spelled = letters(label)
         found = set(self.by_skeleton.get(skeleton(label), ()))
         spellings, places = self.by_initials.get(initials(label), ([], []))
-        cutoff = FUZZY_MIN - 1  # a point's margin for extract's cutoff (see merge_entities); same_name decides
+        cutoff = FUZZY_MIN - 1  # a point's margin for extract's cutoff (see NameMerge._decide); same_name decides
         found.update(
             places[j]
             for _, _, j in process.extract(spelled, spellings, scorer=fuzz.ratio, limit=None, score_cutoff=cutoff)
@@ -213,33 +421,61 @@ class NamePool:
         same = [
             i
             for i in found
-            if same_name(self.names[i].label, label) and not names_apart(inside, self.names[i].label, label)
+            if among(i) and same_name(self.labels[i], label) and not names_apart(inside, self.labels[i], label)
         ]
         return max((fuzz.ratio(spelled, self.spelled[i]) for i in same), default=None)
 
-    def close_to(self, spelled: str, cutoff: float) -> list[int]:
-        """The places of the names whose spelling has a ratio of `cutoff` or more to `spelled`,
-        in rapidfuzz's order (the closest first, the first of equals first). Only names with
-        enough bigrams in common are compared: d insertions and deletions leave two spellings
-        at least max(lengths) - 1 - 2d bigrams in common (the q-gram lemma), and a ratio of c
-        allows d = (1 - c/100) (len a + len b). Counted for the whole pool at once in numpy
-        (~15 ns a name; counting only the names that share a bigram was slower)."""
+    def close_to(self, spelled: str, cutoff: float) -> list[tuple[float, int]]:
+        """The ratio and place of each name whose spelling has a ratio of `cutoff` or more to
+        `spelled`, in rapidfuzz's order (the closest first, the first of equals first).
+
+        Only names with enough letters and bigrams in common are compared. The ratio is
+        200 LCS / (len a + len b), and the letters two spellings share (repeats counted) are
+        at least their longest common subsequence: that bound prunes at low cutoffs (at 79,
+        ~500 names of 40,000 are left). d insertions and deletions leave two spellings at
+        least max(lengths) - 1 - 2d bigrams in common (the q-gram lemma), with d = (1 - c/100)
+        (len a + len b): that one prunes at high cutoffs. Both are counted for the whole pool
+        at once in numpy (~15 ns a name and key; counting only the names that share a key was
+        slower)."""
         import numpy as np  # here, not at the top: 0.15 s that kg query and kg serve need not pay
 
-        if not self.names:
+        if not self.ids:
             return []
-        keys = [key for key in bigram_keys(spelled) if key in self.bigrams]
-        shared = np.zeros(len(self.names), dtype=np.intp)
-        if keys:  # the arrays are read in place, and let go before any can grow again
-            shared += np.bincount(
-                np.concatenate([np.frombuffer(self.bigrams[k], dtype=np.intc) for k in keys]), minlength=len(self.names)
-            )
         lengths = np.array(self.lengths, dtype=np.intp)
-        indels = np.floor((101 - cutoff) * (len(spelled) + lengths) / 100)  # a point's margin: never too few
-        candidates = np.flatnonzero(shared >= np.maximum(len(spelled), lengths) - 1 - 2 * indels)
+        both = len(spelled) + lengths
+        indels = np.floor((101 - cutoff) * both / 100)  # a point's margin: never too few
+        enough = self._shared(bigram_keys(spelled)) >= np.maximum(len(spelled), lengths) - 1 - 2 * indels
+        if np.count_nonzero(enough) > self.FEW:  # counting letters costs as much as comparing a few hundred
+            enough &= self._shared(letter_keys(spelled)) * 200 >= (cutoff - 1) * both
+        candidates = np.flatnonzero(enough).tolist()
         choices = [self.spelled[i] for i in candidates]
         close = process.extract(spelled, choices, scorer=fuzz.ratio, limit=None, score_cutoff=cutoff)
-        return [int(candidates[j]) for _, _, j in close]
+        return [(score, candidates[j]) for _, score, j in close]
+
+    def _shared(self, keys: list[str]):
+        """For each name, how many of `keys` it has."""
+        import numpy as np
+
+        found = [np.frombuffer(self.grams[k], dtype=np.intc) for k in keys if k in self.grams]
+        if not found:  # the arrays are read in place, and let go before any can grow again
+            return np.zeros(len(self.ids), dtype=np.intp)
+        return np.bincount(np.concatenate(found), minlength=len(self.ids))
+
+
+def tupled(value: object) -> object:
+    """JSON's lists back as the tuples they were (orders compare, and are compared with new ones)."""
+    return tuple(map(tupled, value)) if isinstance(value, list) else value
+
+
+def letter_keys(spelled: str) -> list[str]:
+    """Each letter of a spelling, numbered by its repeats ('a0', then 'a1' for a second 'a'),
+    as bigram_keys numbers pairs (the two never clash: a letter is not a digit)."""
+    seen: dict[str, int] = {}
+    keys = []
+    for letter in spelled:
+        seen[letter] = seen.get(letter, -1) + 1
+        keys.append(f"{letter}{seen[letter]}")
+    return keys
 
 
 def bigram_keys(spelled: str) -> list[str]:
@@ -458,7 +694,7 @@ class EventTraits:
         self.perpetrators.update(e.perpetrators)
         self.participants.update(e.participants)
 
-    def label(self, labels: dict[str, str], people: frozenset[str] = frozenset()) -> tuple[str, list[str]]:
+    def label(self, labels: Mapping[str, str], people: Container[str] = frozenset()) -> tuple[str, list[str]]:
         """A name if the text gives one, else what, on whom or where, and when. A meeting is
         named after the body that met, not the person who chaired it."""
         if self.name is not None:
@@ -484,7 +720,7 @@ class EventTraits:
 
 
 def event_label(
-    members: Iterable[Event], labels: dict[str, str], people: frozenset[str] = frozenset()
+    members: Iterable[Event], labels: Mapping[str, str], people: Container[str] = frozenset()
 ) -> tuple[str, list[str]]:
     """An event's label and aliases from its reports (EventTraits.label)."""
     traits = EventTraits()
@@ -567,7 +803,7 @@ def grouped(events: list[Event], clusters: dict[str, str]) -> Iterator[list[Even
 
 
 def merged_event(
-    group: Iterable[Event], labels: dict[str, str], people: frozenset[str], published: dict[str, str | None]
+    group: Iterable[Event], labels: Mapping[str, str], people: Container[str], published: dict[str, str | None]
 ) -> Event:
     """One event from the reports of it (in corpus order), read once. Its id comes from one
     report, the earliest (by its document's date, then id; `published`: document id -> date):
