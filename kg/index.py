@@ -39,25 +39,28 @@ import json
 import sqlite3
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 
 import pyoxigraph as ox
 
+from kg.extract import matcher_for
 from kg.graph import GraphWriter, batched, ox_date
 from kg.ingest import corpus_order
 from kg.model import EVENT_EVIDENCE, DocResult, Entity, Event, Evidence
 from kg.resolve import (
     Corpus,
     EntityFold,
+    NameMerge,
     answers_of,
     cluster_events,
     date_key,
     earliest,
     event_keys,
     fact_key,
-    merge_entities,
+    joined,
     merged_event,
     name_responses,
     remap_event,
@@ -72,6 +75,8 @@ CREATE INDEX IF NOT EXISTS docs_source ON docs(source);
 CREATE TABLE IF NOT EXISTS refs (raw TEXT, doc TEXT, PRIMARY KEY (raw, doc)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS entities (id TEXT PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS resolved (raw TEXT PRIMARY KEY, target TEXT, label TEXT, type TEXT);
+CREATE INDEX IF NOT EXISTS resolved_target ON resolved(target);
+CREATE TABLE IF NOT EXISTS name_merge (id INTEGER PRIMARY KEY CHECK (id = 1), state BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS events (local TEXT PRIMARY KEY, doc TEXT NOT NULL, gid TEXT NOT NULL, ord TEXT NOT NULL,
     data TEXT NOT NULL, stub TEXT NOT NULL, rel INTEGER NOT NULL DEFAULT 1);
 CREATE INDEX IF NOT EXISTS events_doc ON events(doc);
@@ -202,9 +207,14 @@ class Index:
         return {r[0] for r in self._in("SELECT doc FROM refs WHERE raw IN ({})", raws)}
 
     # -------------------------------------------------------------- entities
-    def fold(self) -> EntityFold:
+    def fold(self, ids: Iterable[str] | None = None) -> EntityFold:
+        """The folded entities: all, or those of `ids` the index holds."""
         fold = EntityFold()
-        for eid, state in self.db.execute("SELECT id, state FROM entities"):
+        if ids is None:
+            rows: Iterable[tuple] = self.db.execute("SELECT id, state FROM entities")
+        else:
+            rows = self._in("SELECT id, state FROM entities WHERE id IN ({})", ids)
+        for eid, state in rows:
             s = json.loads(state)
             fold.merged[eid] = Entity(eid, s["label"], s["type"], set(s["aliases"]), s["entry"], [], s["mentions"])
             fold.first[eid] = (tuple(s["first"][0]), s["first"][1])
@@ -229,8 +239,20 @@ class Index:
 
         self.db.executemany("INSERT OR REPLACE INTO entities VALUES (?, ?)", ((eid, state(eid)) for eid in ids))
 
-    def view(self) -> dict[str, tuple]:
-        return {raw: tuple(rest) for raw, *rest in self.db.execute("SELECT raw, target, label, type FROM resolved")}
+    def name_merge(self, inside: Callable) -> NameMerge | None:
+        row = self.db.execute("SELECT state FROM name_merge").fetchone()
+        return NameMerge.loads(row[0], inside) if row else None
+
+    def save_name_merge(self, merge: NameMerge) -> None:
+        self.db.execute("INSERT OR REPLACE INTO name_merge VALUES (1, ?)", (merge.dumps(),))
+
+    def view(self, raws: Iterable[str]) -> dict[str, tuple]:
+        rows = self._in("SELECT raw, target, label, type FROM resolved WHERE raw IN ({})", raws)
+        return {raw: tuple(rest) for raw, *rest in rows}
+
+    def joined_to(self, targets: Iterable[str]) -> set[str]:
+        """The names that resolve to these."""
+        return {r[0] for r in self._in("SELECT raw FROM resolved WHERE target IN ({})", targets)}
 
     def save_view(self, rows: dict[str, tuple]) -> None:
         self.db.executemany("INSERT OR REPLACE INTO resolved VALUES (?, ?, ?, ?)", ((r, *v) for r, v in rows.items()))
@@ -442,22 +464,63 @@ def update(ix: Index, fresh: Sequence[DocResult], rules: RuleSet, first: bool = 
 
 def _resolve_entities(
     ix: Index, fresh: Sequence[DocResult], rules: RuleSet
-) -> tuple[dict[str, Entity], dict, set[str], set[str]]:
-    """Fold the new documents' entities into the kept fold and merge minted names again (over
-    the entities, not the documents). Returns the merged entities, the merge, the ids whose
-    merge, label or type changed, and the entities whose part must be written again."""
-    fold = ix.fold()
+) -> tuple[StoredEntities, dict, set[str], set[str]]:
+    """Fold the new documents' entities into the kept fold, and put their names into the kept
+    merge of minted names (kg.resolve.NameMerge), which decides again only the names they can
+    change. Returns the store's entities, the merge, the ids whose merge, label or type
+    changed, and the entities whose part must be written again."""
+    touched = {eid for r in fresh for eid in r.entities}
+    fold = ix.fold(touched)
     for r in fresh:
         fold.add(r, corpus_order(r.doc))
-    touched = {eid for r in fresh for eid in r.entities}
-    ix.save_fold(fold, touched)  # before the merge below changes the folded entities
-    entities, mapping = merge_entities([], fold.entities(), rules)
-    view = {raw: _view(raw, mapping, entities) for raw in fold.merged}
-    old_view = ix.view()
+    ix.save_fold(fold, touched)
+    inside = cache(matcher_for(rules).embedded)
+    names = ix.name_merge(inside)
+    if names is None:  # a new index, or one from before the merge was kept: every name is put
+        names, fold = NameMerge(inside), ix.fold()
+    changed = names.update(
+        (eid, e.type, e.label, fold.first[eid] if e.entry else None) for eid, e in fold.merged.items()
+    )
+    ix.save_name_merge(names)
+    # a name's view: what it resolves to, and that one's label and type
+    seen = changed | touched | ix.joined_to(touched)
+    old_view = ix.view(seen)
+    view = {raw: (names.target.get(raw, raw), *names.label(names.target.get(raw, raw))) for raw in seen}
     renamed = {raw for raw, v in view.items() if old_view.get(raw) != v}
     ix.save_view({raw: view[raw] for raw in renamed})
     parts = {view[r][0] for r in touched | renamed} | {old_view[r][0] for r in renamed if r in old_view}
-    return entities, mapping, renamed, parts
+    mapping = {eid: t for eid, t in names.target.items() if t != eid}
+    return StoredEntities(names, _whole(ix, names, parts, mapping)), mapping, renamed, parts
+
+
+def _whole(ix: Index, names: NameMerge, parts: set[str], mapping: dict[str, str]) -> dict[str, Entity]:
+    """The entities whose parts are written, whole: each with the names that joined it."""
+    roots = {eid for eid in parts if eid in names.where and mapping.get(eid, eid) == eid}
+    fold = ix.fold(roots | ix.joined_to(roots))
+    return joined(fold.entities(), {eid: mapping[eid] for eid in fold.merged if eid in mapping})
+
+
+class StoredEntities(Mapping):
+    """The store's entities as an add reads them: the ones whose parts it writes whole, the
+    rest with their label and type (all an event's label, a claim's or a report's type reads),
+    from the kept merge rather than every entity's folded state."""
+
+    def __init__(self, names: NameMerge, whole: dict[str, Entity]):
+        self.names, self.whole = names, whole
+
+    def __getitem__(self, eid: str) -> Entity:
+        if eid in self.whole:
+            return self.whole[eid]
+        if eid not in self.names.where or self.names.target.get(eid, eid) != eid:
+            raise KeyError(eid)
+        label, kind = self.names.label(eid)
+        return Entity(eid, label, kind)
+
+    def __iter__(self) -> Iterator[str]:
+        return (eid for eid in self.names.where if self.names.target.get(eid, eid) == eid)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def _changed_events(reports: Reports, gid_of: dict[str, str]) -> set[str]:
@@ -475,14 +538,12 @@ def _changed_events(reports: Reports, gid_of: dict[str, str]) -> set[str]:
     return changed | {gid for gid, answered in answers.items() if answered & changed}
 
 
-def _view(raw: str, mapping: dict[str, str], entities: dict[str, Entity]) -> tuple:
-    target = mapping.get(raw, raw)
-    e = entities.get(target)
-    return (target, e.label if e else None, e.type if e else None)
+def _types(entities: Mapping[str, Entity]) -> Callable[[str], str | None]:
+    def type_of(eid: str) -> str | None:
+        e = entities.get(eid)
+        return e.type if e else None
 
-
-def _types(entities: dict[str, Entity]):
-    return {eid: e.type for eid, e in entities.items()}.get
+    return type_of
 
 
 class Reports:
@@ -679,7 +740,7 @@ def deciding(group: list[Event], published: dict[str, str | None], answered) -> 
 
 
 def _cluster(
-    reports: Reports, entities: dict[str, Entity]
+    reports: Reports, entities: Mapping[str, Entity]
 ) -> tuple[dict[str, Event], dict[str, str], dict[str, list[Event]]]:
     """Cluster the reports as kg.resolve.resolve does, in corpus order."""
     ordered = sorted(reports.events.values(), key=lambda e: reports.order[e.id])
@@ -687,14 +748,40 @@ def _cluster(
     members: dict[str, list[Event]] = {}
     for e in ordered:
         members.setdefault(clusters[e.id], []).append(e)
-    labels = {eid: e.label for eid, e in entities.items()}
-    people = frozenset(eid for eid, e in entities.items() if e.type == "Person")
+    labels, people = Labels(entities), People(entities)
     events, gid_of, groups = {}, {}, {}
     for group in members.values():
         merged = merged_event(group, labels, people, reports.published)
         events[merged.id], groups[merged.id] = merged, group
         gid_of.update((e.id, merged.id) for e in group)
     return events, gid_of, groups
+
+
+class Labels(Mapping):
+    """The entities' labels, read as an event's label asks for them."""
+
+    def __init__(self, entities: Mapping[str, Entity]):
+        self.entities = entities
+
+    def __getitem__(self, eid: str) -> str:
+        return self.entities[eid].label
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.entities)
+
+    def __len__(self) -> int:
+        return len(self.entities)
+
+
+class People:
+    """The entities that are people, for `in`."""
+
+    def __init__(self, entities: Mapping[str, Entity]):
+        self.entities = entities
+
+    def __contains__(self, eid: object) -> bool:
+        e = self.entities.get(eid) if isinstance(eid, str) else None
+        return e is not None and e.type == "Person"
 
 
 class Records:
