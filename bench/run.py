@@ -748,18 +748,40 @@ def case_incremental(mb: float, repeats: int) -> dict:
 
     from gen import PER_DAY, generate
 
-    from kg.store import add_documents
-
     base = corpus(mb)
     after = date(2025, 1, 1) + timedelta(days=len(list(base.glob("*.txt"))) // PER_DAY + 1)
+
+    def extra(folder: Path, i: int) -> None:  # the next days' news
+        generate(folder, 0.08, doc_kb=8, seed=100 + i, first_day=after + timedelta(days=i))
+
+    return incremental(base, f"({mb:g} MB)", extra, repeats)
+
+
+def case_incremental_people(people: int, repeats: int) -> dict:
+    """As case_incremental, on the corpus made to mint `people` people (synth.people_corpus),
+    adding 10 documents that name 50 more, some spelled close to the store's: what the kept
+    merge of minted names (kg.resolve.NameMerge) decides again is what they can change."""
+    from synth import people_corpus
+
+    base = made_once(f"kg-bench-people-{people}", lambda folder: people_corpus(folder, people))
+    return incremental(
+        base, f"naming {people:,} made-up people", lambda f, i: people_corpus(f, 50, seed=100 + i), repeats
+    )
+
+
+def incremental(base: Path, described: str, extra, repeats: int) -> dict:
+    """A store of `base`; `repeats` times, the documents `extra(folder, i)` writes added to it;
+    then a full rebuild with all of them."""
+    from kg.store import add_documents
+
     work = Path(tempfile.mkdtemp(prefix="kg-bench-store-"))
     t_first, first = timed(lambda: add_documents(work / "inc", [base]), 1)
     extras, adds = [], []
     for i in range(repeats):
-        extra = work / f"extra{i}"
-        generate(extra, 0.08, doc_kb=8, seed=100 + i, first_day=after + timedelta(days=i))  # the next days' news
-        extras.append(extra)
-        adds.append(timed(lambda extra=extra: add_documents(work / "inc", [extra]), 1))
+        folder = work / f"extra{i}"
+        extra(folder, i)
+        extras.append(folder)
+        adds.append(timed(lambda folder=folder: add_documents(work / "inc", [folder]), 1))
     t_full, _ = timed(lambda: add_documents(work / "full", [base, *extras]), 1)
     shutil.rmtree(work, ignore_errors=True)
     median = sorted(adds, key=lambda a: a[0])[len(adds) // 2]
@@ -767,7 +789,7 @@ def case_incremental(mb: float, repeats: int) -> dict:
     split = ", ".join(f"{k} {v:.2f}" for k, v in median[1].report.seconds.items() if k != "total")
     return {
         "what": f"add {len(median[1].report.added)} documents to a store of "
-        f"{first.summary['documents']:,} documents ({mb:g} MB)",
+        f"{first.summary['documents']:,} documents {described}",
         "s": median[0],
         "range": [min(a[0] for a in adds), max(a[0] for a in adds)],
         "first": t_first,
@@ -817,11 +839,11 @@ def main() -> None:
     triples = [200_000] if opts.quick else [1_000_000] + ([10_000_000] if opts.big else [])
     nodes = [10_000] if opts.quick else [10_000, 100_000]
     par_mb = 1.0 if opts.quick else 10.0
+    minted = [2_000] if opts.quick else [10_000, 40_000]
     if opts.only == "analysis":
         print("\n".join(rank_table([run_case("rank", n, 1) for n in nodes] + [run_case("rank", nodes[-1], 1, 2)])))
         print("\n".join(project_table([run_case("project", mb, 3) for mb in sizes])))
         return
-    minted = [2_000] if opts.quick else [10_000, 40_000]
     if opts.only == "names":
         merges = [run_case("names", n, 3) for n in minted]
         print("\n".join(names_table(merges, [run_case("people_build", minted[-1], 1)])))
@@ -837,7 +859,8 @@ def main() -> None:
         print("\n".join(saved_table([run_case("saved", mb, 5) for mb in saved_mb])))
         return
     if opts.only == "incremental":
-        print("\n".join(incremental_rows([run_case("incremental", mb, 1 if opts.quick else 5) for mb in sizes])))
+        inc = [run_case("incremental", mb, 1 if opts.quick else 5) for mb in sizes]
+        print("\n".join(incremental_rows([*inc, run_case("incremental_people", minted[-1], 1 if opts.quick else 5)])))
         return
     started = time.time()
 
@@ -859,6 +882,7 @@ def main() -> None:
     projections = [run_case("project", mb, 3) for mb in sizes]
     pages = [run_case("viz", n, 3) for n in ([1_000] if opts.quick else [1_000, 5_000])]
     inc = [run_case("incremental", mb, 1 if opts.quick else 5) for mb in sizes]
+    inc.append(run_case("incremental_people", minted[-1], 1 if opts.quick else 5))
     names = [run_case("names", n, 3) for n in minted]
     people = [run_case("people_build", minted[-1], 1)]
 
