@@ -182,25 +182,26 @@ class NameMerge:
         self.target: dict[str, str] = {}  # minted ids -> the one each joined, or itself
 
     def dumps(self) -> bytes:
-        """The merge as the index keeps it: JSON, then the pools' bigram postings as bytes
-        (no pickle: a store's files are read back, and must not be able to run code)."""
-        postings = [self.pools[kind].grams[key] for kind in sorted(self.pools) for key in self.pools[kind].grams]
+        """The merge as the index keeps it: JSON, then each pool's arrays as bytes (no pickle:
+        a store's files are read back, and must not be able to run code)."""
+        pools = sorted(self.pools.items())
+        arrays = [pool.arrays() for _, pool in pools]
         head = {
-            "pools": {kind: pool.state() for kind, pool in sorted(self.pools.items())},
+            "pools": [[kind, pool.state(), len(data)] for (kind, pool), data in zip(pools, arrays, strict=True)],
             "entries": list(self.entries.items()),
             "target": self.target,
         }
         text = json.dumps(head, ensure_ascii=False, separators=(",", ":")).encode()
-        return len(text).to_bytes(8, "little") + text + b"".join(a.tobytes() for a in postings)
+        return len(text).to_bytes(8, "little") + text + b"".join(arrays)
 
     @classmethod
     def loads(cls, data: bytes, inside: Callable) -> NameMerge:
         size = int.from_bytes(data[:8], "little")
-        head, postings = json.loads(data[8 : 8 + size]), memoryview(data)[8 + size :]
+        head, arrays = json.loads(data[8 : 8 + size]), memoryview(data)[8 + size :]
         merge, at = cls(inside), 0
-        for kind, state in head["pools"].items():
-            merge.pools[kind] = pool = NamePool.from_state(state, postings[at:])
-            at += 4 * sum(state["counts"])
+        for kind, state, length in head["pools"]:
+            merge.pools[kind] = pool = NamePool.from_state(state, arrays[at : at + length])
+            at += length
             merge.where.update((eid, (kind, i)) for i, eid in enumerate(pool.ids) if i not in pool.gone)
         merge.entries = {eid: tupled(order) for eid, order in head["entries"]}
         merge.target = head["target"]
@@ -214,9 +215,15 @@ class NameMerge:
                 minted.append((eid, kind, label))
             else:
                 self._place(eid, kind, label, order)
+        joined = []
         for eid, kind, label in sorted(minted):
             self.target[eid] = self._decide(eid, kind, label)
-            self._place(eid, kind, label, None)  # after: the pool holds the names before the next
+            if self.target[eid] == eid:
+                self._place(eid, kind, label, None)  # after: the pool holds the names before the next
+            else:  # one no later name can join: placed at the end, where the pool is searched less
+                joined.append((eid, kind, label))
+        for eid, kind, label in joined:
+            self._place(eid, kind, label, None)
 
     def names(self) -> Iterator[tuple[str, str, str, object]]:
         for eid, (kind, i) in self.where.items():
@@ -342,6 +349,7 @@ class NamePool:
     merging quadratic: 16,000 people took 9 s, and a year of news mints tens of thousands."""
 
     FEW = 500  # candidates left by the bigrams that close_to compares without counting letters
+    ALPHABET = "abcdefghijklmnopqrstuvwxyz"  # the letters counted per name; others count as shared
 
     def __init__(self) -> None:
         self.ids: list[str] = []
@@ -350,14 +358,17 @@ class NamePool:
         self.gone: set[int] = set()  # places of names since relabelled (NameMerge.put)
         self.by_skeleton: dict[str, list[int]] = {}
         self.by_initials: dict[tuple[str, ...], tuple[list[str], list[int]]] = {}  # spelled names, their places
-        self.grams: dict[str, array] = {}  # bigram_keys, letter_keys -> the places of the names that have it
+        self.bigrams: dict[str, array] = {}  # bigram_keys -> the places of the names that have it
         self.lengths = array("i")  # len() of each spelled name
+        self.letters = bytearray()  # each name's count of each letter of ALPHABET, 255 at most
 
     def add(self, eid: str, label: str) -> int:
         place, spelled = len(self.ids), letters(label)
-        for key in bigram_keys(spelled) + letter_keys(spelled):
-            self.grams.setdefault(key, array("i")).append(place)
+        for key in bigram_keys(spelled):
+            self.bigrams.setdefault(key, array("i")).append(place)
         self.lengths.append(len(spelled))
+        counts = list(map(spelled.count, self.ALPHABET))
+        self.letters.extend(counts if max(counts) < 256 else [min(n, 255) for n in counts])
         self.by_skeleton.setdefault(skeleton(label), []).append(place)
         block = self.by_initials.setdefault(initials(label), ([], []))
         block[0].append(spelled)
@@ -380,12 +391,16 @@ class NamePool:
             "gone": sorted(self.gone),
             "skeletons": skeletons,
             "initials": [[list(key), places] for key, (_, places) in self.by_initials.items()],
-            "keys": list(self.grams),
-            "counts": [len(a) for a in self.grams.values()],
+            "keys": list(self.bigrams),
+            "counts": [len(a) for a in self.bigrams.values()],
         }
 
+    def arrays(self) -> bytes:
+        """The places of each bigram (in the order of state's keys), then the letter counts."""
+        return b"".join(a.tobytes() for a in self.bigrams.values()) + bytes(self.letters)
+
     @classmethod
-    def from_state(cls, state: dict, postings: memoryview) -> NamePool:
+    def from_state(cls, state: dict, arrays: memoryview) -> NamePool:
         pool = cls()
         pool.ids, pool.labels, pool.spelled, pool.gone = (
             state["ids"],
@@ -400,9 +415,10 @@ class NamePool:
         }
         at = 0
         for key, count in zip(state["keys"], state["counts"], strict=True):
-            pool.grams[key] = array("i")
-            pool.grams[key].frombytes(postings[at : at + 4 * count])
+            pool.bigrams[key] = array("i")
+            pool.bigrams[key].frombytes(arrays[at : at + 4 * count])
             at += 4 * count
+        pool.letters = bytearray(arrays[at:])
         pool.lengths = array("i", map(len, pool.spelled))
         return pool
 
@@ -429,14 +445,14 @@ class NamePool:
         """The ratio and place of each name whose spelling has a ratio of `cutoff` or more to
         `spelled`, in rapidfuzz's order (the closest first, the first of equals first).
 
-        Only names with enough letters and bigrams in common are compared. The ratio is
-        200 LCS / (len a + len b), and the letters two spellings share (repeats counted) are
-        at least their longest common subsequence: that bound prunes at low cutoffs (at 79,
-        ~500 names of 40,000 are left). d insertions and deletions leave two spellings at
-        least max(lengths) - 1 - 2d bigrams in common (the q-gram lemma), with d = (1 - c/100)
-        (len a + len b): that one prunes at high cutoffs. Both are counted for the whole pool
-        at once in numpy (~15 ns a name and key; counting only the names that share a key was
-        slower)."""
+        Only names with enough bigrams and letters in common are compared. d insertions and
+        deletions leave two spellings at least max(lengths) - 1 - 2d bigrams in common (the
+        q-gram lemma, repeats counted), with d = (1 - c/100) (len a + len b): that bound prunes
+        at high cutoffs. The ratio is 200 LCS / (len a + len b), and the letters two spellings
+        share (repeats counted) are at least their longest common subsequence: that bound
+        prunes at low cutoffs (at 79, the bigrams leave 17,000 names of 40,000 made-up ones,
+        the letters ~500). Both are counted for the whole pool at once in numpy (counting only
+        the names that share a bigram was slower)."""
         import numpy as np  # here, not at the top: 0.15 s that kg query and kg serve need not pay
 
         if not self.ids:
@@ -446,7 +462,7 @@ class NamePool:
         indels = np.floor((101 - cutoff) * both / 100)  # a point's margin: never too few
         enough = self._shared(bigram_keys(spelled)) >= np.maximum(len(spelled), lengths) - 1 - 2 * indels
         if np.count_nonzero(enough) > self.FEW:  # counting letters costs as much as comparing a few hundred
-            enough &= self._shared(letter_keys(spelled)) * 200 >= (cutoff - 1) * both
+            enough &= self._letters_shared(spelled) * 200 >= (cutoff - 1) * both
         candidates = np.flatnonzero(enough).tolist()
         choices = [self.spelled[i] for i in candidates]
         close = process.extract(spelled, choices, scorer=fuzz.ratio, limit=None, score_cutoff=cutoff)
@@ -456,26 +472,28 @@ class NamePool:
         """For each name, how many of `keys` it has."""
         import numpy as np
 
-        found = [np.frombuffer(self.grams[k], dtype=np.intc) for k in keys if k in self.grams]
+        found = [np.frombuffer(self.bigrams[k], dtype=np.intc) for k in keys if k in self.bigrams]
         if not found:  # the arrays are read in place, and let go before any can grow again
             return np.zeros(len(self.ids), dtype=np.intp)
         return np.bincount(np.concatenate(found), minlength=len(self.ids))
+
+    def _letters_shared(self, spelled: str):
+        """For each name, at least how many letters it shares with `spelled`, repeats counted:
+        exactly for the letters of ALPHABET, and every other letter of `spelled` as shared. A
+        count kept at 255 is exact against a spelling with fewer (and a longer one is all shared)."""
+        import numpy as np
+
+        counts = np.frombuffer(bytes(self.letters), dtype=np.uint8).reshape(len(self.ids), len(self.ALPHABET))
+        shared = np.full(len(self.ids), len(spelled), dtype=np.intp)  # all shared, less what is not
+        for column, letter in enumerate(self.ALPHABET):
+            if (wanted := spelled.count(letter)) and wanted < 256:
+                shared -= np.maximum(wanted - counts[:, column].astype(np.intp), 0)
+        return shared
 
 
 def tupled(value: object) -> object:
     """JSON's lists back as the tuples they were (orders compare, and are compared with new ones)."""
     return tuple(map(tupled, value)) if isinstance(value, list) else value
-
-
-def letter_keys(spelled: str) -> list[str]:
-    """Each letter of a spelling, numbered by its repeats ('a0', then 'a1' for a second 'a'),
-    as bigram_keys numbers pairs (the two never clash: a letter is not a digit)."""
-    seen: dict[str, int] = {}
-    keys = []
-    for letter in spelled:
-        seen[letter] = seen.get(letter, -1) + 1
-        keys.append(f"{letter}{seen[letter]}")
-    return keys
 
 
 def bigram_keys(spelled: str) -> list[str]:

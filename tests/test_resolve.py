@@ -296,6 +296,7 @@ def _spellings_around(draw) -> tuple[str, list[str]]:
 @settings(max_examples=300, deadline=None)
 @given(spellings=_spellings_around(), cutoff=st.floats(79, 100), few=st.sampled_from([0, 10**6]))
 @example(spellings=("mamnunnisa", ["mamnunisa", "nisamamnun", "maminunnisa"]), cutoff=80.0, few=0)  # letters repeated
+@example(spellings=("a" * 300 + "b", ["a" * 299 + "b", "a" * 260, "b" + "a" * 40]), cutoff=99.0, few=0)  # 255 and over
 def test_close_spellings_counted_by_letters_and_bigrams_are_the_ones_rapidfuzz_finds_in_all(spellings, cutoff, few):
     """NamePool.close_to compares only the names with enough letters and bigrams in common
     (repeats included); it must find what comparing with every name finds, in the same order.
