@@ -240,8 +240,13 @@ class Index:
         self.db.executemany("INSERT OR REPLACE INTO entities VALUES (?, ?)", ((eid, state(eid)) for eid in ids))
 
     def name_merge(self, inside: Callable) -> NameMerge | None:
+        """The kept merge of minted names; None if there is none, or none this kg reads (the
+        update then decides every name again from the kept entities: slower, the same)."""
         row = self.db.execute("SELECT state FROM name_merge").fetchone()
-        return NameMerge.loads(row[0], inside) if row else None
+        try:
+            return NameMerge.loads(row[0], inside) if row else None
+        except (ValueError, KeyError, TypeError):
+            return None
 
     def save_name_merge(self, merge: NameMerge) -> None:
         self.db.execute("INSERT OR REPLACE INTO name_merge VALUES (1, ?)", (merge.dumps(),))

@@ -167,6 +167,7 @@ class NameMerge:
     store add re-decides what its new names can change, not every name the store holds, and
     gets the merge a whole build would. Kept in the store's index between adds (`dumps`)."""
 
+    FORMAT = 1  # of what dumps writes; a merge kept in another is decided again from the entities
     NEAR = SPELLING_MIN - 1  # a point's margin: a name further than this changes no choice
     AFRESH = 25  # put and settle fewer new names than 1/AFRESH of those kept: 40,000 kept names decide
     # afresh in ~7 s, and each new name costs ~4 ms put and settled (made-up names, bench/synth.py)
@@ -187,6 +188,7 @@ class NameMerge:
         pools = sorted(self.pools.items())
         arrays = [pool.arrays() for _, pool in pools]
         head = {
+            "format": self.FORMAT,
             "pools": [[kind, pool.state(), len(data)] for (kind, pool), data in zip(pools, arrays, strict=True)],
             "entries": list(self.entries.items()),
             "target": self.target,
@@ -198,6 +200,8 @@ class NameMerge:
     def loads(cls, data: bytes, inside: Callable) -> NameMerge:
         size = int.from_bytes(data[:8], "little")
         head, arrays = json.loads(data[8 : 8 + size]), memoryview(data)[8 + size :]
+        if not isinstance(head, dict) or head.get("format") != cls.FORMAT:
+            raise ValueError("a name merge kept in another format")
         merge, at = cls(inside), 0
         for kind, state, length in head["pools"]:
             merge.pools[kind] = pool = NamePool.from_state(state, arrays[at : at + length])

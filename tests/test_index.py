@@ -245,15 +245,19 @@ def test_a_name_relabelled_by_an_earlier_article_relabels_the_names_joined_to_it
     assert stored(tmp_path / "steps") == fresh([earlier, later])
 
 
-def test_an_index_from_before_the_kept_name_merge_decides_all_names_once(tmp_path):
-    """An index made before the merge of minted names was kept has none: the next add puts
-    every name the store holds, and the store still holds what a fresh build makes."""
+def test_an_index_without_a_name_merge_it_reads_decides_all_names_once(tmp_path):
+    """An index made before the merge of minted names was kept has none, and one kept in a
+    format this kg does not read is none: the next add puts every name the store holds, and
+    the store still holds what a fresh build makes."""
     files = _people_articles(tmp_path, seed=5, count=12)
     root = tmp_path / "store"
     add_documents(root, [str(p) for p in files[:8]])
     with sqlite3.connect(root / "index.sqlite") as db:
         db.execute("DROP TABLE name_merge")
-    add_documents(root, [str(p) for p in files[8:]])
+    add_documents(root, [str(p) for p in files[8:10]])
+    with sqlite3.connect(root / "index.sqlite") as db:  # one kept by another kg, in another format
+        db.execute("UPDATE name_merge SET state = ?", (b"\x05\0\0\0\0\0\0\0[1,2]",))
+    add_documents(root, [str(p) for p in files[10:]])
     add_documents(tmp_path / "whole", [str(p) for p in files])
     assert stored(root) == fresh(files)
     assert _resolved(root) == _resolved(tmp_path / "whole")
