@@ -355,10 +355,10 @@ def case_project(mb: float, repeats: int) -> dict:
 
 
 def case_names(count: int, repeats: int) -> dict:
-    """Merging minted names (kg.resolve.merge_entities), which every build and every store
-    add runs over all the corpus's entities: `count` made-up people's names, a fifth of them
-    spelled a second way (bench/synth.py). The generated corpora mint few names (theirs come
-    from the dictionaries); a year of real news mints tens of thousands."""
+    """Merging minted names (kg.resolve.merge_entities), which every build runs over all the
+    corpus's entities (and a store's first batches): `count` made-up people's names, a fifth
+    of them spelled a second way (bench/synth.py). The generated corpora mint few names
+    (theirs come from the dictionaries); a year of real news mints tens of thousands."""
     import copy
 
     from synth import minted_people
@@ -402,10 +402,11 @@ def names_table(rows: list[dict], builds: list[dict]) -> list[str]:
     lines = [
         "## Entity resolution (minted names: kg.resolve.merge_entities)",
         "",
-        "No target in the issue. Every build and every store add merges all minted names; each joins"
-        " the closest spelling of its type if that one is the same name (kg.resolve.same_name). Most are"
-        " settled from the names sharing their consonants or initials, the rest compared with the names"
-        " sharing enough bigrams (kg.resolve.NamePool). Made-up names, a fifth spelled two ways"
+        "No target in the issue. Every build merges all minted names (a store add only those its new"
+        " names can change: kg.resolve.NameMerge, see Incremental builds); each joins the closest"
+        " spelling of its type if that one is the same name (kg.resolve.same_name). Most are settled"
+        " from the names sharing their consonants or initials, the rest compared with the names sharing"
+        " enough bigrams and letters (kg.resolve.NamePool). Made-up names, a fifth spelled two ways"
         " (bench/synth.py); median of 3.",
         "",
         "| names | merged into another | median time | peak MB |",
@@ -860,7 +861,8 @@ def main() -> None:
         return
     if opts.only == "incremental":
         inc = [run_case("incremental", mb, 1 if opts.quick else 5) for mb in sizes]
-        print("\n".join(incremental_rows([*inc, run_case("incremental_people", minted[-1], 1 if opts.quick else 5)])))
+        inc += [run_case("incremental_people", n, 1 if opts.quick else 5) for n in minted]
+        print("\n".join(incremental_rows(inc)))
         return
     started = time.time()
 
@@ -882,7 +884,7 @@ def main() -> None:
     projections = [run_case("project", mb, 3) for mb in sizes]
     pages = [run_case("viz", n, 3) for n in ([1_000] if opts.quick else [1_000, 5_000])]
     inc = [run_case("incremental", mb, 1 if opts.quick else 5) for mb in sizes]
-    inc.append(run_case("incremental_people", minted[-1], 1 if opts.quick else 5))
+    inc += [run_case("incremental_people", n, 1 if opts.quick else 5) for n in minted]
     names = [run_case("names", n, 3) for n in minted]
     people = [run_case("people_build", minted[-1], 1)]
 
