@@ -487,12 +487,13 @@ class NamePool:
         count kept at 255 is exact against a spelling with fewer (and a longer one is all shared)."""
         import numpy as np
 
-        counts = np.frombuffer(bytes(self.letters), dtype=np.uint8).reshape(len(self.ids), len(self.ALPHABET))
-        shared = np.full(len(self.ids), len(spelled), dtype=np.intp)  # all shared, less what is not
-        for column, letter in enumerate(self.ALPHABET):
-            if (wanted := spelled.count(letter)) and wanted < 256:
-                shared -= np.maximum(wanted - counts[:, column].astype(np.intp), 0)
-        return shared
+        wanted = [(column, n) for column, n in enumerate(map(spelled.count, self.ALPHABET)) if 0 < n < 256]
+        if not wanted:
+            return np.full(len(self.ids), len(spelled), dtype=np.intp)
+        columns, counts = zip(*wanted, strict=True)
+        table = np.frombuffer(bytes(self.letters), dtype=np.uint8).reshape(len(self.ids), len(self.ALPHABET))
+        shared = np.minimum(table[:, columns], np.array(counts, dtype=np.uint8)).sum(axis=1, dtype=np.intp)
+        return shared + (len(spelled) - sum(counts))  # the letters not counted, as shared
 
 
 def tupled(value: object) -> object:
