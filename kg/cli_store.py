@@ -114,6 +114,9 @@ def store_info_command(directory: str) -> None:
     except (StoreError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"generation {info['generation']}, {info['quads']} quads")
+    if info["rules_changed"]:
+        changed = ", ".join(info["rules_changed"])
+        click.echo(f"rules changed since its documents were extracted: {changed}; the next add extracts them all again")
     for name, n in sorted(info["graphs"].items()):
         click.echo(f"  {n:7d}  {name}")
     for source, doc in sorted(info["documents"].items()):

@@ -142,6 +142,15 @@ class Index:
     def set_generation(self, name: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (name,))
 
+    def rules(self) -> dict[str, str]:
+        """What the stored records were extracted with (kg.rules.fingerprint); empty for an
+        index made before it was kept."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'rules'").fetchone()
+        return json.loads(row[0]) if row else {}
+
+    def set_rules(self, prints: dict[str, str]) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('rules', ?)", (json.dumps(prints, sort_keys=True),))
+
     def plan(self, documents: Sequence) -> tuple[list, dict[str, str]]:
         """The documents not in the store, and new id -> the stored id a changed source replaces."""
         fresh, replaces, seen = [], {}, set()

@@ -6,6 +6,7 @@ refuses a bad file with a message that names the file, the rule and the fix.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -453,6 +454,16 @@ def check_unique_ids(sections: list[tuple[str, list[Pattern]]]) -> None:
                     "(ids must be unique across all rule files)"
                 )
             seen[pattern.id] = where
+
+
+def fingerprint(rules: RuleSet) -> dict[str, str]:
+    """The sha256 of each rule file, by file name, and kg's version: what a store's records
+    were extracted with. Records extracted with other rules would not give the graph a fresh
+    build gives, so a store made with them extracts its documents again (kg.store)."""
+    from kg import __version__
+
+    prints = {Path(f).name: hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in rules.files}
+    return {"kg": __version__, **prints}
 
 
 def check_rule_sections(names: dict, relations: list[Pattern], events: dict) -> None:

@@ -47,7 +47,7 @@ from kg.graph import FORMATS, OX_FORMATS, Quads, from_ox, to_ox
 from kg.index import Index, chunks
 from kg.ingest import Document, IngestError
 from kg.model import Claim, DocResult, Entity, Event, Evidence, Fact
-from kg.rules import load_rules
+from kg.rules import fingerprint, load_rules
 
 CURRENT = "current"
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
@@ -191,15 +191,19 @@ class LoadReport:
     quads_added: int = 0
     quads_removed: int = 0
     full: bool = False  # the whole graph was made again (a new store, a replaced or removed document)
+    rules_changed: list[str] = field(default_factory=list)  # rule files changed since the records were extracted
+    again: int = 0  # the store's documents extracted again with the changed rules
     seconds: dict[str, float] = field(default_factory=dict)
 
     def __str__(self) -> str:
         times = ", ".join(f"{k} {v:.2f}s" for k, v in self.seconds.items())
         how = "whole graph made" if self.full else f"{len(self.rewritten)} of their parts written again"
+        kept = f"{self.unchanged} unchanged"
+        if self.rules_changed:
+            kept = f"{self.again} extracted again, as the rules changed: {', '.join(self.rules_changed)}"
         return (
             f"{self.generation}: {len(self.added)} documents added, {len(self.replaced)} replaced, "
-            f"{self.unchanged} unchanged ({how}); {self.quads_added} quads added, "
-            f"{self.quads_removed} removed; {times}"
+            f"{kept} ({how}); {self.quads_added} quads added, {self.quads_removed} removed; {times}"
         )
 
 
@@ -278,8 +282,10 @@ def add_documents(
     time: through the index (kg.index), the graph's parts each batch changes are written again
     and the store takes the difference. A changed file is a new document that replaces the
     old one from the same source: it is added, then the graph is made again from the stored
-    records without the old one. `crash_after(step)` is a test hook to simulate a crash."""
-    root = Path(root)
+    records without the old one. A store whose records were extracted with other rules has
+    every document extracted again (`paths` must hold them all). `crash_after(step)` is a
+    test hook to simulate a crash."""
+    root, paths = Path(root), list(paths)
     root.mkdir(parents=True, exist_ok=True)
     index = open_index(root)
     gen = current_generation(root)
@@ -287,6 +293,13 @@ def add_documents(
         why = "bulk-loaded from shards" if "shards" in read_manifest(gen) else "made by an older kg"
         raise StoreError(f"{root}: {why}, so it has no extraction records to add to; build a new store")
     clock, report, errors, replaces = time.perf_counter(), LoadReport(), [], {}
+    again = None  # with other rules: the store's documents, and those replacing one
+    if index is not None and (changed := rules_changed(index)):
+        try:
+            again = _every_document_given(root, index, paths, changed)
+        finally:
+            index.close()
+        index, report.rules_changed = None, changed
     staging = index or _new_index(root)
     known = staging.count("documents")
     try:
@@ -294,13 +307,58 @@ def add_documents(
         _load(root, gen, staging, batches, report, crash_after, new=index is None)
     finally:
         staging.close()
-    report.replaced = [replaces[i] for i in report.added if i in replaces]
-    report.added = [i for i in report.added if i not in replaces]
-    report.unchanged = known - len(report.replaced)
-    if report.replaced:
-        _rebuild_without(root, set(report.replaced), report)
+    if again:
+        _counted_again(report, *again)
+    else:
+        report.replaced = [replaces[i] for i in report.added if i in replaces]
+        report.added = [i for i in report.added if i not in replaces]
+        report.unchanged = known - len(report.replaced)
+        if report.replaced:
+            _rebuild_without(root, set(report.replaced), report)
     report.seconds["total"] = time.perf_counter() - clock
     return StoreBuild(root, errors, report, store_summary(root))
+
+
+def rules_changed(index: Index) -> list[str]:
+    """The rule files (and "kg", its version) that differ from those the index's records were
+    extracted with; every one for an index that does not say (made before it was kept)."""
+    now, then = fingerprint(load_rules()), index.rules()
+    return sorted(name for name in now.keys() | then.keys() if now.get(name) != then.get(name))
+
+
+def _counted_again(report: LoadReport, stored: set[str], replacing: set[str]) -> None:
+    """A load that extracted every document again: which of them the store held before."""
+    report.replaced = sorted(stored - set(report.added))
+    report.again = len(stored) - len(report.replaced)
+    report.added = [i for i in report.added if i not in stored and i not in replacing]
+    report.full = True
+
+
+def _every_document_given(root: Path, index: Index, paths: list[str], changed: list[str]) -> tuple[set[str], set[str]]:
+    """The ids of the store's documents and of those under `paths` that replace one (a newer
+    file from its source), once sure that `paths` hold each stored document or its
+    replacement: records extracted with other rules would not give the graph a fresh build
+    gives, and no document's text is kept, so each must be read again. This reads them once
+    for their ids, holding no text."""
+    from kg.ingest import iter_documents
+
+    stored = index.documents()
+    ids, sources, replacing = set(), set(), set()
+    known = {d["id"] for d in stored.values()}
+    for doc in iter_documents(paths, []):  # what cannot be read is reported by the load after
+        ids.add(doc.id)
+        sources.add(doc.source)
+        if doc.source in stored and doc.id not in known:
+            replacing.add(doc.id)
+    missing = sorted(s for s, d in stored.items() if d["id"] not in ids and s not in sources)
+    if missing:
+        raise StoreError(
+            f"{root}: its documents were extracted with other rules (changed: {', '.join(changed)}), so each is "
+            f"extracted again, and {len(missing)} of its {len(stored)} documents are not under the paths given "
+            f"(first: {missing[0]}): give the sources of all of them (`kg store info {root}` lists them), "
+            "or build a new store"
+        )
+    return known, replacing
 
 
 def _new_records(
@@ -386,6 +444,7 @@ def _load(
                 index.path.unlink(missing_ok=True)
             report.generation = gen.name if gen else ""
             return
+        index.set_rules(fingerprint(rules))
         index.set_generation(target.name)
         index.commit()
     except BaseException:
@@ -561,6 +620,12 @@ def remove_documents(root: str | os.PathLike, sources_or_ids: Iterable[str]) -> 
         raise StoreError(f"{root}: no index of documents (bulk-loaded from shards, or older); rebuild it")
     wanted = set(sources_or_ids)
     try:
+        if changed := rules_changed(index):
+            raise StoreError(
+                f"{root}: its documents were extracted with other rules (changed: {', '.join(changed)}); removing "
+                "one makes the graph again from the others' records, which would mix the two: add every source "
+                f"again first (`kg build SOURCES... --store {root}` extracts them all with the current rules)"
+            )
         drop = {v["id"] for s, v in index.documents().items() if s in wanted or v["id"] in wanted}
         known = index.count("documents")
     finally:
@@ -585,15 +650,16 @@ def store_info(path: str | os.PathLike) -> dict:
     graphs = {str(g.value): 0 for g in store.named_graphs()}
     for name in graphs:
         graphs[name] = sum(1 for _ in store.quads_for_pattern(None, None, None, ox.NamedNode(name)))
-    index = open_index(root)
+    index, changed = open_index(root), []
     if index is None:
         documents = read_manifest(gen)["documents"]
     else:
         try:
-            documents = index.documents()
+            documents, changed = index.documents(), rules_changed(index)
         finally:
             index.close()
-    return {"generation": gen.name if gen else None, "quads": len(store), "graphs": graphs, "documents": documents}
+    info = {"generation": gen.name if gen else None, "quads": len(store), "graphs": graphs, "documents": documents}
+    return info | {"rules_changed": changed}
 
 
 # ---------------------------------------------------------------- queries over a store or URL

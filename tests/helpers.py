@@ -1,10 +1,15 @@
-"""Small helpers for reading what extraction found, by names rather than ids."""
+"""Small helpers: what extraction found, by names rather than ids; a copy of the rules to edit."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+import yaml
+
 from kg.extract import extract
 from kg.model import DocResult
-from kg.rules import load_rules
+from kg.rules import RULES_DIR, load_rules
 from tests.conftest import make_doc
 
 
@@ -28,3 +33,18 @@ def facts(text: str, date: str | None = "2026-02-01", modality: str | None = "as
             continue
         found.add((label(result, f.subject), f.predicate, label(result, f.object)))
     return found
+
+
+def copy_rules(tmp_path: Path) -> Path:
+    rules_dir = tmp_path / "rules"
+    shutil.copytree(RULES_DIR, rules_dir)
+    return rules_dir
+
+
+def edit_rule(rules_dir: Path, file: str, section: str, rule_id: str, changes: dict) -> None:
+    path = rules_dir / file
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for item in data[section]:
+        if item["id"] == rule_id:
+            item.update(changes)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,9 @@ from rdflib import RDF, Graph, URIRef
 
 from kg.cli import main
 from kg.evaluate import diff, evaluate, load_gold, rule_report, run_rule_examples
-from kg.rules import RULES_DIR, RuleError, load_rules
+from kg.rules import RuleError, load_rules
 from tests.conftest import ROOT, SEEDS
+from tests.helpers import copy_rules, edit_rule
 
 GOLD = ROOT / "gold" / "seeds.yaml"
 DOC2 = "002_05fd168fcd700da0.txt"
@@ -174,21 +174,6 @@ def test_cli_commands(graph_file, tmp_path):
 
 
 # ---------------------------------------------------------------- rule files are validated on load
-def copy_rules(tmp_path: Path) -> Path:
-    rules_dir = tmp_path / "rules"
-    shutil.copytree(RULES_DIR, rules_dir)
-    return rules_dir
-
-
-def edit_rule(rules_dir: Path, file: str, section: str, rule_id: str, changes: dict) -> None:
-    path = rules_dir / file
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for item in data[section]:
-        if item["id"] == rule_id:
-            item.update(changes)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-
 def test_duplicate_rule_id_across_files(tmp_path):
     rules_dir = copy_rules(tmp_path)
     edit_rule(rules_dir, "events.yaml", "claims", "claim.claimed-by", {"id": "leads.org-head-person"})

@@ -15,6 +15,7 @@ from kg.cli import main
 from kg.graph import FACTS_GRAPH, doc_iri
 from kg.pipeline import build
 from kg.store import (
+    StoreError,
     add_documents,
     current_generation,
     decode_result,
@@ -25,6 +26,7 @@ from kg.store import (
     store_info,
 )
 from tests.conftest import SEEDS
+from tests.helpers import copy_rules, edit_rule
 
 
 def key(term) -> object:
@@ -120,6 +122,73 @@ def test_remove_document_rebuilds_facts(corpus_dir, tmp_path):
     (corpus_dir / SEED_FILES[0]).unlink()
     assert store_quads(root) == quads(build([str(corpus_dir)]).dataset)
     assert len(store_info(root)["documents"]) == 4
+
+
+def made_with_other_rules(monkeypatch, tmp_path, root, paths) -> None:
+    """A store whose documents were extracted with rules that lack the BLA's acronym, as if
+    an analyst added the alias to the dictionary after it was made."""
+    import kg.parallel
+    import kg.store
+    from kg.rules import load_rules
+
+    rules_dir = copy_rules(tmp_path)
+    aliases = ["Baloch Liberation Army", "Baluch Liberation Army"]
+    edit_rule(rules_dir, "actors.yaml", "entries", "balochistan-liberation-army", {"aliases": aliases})
+    with monkeypatch.context() as patch:
+        for module in (kg.parallel, kg.store):
+            patch.setattr(module, "load_rules", lambda: load_rules(rules_dir))
+        add_documents(root, paths)
+
+
+def test_changed_rules_extract_every_document_again(corpus_dir, tmp_path, monkeypatch):
+    root, more = tmp_path / "store", tmp_path / "more"
+    copy_docs(corpus_dir, SEED_FILES[:3])
+    made_with_other_rules(monkeypatch, tmp_path, root, [str(corpus_dir)])
+    assert store_quads(root) != quads(build([str(corpus_dir)]).dataset)  # the edit shows in the graph
+    assert store_info(root)["rules_changed"] == ["actors.yaml"]
+    shown = CliRunner().invoke(main, ["store", "info", str(root)]).output
+    assert "rules changed since its documents were extracted: actors.yaml" in shown
+    more.mkdir()
+    copy_docs(more, SEED_FILES[3:])
+    before, generation = store_quads(root), current_generation(root)
+    with pytest.raises(StoreError, match=r"changed: actors\.yaml.*3 of its 3 documents are not under the paths"):
+        add_documents(root, [str(more)])
+    with pytest.raises(StoreError, match=r"changed: actors\.yaml.*add every source again"):
+        remove_documents(root, [str(corpus_dir / SEED_FILES[0])])
+    assert current_generation(root) == generation and store_quads(root) == before
+
+    again = add_documents(root, [str(corpus_dir), str(more)])
+    assert again.report.rules_changed == ["actors.yaml"] and again.report.again == 3
+    assert len(again.report.added) == 2 and again.report.replaced == []
+    assert store_quads(root) == quads(build([str(corpus_dir), str(more)]).dataset)
+    assert store_info(root)["rules_changed"] == []
+    after = add_documents(root, [str(more)])  # the rules recorded now: an add as usual
+    assert after.report.unchanged == 5 and after.report.rules_changed == []
+
+
+def test_changed_rules_and_an_edited_source(corpus_dir, tmp_path, monkeypatch):
+    """Given again, a source whose file changed replaces its old document."""
+    root = tmp_path / "store"
+    copy_docs(corpus_dir, SEED_FILES[:2])
+    made_with_other_rules(monkeypatch, tmp_path, root, [str(corpus_dir)])
+    edited = corpus_dir / SEED_FILES[1]
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nThe BLA claimed the attack.\n", encoding="utf-8")
+    again = add_documents(root, [str(corpus_dir)])
+    assert again.report.again == 1 and len(again.report.replaced) == 1 and again.report.added == []
+    assert store_quads(root) == quads(build([str(corpus_dir)]).dataset)
+
+
+def test_fingerprint_names_the_files_not_where_they_are(tmp_path):
+    """A copy of the rules elsewhere is the same rules; any edit to a file changes its print."""
+    from kg.rules import fingerprint, load_rules
+
+    here = fingerprint(load_rules())
+    copied = copy_rules(tmp_path)
+    assert fingerprint(load_rules(copied)) == here
+    with (copied / "names.yaml").open("a", encoding="utf-8") as fh:
+        fh.write("# a comment is an edit too\n")
+    edited = fingerprint(load_rules(copied))
+    assert sorted(k for k in here if here[k] != edited[k]) == ["names.yaml"]
 
 
 def test_extraction_records_survive_json():
