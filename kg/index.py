@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import sqlite3
 import zlib
 from collections import Counter
@@ -117,6 +118,13 @@ class Index:
 
     def close(self) -> None:
         self.db.close()
+
+    def move(self, path: Path) -> None:
+        """Rename the (committed) database to `path` and open it there: SQLite names its
+        journal after the path, so a connection must not go on under the old name."""
+        self.db.close()
+        os.replace(self.path, path)
+        self.path, self.db = path, sqlite3.connect(path, isolation_level=None)
 
     def begin(self) -> None:
         self.db.execute("BEGIN")

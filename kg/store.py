@@ -193,11 +193,14 @@ class LoadReport:
     full: bool = False  # the whole graph was made again (a new store, a replaced or removed document)
     rules_changed: list[str] = field(default_factory=list)  # rule files changed since the records were extracted
     again: int = 0  # the store's documents extracted again with the changed rules
+    checkpoints: int = 0  # times a long load committed what it had and went on (kg.store.CHECKPOINT_S)
     seconds: dict[str, float] = field(default_factory=dict)
 
     def __str__(self) -> str:
         times = ", ".join(f"{k} {v:.2f}s" for k, v in self.seconds.items())
         how = "whole graph made" if self.full else f"{len(self.rewritten)} of their parts written again"
+        if self.checkpoints:
+            how += f", committed {self.checkpoints} time{'s' if self.checkpoints > 1 else ''} on the way"
         kept = f"{self.unchanged} unchanged"
         if self.rules_changed:
             kept = f"{self.again} extracted again, as the rules changed: {', '.join(self.rules_changed)}"
@@ -304,7 +307,8 @@ def add_documents(
     known = staging.count("documents")
     try:
         batches = _new_records(staging, paths, (workers, dask, progress), errors, replaces, report)
-        _load(root, gen, staging, batches, report, crash_after, new=index is None)
+        checkpoints = None if again else (lambda: not replaces)  # a replaced document goes at the end
+        _load(root, gen, staging, batches, report, crash_after, new=index is None, may_checkpoint=checkpoints)
     finally:
         staging.close()
     if again:
@@ -395,6 +399,9 @@ def _new_index(root: Path) -> Index:
     return Index(tmp)
 
 
+CHECKPOINT_S = 60.0  # a long load commits what it has this often: a crash loses at most that stretch
+
+
 def _load(
     root: Path,
     gen: Path | None,
@@ -404,18 +411,25 @@ def _load(
     crash_after,
     new: bool,
     always: bool = False,
+    may_checkpoint: Callable[[], bool] | None = None,
 ) -> None:
     """Each batch of records into the index and its change into a new generation (a copy of
     the current one, or, for a `new` index, an empty one); then the index is committed naming
     that generation, and the generation switched in. Nothing changes if no batch comes, unless
-    `always` (a rebuild that keeps no documents)."""
+    `always` (a rebuild that keeps no documents).
+
+    With `may_checkpoint`, a load that has run CHECKPOINT_S commits what it has after a batch
+    (when may_checkpoint() says it can) and goes on in a copy: the store after each batch is
+    the graph of the documents fed so far, so a crash or Ctrl-C in a long first load loses at
+    most that stretch, the documents committed stay, and running the same command again adds
+    the rest. Readers (kg serve) see the store grow."""
     from kg.index import update
 
     target = _fresh_generation(root, gen)
     if not new:
         ox.Store.read_only(str(gen / "oxigraph")).backup(str(target / "oxigraph"))
-    rules, written, fed, first = load_rules(), set(), set(), new
-    clock = Clock(report.seconds)
+    rules, written, fed, first, made, start = load_rules(), set(), set(), new, new, gen
+    clock, since = Clock(report.seconds), time.monotonic()
 
     def step(results: list[DocResult]) -> None:
         nonlocal first
@@ -430,10 +444,27 @@ def _load(
         report.quads_added += len(change.appear)
         report.quads_removed += len(change.vanish)
 
+    def checkpoint() -> None:
+        nonlocal gen, target, since
+        clock.lap("records")  # the next batch's, read before it
+        _commit(root, index, target, rules)
+        _switch(root, target, {gen, start})
+        gen, target = target, _fresh_generation(root, target)
+        ox.Store.read_only(str(gen / "oxigraph")).backup(str(target / "oxigraph"))
+        index.begin()
+        report.checkpoints += 1
+        clock.lap("checkpoints")
+        since = time.monotonic()
+
     try:
         index.begin()
-        for results in batches:
+        batches = iter(batches)
+        results = next(batches, None)
+        while results is not None:
             step(results)
+            results = next(batches, None)  # the last batch is committed by what follows, not here
+            if results is not None and may_checkpoint and time.monotonic() - since >= CHECKPOINT_S and may_checkpoint():
+                checkpoint()
         if not fed and always:
             step([])  # every document removed: the ontology and nothing else
         if not fed and not always:
@@ -444,25 +475,37 @@ def _load(
                 index.path.unlink(missing_ok=True)
             report.generation = gen.name if gen else ""
             return
-        index.set_rules(fingerprint(rules))
-        index.set_generation(target.name)
-        index.commit()
+        _commit(root, index, target, rules)
     except BaseException:
         index.rollback()
-        if new:
+        if index.path.name != INDEX:  # a new index, never committed: nothing of it is kept
             index.close()
             index.path.unlink(missing_ok=True)
         raise
-    if new:
-        index.close()
-        os.replace(index.path, root / INDEX)  # from here the index names the new generation: finished on next open
-    report.full = report.full or new
+    report.full = report.full or made
     report.rewritten = sorted(written - fed)
     if crash_after:
         crash_after("written")
-    _swap_current(root, target)
-    _prune(root, {target.resolve()} | ({gen} if gen else set()))
+    _switch(root, target, {start})
     report.generation = target.name
+
+
+def _commit(root: Path, index: Index, target: Path, rules) -> None:
+    """The index committed naming `target` (and the rules its records were extracted with);
+    a new index is then moved over the store's. From here the index names the generation,
+    so a crash before the switch is finished on the next open (open_index)."""
+    index.set_rules(fingerprint(rules))
+    index.set_generation(target.name)
+    index.commit()
+    if index.path.name != INDEX:
+        index.move(root / INDEX)
+
+
+def _switch(root: Path, target: Path, keep: set[Path | None]) -> None:
+    """`target` made current, keeping the generations in `keep`: the one current before the
+    load, which a running kg serve may have open, and during a load the one it committed last."""
+    _swap_current(root, target)
+    _prune(root, {target.resolve()} | {gen for gen in keep if gen})
 
 
 class Clock:
@@ -484,7 +527,11 @@ def _rebuild_without(root: Path, drop: set[str], report: LoadReport) -> None:
     try:
         keep = [i for i in old.doc_ids() if i not in drop]
         batches = (list(old.results(ids).values()) for ids in chunks(keep, STORE_BATCH))
-        _load(root, gen, _new_index(root), batches, report, None, new=True, always=True)
+        new = _new_index(root)
+        try:
+            _load(root, gen, new, batches, report, None, new=True, always=True)
+        finally:
+            new.close()
     finally:
         old.close()
 

@@ -114,6 +114,63 @@ def test_crash_mid_load_keeps_previous_store(corpus_dir, tmp_path):
     assert len(list(root.glob("gen-*"))) == 2  # the current one and the one before
 
 
+def crash_at(n: int):
+    """A crash_after hook that cuts the load at its `n`th batch written to the store."""
+    calls = []
+
+    def crash(step: str) -> None:
+        calls.append(step)
+        if calls.count("document") == n:
+            raise KeyboardInterrupt("power cut")
+
+    return crash
+
+
+def test_a_long_load_commits_on_the_way_and_a_rerun_goes_on(corpus_dir, tmp_path, monkeypatch):
+    import kg.store
+
+    monkeypatch.setattr(kg.store, "STORE_BATCH", 2)
+    monkeypatch.setattr(kg.store, "CHECKPOINT_S", 0.0)
+    root, whole = tmp_path / "store", tmp_path / "whole"
+    copy_docs(corpus_dir, SEED_FILES)
+    with pytest.raises(KeyboardInterrupt):
+        add_documents(root, [str(corpus_dir)], crash_after=crash_at(3))
+    kept = store_info(root)["documents"]  # the two batches committed before the third
+    assert len(kept) == 4 and len(list(root.glob("gen-*"))) <= 3
+    assert store_quads(root) == quads(build(sorted(kept)).dataset)
+
+    rerun = add_documents(root, [str(corpus_dir)])
+    assert len(rerun.report.added) == 1 and rerun.report.unchanged == 4
+    assert store_quads(root) == quads(build([str(corpus_dir)]).dataset)
+    add_documents(whole, [str(corpus_dir / SEED_FILES[0])])
+    opened = current_generation(whole)  # as a running kg serve would have it
+    done = add_documents(whole, [str(corpus_dir)])  # batches 2, 2: committed after the first
+    assert done.report.checkpoints == 1 and "committed 1 time on the way" in str(done.report)
+    assert store_quads(whole) == store_quads(root)
+    assert opened.is_dir() and len(list(whole.glob("gen-*"))) == 2  # the checkpoint's own is gone
+
+
+def test_a_load_replacing_a_document_does_not_commit_on_the_way(corpus_dir, tmp_path, monkeypatch):
+    """The replaced document leaves only at the end: a commit before would keep both."""
+    import kg.store
+
+    root = tmp_path / "store"
+    copy_docs(corpus_dir, SEED_FILES[:3])
+    add_documents(root, [str(corpus_dir)])
+    before, generation = store_quads(root), current_generation(root)
+    monkeypatch.setattr(kg.store, "STORE_BATCH", 1)
+    monkeypatch.setattr(kg.store, "CHECKPOINT_S", 0.0)
+    edited = corpus_dir / SEED_FILES[0]
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nThe BLA claimed the attack.\n", encoding="utf-8")
+    copy_docs(corpus_dir, SEED_FILES[3:])
+    with pytest.raises(KeyboardInterrupt):
+        add_documents(root, [str(corpus_dir)], crash_after=crash_at(3))
+    assert current_generation(root) == generation and store_quads(root) == before
+    done = add_documents(root, [str(corpus_dir)])
+    assert len(done.report.replaced) == 1 and done.report.checkpoints == 0
+    assert store_quads(root) == quads(build([str(corpus_dir)]).dataset)
+
+
 def test_remove_document_rebuilds_facts(corpus_dir, tmp_path):
     root = tmp_path / "store"
     copy_docs(corpus_dir, SEED_FILES)
