@@ -1,5 +1,6 @@
-"""A build killed at any moment leaves the previous graph file whole: the writer serialises
-to a temporary file beside it and renames (kg.graph.write), and rename is atomic."""
+"""A build killed at any moment leaves the previous graph whole: the writer serialises to a
+temporary file beside it and renames (kg.graph.write), and rename is atomic; a store load
+stages a new generation and switches it in with one rename (kg.store)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.conftest import ROOT, SEEDS
 
 KG = [sys.executable, "-m", "kg"]
 KILLS = 6
+STORE_KILLS = 4  # each copies the store before the load and runs it again after
 
 
 def kg_build(corpus: Path, out: Path) -> subprocess.Popen:
@@ -51,3 +53,39 @@ def test_sigkill_at_random_moments_never_leaves_a_broken_graph(tmp_path):
 
     assert kg_build(SEEDS, out).wait() == 0  # the interrupted run, run again
     assert out.read_bytes() == complete
+
+
+def kg_store(corpus: Path, root: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [*KG, "build", str(corpus), "--store", str(root)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def test_sigkill_during_a_store_load_leaves_the_store_before_or_after(tmp_path):
+    """The store's generations and its index, committed before the switch, under real kills:
+    after each, the store opens and holds the graph before the load or after it, and the
+    interrupted load run again finishes it."""
+    from tests.test_store import store_quads
+
+    before, whole = tmp_path / "before", tmp_path / "whole"
+    assert kg_store(sorted(SEEDS.glob("*.txt"))[0], before).wait() == 0  # the same source as in the folder
+    previous = store_quads(before)
+    started = time.monotonic()
+    assert kg_store(SEEDS, whole).wait() == 0
+    duration = time.monotonic() - started
+    complete = store_quads(whole)
+
+    rng = random.Random(8)
+    for kill in range(STORE_KILLS):
+        root = tmp_path / f"store{kill}"
+        shutil.copytree(before, root, symlinks=True)
+        proc = kg_store(SEEDS, root)
+        time.sleep(rng.uniform(0.3, 1.0) * duration)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert store_quads(root) in (previous, complete), "a killed load left a store between the two"
+        assert kg_store(SEEDS, root).wait() == 0  # the interrupted load, run again
+        assert store_quads(root) == complete
