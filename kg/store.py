@@ -25,6 +25,7 @@ removed by the next load.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import json
@@ -47,7 +48,8 @@ from kg.graph import FORMATS, OX_FORMATS, Quads, from_ox, to_ox
 from kg.index import Index, chunks
 from kg.ingest import Document, IngestError
 from kg.model import Claim, DocResult, Entity, Event, Evidence, Fact
-from kg.rules import fingerprint, load_rules
+from kg.rules import RuleSet, fingerprint, load_rules
+from kg.vocab import ONTOLOGY_DIR
 
 CURRENT = "current"
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
@@ -324,9 +326,10 @@ def add_documents(
 
 
 def rules_changed(index: Index) -> list[str]:
-    """The rule files (and "kg", its version) that differ from those the index's records were
-    extracted with; every one for an index that does not say (made before it was kept)."""
-    now, then = fingerprint(load_rules()), index.rules()
+    """The rule files, the ontology (and "kg", its version) that differ from those the index's
+    records and graph were made with; every one for an index that does not say (made before
+    it was kept)."""
+    now, then = made_with(load_rules()), index.rules()
     return sorted(name for name in now.keys() | then.keys() if now.get(name) != then.get(name))
 
 
@@ -336,6 +339,13 @@ def _counted_again(report: LoadReport, stored: set[str], replacing: set[str]) ->
     report.again = len(stored) - len(report.replaced)
     report.added = [i for i in report.added if i not in stored and i not in replacing]
     report.full = True
+
+
+def made_with(rules: RuleSet) -> dict[str, str]:
+    """What a store's records and graph are made with besides its documents: the rule files
+    and kg's version (kg.rules.fingerprint), and the ontology, written into the graph once."""
+    ontology = ONTOLOGY_DIR / "kgo.ttl"
+    return fingerprint(rules) | {ontology.name: hashlib.sha256(ontology.read_bytes()).hexdigest()}
 
 
 def _every_document_given(root: Path, index: Index, paths: list[str], changed: list[str]) -> tuple[set[str], set[str]]:
@@ -494,7 +504,7 @@ def _commit(root: Path, index: Index, target: Path, rules) -> None:
     """The index committed naming `target` (and the rules its records were extracted with);
     a new index is then moved over the store's. From here the index names the generation,
     so a crash before the switch is finished on the next open (open_index)."""
-    index.set_rules(fingerprint(rules))
+    index.set_rules(made_with(rules))
     index.set_generation(target.name)
     index.commit()
     if index.path.name != INDEX:

@@ -248,6 +248,22 @@ def test_fingerprint_names_the_files_not_where_they_are(tmp_path):
     assert sorted(k for k in here if here[k] != edited[k]) == ["names.yaml"]
 
 
+def test_an_edited_ontology_is_a_change_too(corpus_dir, tmp_path, monkeypatch):
+    """The ontology is written into the graph once, when the store is made."""
+    import kg.store
+
+    root = tmp_path / "store"
+    copy_docs(corpus_dir, SEED_FILES[:1])
+    add_documents(root, [str(corpus_dir)])
+    assert store_info(root)["rules_changed"] == []
+    ontology = tmp_path / "ontology"
+    shutil.copytree(kg.store.ONTOLOGY_DIR, ontology)
+    with (ontology / "kgo.ttl").open("a", encoding="utf-8") as fh:
+        fh.write("# an edit\n")
+    monkeypatch.setattr(kg.store, "ONTOLOGY_DIR", ontology)
+    assert store_info(root)["rules_changed"] == ["kgo.ttl"]
+
+
 def test_extraction_records_survive_json():
     from kg.ingest import read_corpus
     from kg.parallel import extract_all
