@@ -193,7 +193,7 @@ class LoadReport:
     quads_added: int = 0
     quads_removed: int = 0
     full: bool = False  # the whole graph was made again (a new store, a replaced or removed document)
-    rules_changed: list[str] = field(default_factory=list)  # rule files changed since the records were extracted
+    rules_changed: list[str] = field(default_factory=list)  # files of made_with changed since the store was made
     again: int = 0  # the store's documents extracted again with the changed rules
     checkpoints: int = 0  # times a long load committed what it had and went on (kg.store.CHECKPOINT_S)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -432,7 +432,7 @@ def _load(
     (when may_checkpoint() says it can) and goes on in a copy: the store after each batch is
     the graph of the documents fed so far, so a crash or Ctrl-C in a long first load loses at
     most that stretch, the documents committed stay, and running the same command again adds
-    the rest. Readers (kg serve) see the store grow."""
+    the rest. Readers that open the store (kg query) see it grow."""
     from kg.index import update
 
     target = _fresh_generation(root, gen)
@@ -500,8 +500,8 @@ def _load(
     report.generation = target.name
 
 
-def _commit(root: Path, index: Index, target: Path, rules) -> None:
-    """The index committed naming `target` (and the rules its records were extracted with);
+def _commit(root: Path, index: Index, target: Path, rules: RuleSet) -> None:
+    """The index committed naming `target` (and what its records were made with, made_with);
     a new index is then moved over the store's. From here the index names the generation,
     so a crash before the switch is finished on the next open (open_index)."""
     index.set_rules(made_with(rules))
