@@ -77,6 +77,7 @@ class RuleSet:
     relations: list[Pattern]
     events: dict
     files: list[str]
+    prints: dict[str, str] = field(default_factory=dict)  # file name -> sha256 of the bytes loaded
 
 
 # ---------------------------------------------------------------- slots and macros
@@ -457,13 +458,12 @@ def check_unique_ids(sections: list[tuple[str, list[Pattern]]]) -> None:
 
 
 def fingerprint(rules: RuleSet) -> dict[str, str]:
-    """The sha256 of each rule file, by file name, and kg's version: what a store's records
-    were extracted with. Records extracted with other rules would not give the graph a fresh
-    build gives, so a store made with them extracts its documents again (kg.store)."""
+    """The sha256 of each rule file as loaded, by file name, and kg's version: what a store's
+    records were extracted with. Records extracted with other rules would not give the graph
+    a fresh build gives, so a store made with them extracts its documents again (kg.store)."""
     from kg import __version__
 
-    prints = {Path(f).name: hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in rules.files}
-    return {"kg": __version__, **prints}
+    return {"kg": __version__, **rules.prints}
 
 
 def check_rule_sections(names: dict, relations: list[Pattern], events: dict) -> None:
@@ -481,6 +481,8 @@ def check_rule_sections(names: dict, relations: list[Pattern], events: dict) -> 
 @cache
 def load_rules(rules_dir: Path = RULES_DIR) -> RuleSet:
     """Every rule file, validated. Cached: rules are loaded once per process."""
+    files = [rules_dir / n for n in ("places.yaml", "actors.yaml", "names.yaml", "relations.yaml", "events.yaml")]
+    prints = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files if f.is_file()}  # before parsing
     entries = []
     for name in ("places.yaml", "actors.yaml"):
         entries.extend(load_entries(rules_dir / name))
@@ -500,5 +502,4 @@ def load_rules(rules_dir: Path = RULES_DIR) -> RuleSet:
     for section in ("triggers", "attributes", "claims", "attributions"):
         events[section] = load_patterns(ev_path, section, ev_macros)
     check_rule_sections(names, relations, events)
-    files = [str(rules_dir / n) for n in ("places.yaml", "actors.yaml", "names.yaml", "relations.yaml", "events.yaml")]
-    return RuleSet(by_id, names, relations, events, files)
+    return RuleSet(by_id, names, relations, events, [str(f) for f in files], prints)

@@ -439,6 +439,7 @@ def _load(
     if not new:
         ox.Store.read_only(str(gen / "oxigraph")).backup(str(target / "oxigraph"))
     rules, written, fed, first, made, start = load_rules(), set(), set(), new, new, gen
+    prints = made_with(rules)  # once: a rule file edited during the load is not what extracted it
     clock, since = Clock(report.seconds), time.monotonic()
 
     def step(results: list[DocResult]) -> None:
@@ -457,7 +458,7 @@ def _load(
     def checkpoint() -> None:
         nonlocal gen, target, since
         clock.lap("records")  # the next batch's, read before it
-        _commit(root, index, target, rules)
+        _commit(root, index, target, prints)
         _switch(root, target, {gen, start})
         gen, target = target, _fresh_generation(root, target)
         ox.Store.read_only(str(gen / "oxigraph")).backup(str(target / "oxigraph"))
@@ -485,7 +486,7 @@ def _load(
                 index.path.unlink(missing_ok=True)
             report.generation = gen.name if gen else ""
             return
-        _commit(root, index, target, rules)
+        _commit(root, index, target, prints)
     except BaseException:
         index.rollback()
         if index.path.name != INDEX:  # a new index, never committed: nothing of it is kept
@@ -500,11 +501,11 @@ def _load(
     report.generation = target.name
 
 
-def _commit(root: Path, index: Index, target: Path, rules: RuleSet) -> None:
+def _commit(root: Path, index: Index, target: Path, prints: dict[str, str]) -> None:
     """The index committed naming `target` (and what its records were made with, made_with);
     a new index is then moved over the store's. From here the index names the generation,
     so a crash before the switch is finished on the next open (open_index)."""
-    index.set_rules(made_with(rules))
+    index.set_rules(prints)
     index.set_generation(target.name)
     index.commit()
     if index.path.name != INDEX:
