@@ -991,10 +991,11 @@ _HOP = {
 MAX_RESULT_MB = 64.0
 
 
-def make_proxy(host: str, port: int, upstream_port: int, timeout: float | None, max_result_mb: float = MAX_RESULT_MB):
+def make_proxy(host: str, port: int, upstream: Upstream, timeout: float | None, max_result_mb: float = MAX_RESULT_MB):
     """A threading HTTP proxy to oxigraph that refuses SERVICE and results larger than
     `max_result_mb`; everything else passes through (the query page, content negotiation,
-    oxigraph's own refusal of updates)."""
+    oxigraph's own refusal of updates). Between requests it lets `upstream` follow the store
+    to a new generation."""
     max_result = int(max_result_mb * 1024 * 1024)
     from http.client import HTTPConnection
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -1030,7 +1031,7 @@ def make_proxy(host: str, port: int, upstream_port: int, timeout: float | None, 
                 texts.append(body.decode("utf-8", errors="replace"))
             if any(uses_service(t) for t in texts):
                 return self._refuse(403, "SERVICE is disabled on this endpoint: it would fetch other servers")
-            conn = HTTPConnection("127.0.0.1", upstream_port, timeout=(timeout or 300) + GRACE_S)
+            conn = HTTPConnection("127.0.0.1", upstream.port, timeout=(timeout or 300) + GRACE_S)
             try:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
                 conn.request(self.command, self.path, body=body or None, headers=headers)
@@ -1061,7 +1062,62 @@ def make_proxy(host: str, port: int, upstream_port: int, timeout: float | None, 
         request_queue_size = 128
         daemon_threads = True
 
+        def service_actions(self) -> None:  # serve_forever's loop, in the main thread, twice a second
+            upstream.follow()
+
     return Server((host, port), Handler)
+
+
+class Upstream:
+    """The oxigraph process behind kg serve's proxy, on the store's current generation. When a
+    load switches in another (`kg build --store`, or a long load's commit on the way), `follow`
+    starts oxigraph on it and sends the next requests there; the old process stops once the
+    longest query it may be answering is over. Checked at most every FOLLOW_S, from the main
+    thread (forking from a request's thread is unsafe), so requests are not held."""
+
+    FOLLOW_S = 2.0
+
+    def __init__(self, path: str | os.PathLike, timeout: float | None):
+        self.path, self.timeout = path, timeout
+        self.location = store_location(path)
+        self.port = free_port()
+        self.proc = start_oxigraph(self.location, self.port, timeout)
+        self.retired: list[tuple[object, float]] = []  # (process, when it stops)
+        self.checked = time.monotonic()
+
+    def follow(self) -> None:
+        now = time.monotonic()
+        self.retired = [(proc, at) for proc, at in self.retired if at > now or _stopped(proc)]
+        if now - self.checked < self.FOLLOW_S:
+            return
+        self.checked = now
+        try:
+            location = store_location(self.path)
+        except (StoreError, OSError):  # mid-switch, or the store removed: keep serving what is open
+            return
+        if location == self.location or not (location / "CURRENT").is_file():
+            return
+        port = free_port()
+        try:
+            proc = start_oxigraph(location, port, self.timeout)
+        except (StoreError, OSError):  # the old process serves on; tried again at the next check
+            return
+        self.retired.append((self.proc, now + (self.timeout or 300) + GRACE_S))
+        self.proc, self.port, self.location = proc, port, location
+
+    def close(self) -> None:
+        for proc in [self.proc, *(p for p, _ in self.retired)]:
+            _stopped(proc)
+
+
+def _stopped(proc) -> bool:
+    """Stop an oxigraph process (terminate, then kill after 10 s); True, to drop it from a list."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except Exception:
+        proc.kill()
+    return False
 
 
 def serve(
@@ -1072,24 +1128,19 @@ def serve(
     ready: Callable[[str], None] | None = None,
     max_result_mb: float = MAX_RESULT_MB,
 ) -> None:
-    """Run oxigraph read-only on a private loopback port behind the SERVICE-refusing proxy."""
+    """Run oxigraph read-only on a private loopback port behind the SERVICE-refusing proxy,
+    following the store to each new generation a load switches in (Upstream)."""
     import signal
 
-    location = store_location(path)
-    upstream = free_port()
     signal.signal(signal.SIGTERM, lambda *_: sys_exit())  # run the `finally` below on SIGTERM too
-    proc = start_oxigraph(location, upstream, timeout)
+    upstream = Upstream(path, timeout)
     try:
         server = make_proxy(host, port, upstream, timeout, max_result_mb)
         if ready:
             ready(f"http://{host}:{server.server_address[1]}/")
         server.serve_forever(poll_interval=0.5)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except Exception:
-            proc.kill()
+        upstream.close()
 
 
 def sys_exit() -> None:

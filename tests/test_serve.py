@@ -89,6 +89,37 @@ def test_no_orphan_oxigraph(seeds_store, how):
     assert not alive(child)
 
 
+def test_serve_follows_the_store_to_each_new_generation(tmp_path):
+    """A load switches in a new generation; the running server answers from it within a few
+    seconds, and the oxigraph on the old one stops once its longest query could be over."""
+    root, port = tmp_path / "store", free_port()
+    add_documents(root, [str(sorted(SEEDS.glob("*.txt"))[0])])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kg", "serve", str(root), "--port", str(port), "--timeout", "1"], stderr=subprocess.PIPE
+    )
+    url = f"http://127.0.0.1:{port}/query"
+
+    def documents() -> int:
+        return int(ask(url, COUNT_DOCS, JSON)["results"]["bindings"][0]["n"]["value"])
+
+    def until(check, seconds: float = 30) -> bool:
+        deadline = time.monotonic() + seconds
+        while not check() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return check()
+
+    try:
+        wait_for(f"http://127.0.0.1:{port}/", proc)
+        [old] = children(proc.pid)
+        assert documents() == 1
+        add_documents(root, [str(SEEDS)])
+        assert until(lambda: documents() == 5)
+        assert until(lambda: not alive(old))  # after 1 s + GRACE_S
+        assert len(children(proc.pid)) == 1
+    finally:
+        stop(proc)
+
+
 @pytest.fixture(scope="module")
 def endpoint(seeds_store):
     port = free_port()
