@@ -1087,7 +1087,10 @@ class Upstream:
 
     def follow(self) -> None:
         now = time.monotonic()
-        self.retired = [(proc, at) for proc, at in self.retired if at > now or _stopped(proc)]
+        for proc, at in self.retired:
+            if at <= now:
+                _stop(proc)
+        self.retired = [(proc, at) for proc, at in self.retired if at > now]
         if now - self.checked < self.FOLLOW_S:
             return
         self.checked = now
@@ -1107,17 +1110,16 @@ class Upstream:
 
     def close(self) -> None:
         for proc in [self.proc, *(p for p, _ in self.retired)]:
-            _stopped(proc)
+            _stop(proc)
 
 
-def _stopped(proc) -> bool:
-    """Stop an oxigraph process (terminate, then kill after 10 s); True, to drop it from a list."""
+def _stop(proc) -> None:
+    """Stop an oxigraph process: terminate, then kill if it has not exited within 10 s."""
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except Exception:
         proc.kill()
-    return False
 
 
 def serve(
