@@ -437,8 +437,8 @@ def _load(
 
     target = _fresh_generation(root, gen)
     if not new:
-        ox.Store.read_only(str(gen / "oxigraph")).backup(str(target / "oxigraph"))
-    rules, written, fed, first, made, start = load_rules(), set(), set(), new, new, gen
+        _backup(gen, target)
+    rules, written, fed, first, start = load_rules(), set(), set(), new, gen
     prints = made_with(rules)  # once: a rule file edited during the load is not what extracted it
     clock, since = Clock(report.seconds), time.monotonic()
 
@@ -461,7 +461,7 @@ def _load(
         _commit(root, index, target, prints)
         _switch(root, target, {gen, start})
         gen, target = target, _fresh_generation(root, target)
-        ox.Store.read_only(str(gen / "oxigraph")).backup(str(target / "oxigraph"))
+        _backup(gen, target)
         index.begin()
         report.checkpoints += 1
         clock.lap("checkpoints")
@@ -493,12 +493,17 @@ def _load(
             index.close()
             index.path.unlink(missing_ok=True)
         raise
-    report.full = report.full or made
+    report.full = report.full or new
     report.rewritten = sorted(written - fed)
     if crash_after:
         crash_after("written")
     _switch(root, target, {start})
     report.generation = target.name
+
+
+def _backup(gen: Path, target: Path) -> None:
+    """`gen`'s store copied into the new generation `target` (RocksDB hard links: ~10 ms)."""
+    ox.Store.read_only(str(gen / "oxigraph")).backup(str(target / "oxigraph"))
 
 
 def _commit(root: Path, index: Index, target: Path, prints: dict[str, str]) -> None:
