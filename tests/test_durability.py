@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kg.graph import load
 from tests.conftest import ROOT, SEEDS
+from tests.helpers import store_quads
 
 KG = [sys.executable, "-m", "kg"]
 KILLS = 6
@@ -68,8 +69,6 @@ def test_sigkill_during_a_store_load_leaves_the_store_before_or_after(tmp_path):
     """The store's generations and its index, committed before the switch, under real kills:
     after each, the store opens and holds the graph before the load or after it, and the
     interrupted load run again finishes it."""
-    from tests.test_store import store_quads
-
     before, whole = tmp_path / "before", tmp_path / "whole"
     assert kg_store(sorted(SEEDS.glob("*.txt"))[0], before).wait() == 0  # the same source as in the folder
     previous = store_quads(before)
