@@ -48,6 +48,7 @@ from kg.graph import FORMATS, OX_FORMATS, Quads, from_ox, to_ox
 from kg.index import Index, chunks
 from kg.ingest import Document, IngestError
 from kg.model import Claim, DocResult, Entity, Event, Evidence, Fact
+from kg.parallel import fewer_collections
 from kg.rules import RuleSet, fingerprint, load_rules
 from kg.vocab import ONTOLOGY_DIR
 
@@ -412,6 +413,7 @@ def _new_index(root: Path) -> Index:
 CHECKPOINT_S = 60.0  # a long load commits what it has this often: a crash loses at most that stretch
 
 
+@fewer_collections()  # a load keeps every batch's records and graph parts: fewer full collections
 def _load(
     root: Path,
     gen: Path | None,
