@@ -77,6 +77,29 @@ def test_page_is_offline_and_escaped(hostile):
     assert sel.note == "All nodes are shown."
 
 
+def test_a_page_that_fails_half_way_leaves_the_one_before(hostile, tmp_path, monkeypatch):
+    """write_html goes through a temporary file: a page whose writing fails (here, text that
+    cannot be encoded; a full disk alike) leaves the page already there as it was, and no
+    stray file beside it."""
+    from kg import viz
+
+    E = an.entity_graph(hostile)
+    page = tmp_path / "graph.html"
+    viz.write_html(E, page, "first")
+    before = page.read_bytes()
+    made = viz.render
+
+    def unwritable(*args, **kwargs):
+        text, sel = made(*args, **kwargs)
+        return text + "\ud800", sel  # a lone surrogate: no UTF-8 for it
+
+    monkeypatch.setattr(viz, "render", unwritable)
+    with pytest.raises(UnicodeEncodeError):
+        viz.write_html(E, page, "second")
+    assert page.read_bytes() == before and b"first" in before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["graph.html"]
+
+
 def test_browser_draws_every_node_and_runs_no_injected_script(hostile, tmp_path):
     html = tmp_path / "hostile.html"
     page, _ = render(an.entity_graph(hostile), title="hostile names")
