@@ -294,19 +294,24 @@ def _edge_attrs(data: EdgeData, f: Filters) -> dict | None:
 
 def entity_graph(graph: Graph | StoreGraph, filters: Filters | None = None) -> nx.MultiDiGraph:
     """Actors, places, facilities and events as nodes; one edge per (subject, object,
-    relation), keyed by relation, carrying its evidence. Isolated entities are kept."""
+    relation), keyed by relation, carrying its evidence. Isolated entities are kept. Made
+    with fewer cyclic collections (kg.parallel.fewer_collections): ~10% of projecting the
+    10 MB corpus's graph was the collector rescanning the nodes' and edges' dicts."""
+    from kg.parallel import fewer_collections
+
     f = filters or Filters()
-    ancestors = class_ancestors(graph)
-    G = nx.MultiDiGraph()
-    for n, data in _read_nodes(graph, ancestors).items():
-        if _keep_node(data, f):
-            G.add_node(n, **data)
-    for (s, o, rel), data in sorted(_read_edges(graph).items()):
-        if s not in G or o not in G:
-            continue
-        attrs = _edge_attrs(data, f)
-        if attrs is not None:
-            G.add_edge(s, o, key=rel, **attrs)
+    with fewer_collections():
+        ancestors = class_ancestors(graph)
+        G = nx.MultiDiGraph()
+        for n, data in _read_nodes(graph, ancestors).items():
+            if _keep_node(data, f):
+                G.add_node(n, **data)
+        for (s, o, rel), data in sorted(_read_edges(graph).items()):
+            if s not in G or o not in G:
+                continue
+            attrs = _edge_attrs(data, f)
+            if attrs is not None:
+                G.add_edge(s, o, key=rel, **attrs)
     return G
 
 
