@@ -126,7 +126,7 @@ def case_extract(mb: float, repeats: int, workers: int = 1) -> dict:
     steps of kg.pipeline.build, timed one by one so the table says what dominates."""
     from kg.graph import GraphWriter, write
     from kg.ingest import read_corpus
-    from kg.parallel import extract_all
+    from kg.parallel import extract_all, fewer_collections
     from kg.resolve import EntityFold, resolve
     from kg.rules import load_rules
 
@@ -142,6 +142,7 @@ def case_extract(mb: float, repeats: int, workers: int = 1) -> dict:
         phases[name] = time.perf_counter() - start
         return value
 
+    @fewer_collections()  # as kg.pipeline.build runs
     def run() -> int:
         docs, _ = step("read", lambda: read_corpus([folder]))
         fold = EntityFold()  # as kg.pipeline.build does: entities folded in the workers
@@ -203,7 +204,7 @@ def case_build(mb: float, repeats: int, workers: int = 1, out_name: str = "shard
 def case_extract_only(mb: float, repeats: int, workers: int = 1) -> dict:
     """Only the per-document extraction (what --workers parallelises)."""
     from kg.ingest import read_corpus
-    from kg.parallel import extract_all
+    from kg.parallel import extract_all, fewer_collections
     from kg.resolve import EntityFold
     from kg.rules import load_rules
 
@@ -211,7 +212,8 @@ def case_extract_only(mb: float, repeats: int, workers: int = 1) -> dict:
     folder = corpus(mb)
     ndocs, size, sents = corpus_stats(folder)
     docs, _ = read_corpus([folder])
-    t, _ = timed(lambda: extract_all(docs, workers, fold=EntityFold()), repeats)
+    with fewer_collections():  # as kg.pipeline.build runs it
+        t, _ = timed(lambda: extract_all(docs, workers, fold=EntityFold()), repeats)
     return {
         "what": f"extraction only, {workers} worker(s) ({mb:g} MB)",
         "docs": ndocs,
