@@ -386,8 +386,11 @@ class Index:
 
     def recount(self, delta: Counter, empty: bool = False) -> tuple[list[bytes], list[bytes]]:
         """Apply the change in each quad's count of owners; the quads that appear and vanish.
-        `empty`: the index has no counts yet (nothing to look up)."""
-        ids = {line: quad_id(line) for line, d in delta.items() if d}
+        `empty`: the index has no counts yet (nothing to look up). Read and written in key
+        order: hashes in random order touch the table's pages at random, and a large table's
+        pages do not fit SQLite's cache (200k counts looked up and 200k written in a table of
+        3 M, a store of some 20,000 documents: 3.8-4.1 s in random order, 2.4 s sorted)."""
+        ids = dict(sorted(((line, quad_id(line)) for line, d in delta.items() if d), key=lambda pair: pair[1]))
         current = {} if empty else dict(self._in("SELECT quad, n FROM refcount WHERE quad IN ({})", ids.values()))
         appear, vanish, writes, deletes = [], [], [], []
         for line, qid in ids.items():
