@@ -419,19 +419,23 @@ class GraphWriter:
             if broad in found and self.rules.entries[broad].type in wide
         }
 
-    def collect(self, emit: Callable[[], object]) -> list[ox.Quad]:
-        """The quads `emit` writes (calls to add_*), on their own: evidence nodes and asserted
-        triples are written again even if another call wrote them. The store's index
-        (kg.index) keeps each part's quads so that an update can take back exactly them."""
-        out: list[ox.Quad] = []
+    def collect(self, emit: Callable[[], object]) -> list[bytes]:
+        """The N-Quads lines of what `emit` writes (calls to add_*), on their own: evidence
+        nodes and asserted triples are written again even if another call wrote them. The
+        store's index (kg.index) keeps each part's lines so that an update can take back
+        exactly them. Each line is the terms' own N-Triples form, the bytes pyoxigraph's
+        serialiser writes (as BufferedWriter's; tested), with no Quad made per quad."""
+        out: list[str] = []
         saved = self.sink, self.facts, self.evidence_nodes, self.asserted
-        self.sink = lambda g, s, p, o: out.append(ox.Quad(s, p, o, g))
+        self.sink = lambda g, s, p, o: out.append(
+            f"{s} {p} {o} {g} ." if g.__class__ is ox.NamedNode else f"{s} {p} {o} ."
+        )
         self.facts, self.evidence_nodes, self.asserted = self.graph(iri(str(FACTS_GRAPH))), {}, set()
         try:
             emit()
         finally:
             self.sink, self.facts, self.evidence_nodes, self.asserted = saved
-        return out
+        return "\n".join(out).encode("utf-8").split(b"\n") if out else []  # no line break inside a line
 
     def add_document(self, doc) -> None:
         g, node = self.doc_graph(doc.id), doc_node(doc.id)

@@ -469,7 +469,7 @@ def update(ix: Index, fresh: Sequence[DocResult], rules: RuleSet, first: bool = 
         diff.add(
             {f"doc:{r.doc.id}": writer.collect(lambda r=r, ids=ids: writer.add_part(r, ids, broader)) for r in batch}
         )
-    parts: dict[str, list[ox.Quad]] = {}
+    parts: dict[str, list[bytes]] = {}
     for eid in entity_parts:
         entity = entities.get(eid)  # None: merged into another, its part goes
         parts[f"entity:{eid}"] = writer.collect(lambda e=entity: e and writer.add_entity(e))
@@ -867,8 +867,9 @@ class Difference:
     def __init__(self, ix: Index, first: bool):
         self.ix, self.first, self.delta = ix, first, Counter()
 
-    def add(self, parts: dict[str, list[ox.Quad]]) -> None:
-        new = {owner: set(nquad_lines(quads)) for owner, quads in parts.items()}
+    def add(self, parts: dict[str, list[bytes]]) -> None:
+        """Each part's N-Quads lines (GraphWriter.collect) against those stored for it."""
+        new = {owner: set(lines) for owner, lines in parts.items()}
         old = {} if self.first else self.ix.owned(new)
         changed = {}
         for owner, lines in new.items():
@@ -882,13 +883,6 @@ class Difference:
     def finish(self) -> Change:
         appear, vanish = self.ix.recount(self.delta, empty=self.first)
         return Change(appear=appear, vanish=vanish)
-
-
-def nquad_lines(quads: list[ox.Quad]) -> list[bytes]:
-    """Each quad as its N-Quads line (pyoxigraph's serialiser: one canonical line per quad)."""
-    if not quads:
-        return []
-    return ox.serialize(quads, format=ox.RdfFormat.N_QUADS).splitlines()
 
 
 def parse_lines(lines: list[bytes]) -> Iterator[ox.Quad]:
