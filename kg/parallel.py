@@ -153,28 +153,31 @@ def in_order(submit: Callable[[T], Future[R]], tasks: Iterable[T], window: int) 
         yield done, future.result()
 
 
-def _in_order(submit: Callable, docs: Iterable[Document], workers: int) -> Iterator[Chunk]:
-    """Batches of the stream, at most IN_FLIGHT_PER_WORKER per worker outstanding."""
-    yield from in_order(submit, stream_batches(docs, workers), workers * IN_FLIGHT_PER_WORKER)
+def _in_order(submit: Callable, docs: Iterable[Document], workers: int, ahead: int = 0) -> Iterator[Chunk]:
+    """Batches of the stream, at most IN_FLIGHT_PER_WORKER per worker outstanding, or enough
+    for `ahead` documents (a stream's batches) if that is more."""
+    window = max(workers * IN_FLIGHT_PER_WORKER, -(-ahead // STREAM_BATCH))
+    yield from in_order(submit, stream_batches(docs, workers), window)
 
 
-def _local(docs: Iterable[Document], workers: int, fold: bool, pack: bool) -> Iterator[Chunk]:
+def _local(docs: Iterable[Document], workers: int, fold: bool, pack: bool, ahead: int = 0) -> Iterator[Chunk]:
     if workers <= 1:
         for doc in docs:
             yield [doc], ([extract_one(doc)], None)
         return
     with ProcessPoolExecutor(max_workers=workers, initializer=_warm_worker) as pool:
-        yield from _in_order(lambda batch: pool.submit(extract_batch, batch, fold, pack), docs, workers)
+        yield from _in_order(lambda batch: pool.submit(extract_batch, batch, fold, pack), docs, workers, ahead)
 
 
-def _dask(docs: Iterable[Document], scheduler: object, fold: bool, pack: bool) -> Iterator[Chunk]:
+def _dask(docs: Iterable[Document], scheduler: object, fold: bool, pack: bool, ahead: int = 0) -> Iterator[Chunk]:
     """`scheduler` is an address ("tcp://host:8786") or a dask.distributed Client."""
     from dask.distributed import Client
 
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     try:
         nworkers = max(1, len(client.scheduler_info().get("workers", {})))
-        yield from _in_order(lambda batch: client.submit(extract_batch, batch, fold, pack, pure=False), docs, nworkers)
+        submit = lambda batch: client.submit(extract_batch, batch, fold, pack, pure=False)  # noqa: E731
+        yield from _in_order(submit, docs, nworkers, ahead)
     finally:
         if client is not scheduler:
             client.close()
@@ -223,11 +226,15 @@ def iter_extract(
     keep_text: bool = True,
     fold: EntityFold | None = None,
     spill: Spill | None = None,
+    ahead: int = 0,
 ) -> Iterator[DocResult | IngestError]:
     """extract_all as a stream, in the order given: a store load takes the records a batch at
-    a time, so that what it holds is a batch's records, not the corpus's."""
+    a time, so that what it holds is a batch's records, not the corpus's. With workers (or a
+    cluster), up to `ahead` documents are extracted before they are asked for: a store load
+    asks for a batch of 1,000 only after it has put the last one in its index, and the
+    workers would wait all that time."""
     wanted, pack = fold is not None, spill is not None
-    chunks = _dask(docs, dask, wanted, pack) if dask else _local(docs, workers, wanted, pack)
+    chunks = _dask(docs, dask, wanted, pack, ahead) if dask else _local(docs, workers, wanted, pack, ahead)
     total = len(docs) if isinstance(docs, Sized) else None
     done = 0
     for batch, (outcomes, folded) in chunks:

@@ -393,7 +393,7 @@ def _new_records(
     workers, dask, progress = how
 
     def extracted() -> Iterator[DocResult]:
-        for outcome in iter_extract(unknown(), workers, dask, progress, keep_text=False):
+        for outcome in iter_extract(unknown(), workers, dask, progress, keep_text=False, ahead=STORE_BATCH):
             if isinstance(outcome, IngestError):
                 errors.append(outcome)
             else:

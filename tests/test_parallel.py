@@ -167,3 +167,36 @@ def test_documents_of_one_day_held_share_its_date() -> None:
     assert first.date == "2025-03-01" and first.date is second.date
     assert (first.id, first.title, first.sha256) == (made[0].id, doc.title, doc.sha256)
     assert first.text == "" and first.metadata == {} and doc.metadata
+
+
+def test_a_store_load_keeps_its_next_batch_extracting_while_it_indexes_one(tmp_path, monkeypatch):
+    """Workers are handed enough of a stream for `ahead` documents (a store load: one
+    STORE_BATCH) before the first is asked for, not only IN_FLIGHT_PER_WORKER batches each;
+    and a store load asks for that."""
+    from concurrent.futures import Future
+
+    from kg import parallel, store
+
+    def in_flight(ahead: int) -> int:
+        submitted = []
+
+        def submit(batch):
+            submitted.append(batch)
+            done = Future()
+            done.set_result(([None] * len(batch), None))
+            return done
+
+        stream = (n for n in range(10_000))  # a stream: batches of STREAM_BATCH
+        next(parallel._in_order(submit, stream, 2, ahead))
+        return len(submitted)
+
+    assert in_flight(0) == 2 * IN_FLIGHT_PER_WORKER
+    assert in_flight(1000) == -(-1000 // STREAM_BATCH)  # 63 batches, 1,008 documents
+    asked = []
+    real = parallel.iter_extract
+    monkeypatch.setattr(parallel, "iter_extract", lambda *a, **k: asked.append(k.get("ahead")) or real(*a, **k))
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "one.txt").write_text("A title\n\nThe army said it killed five militants in Kech.\n", encoding="utf-8")
+    store.add_documents(tmp_path / "store", [str(folder)])
+    assert asked == [store.STORE_BATCH]
