@@ -427,9 +427,7 @@ class GraphWriter:
         serialiser writes (as BufferedWriter's; tested), with no Quad made per quad."""
         out: list[str] = []
         saved = self.sink, self.facts, self.evidence_nodes, self.asserted
-        self.sink = lambda g, s, p, o: out.append(
-            f"{s} {p} {o} {g} ." if g.__class__ is ox.NamedNode else f"{s} {p} {o} ."
-        )
+        self.sink = lambda g, s, p, o: out.append(f"{s} {p} {o}{line_end(g)}")
         self.facts, self.evidence_nodes, self.asserted = self.graph(iri(str(FACTS_GRAPH))), {}, set()
         try:
             emit()
@@ -777,6 +775,12 @@ STREAM_FORMATS = {"nquads", "nt"}
 FLUSH_EVERY = 2_000  # quads per write: 10,000 held 10 MB more (the lines, joined, encoded), no faster
 
 
+def line_end(graph: ox.NamedNode | ox.DefaultGraph) -> str:
+    """What follows a triple's terms on its N-Quads line: the graph's name, then the dot (a
+    quad in the default graph, none of kg's, has no fourth term)."""
+    return f" {graph} ." if graph.__class__ is ox.NamedNode else " ."
+
+
 class BufferedWriter:
     """A sink that writes quads (or, for N-Triples, their triples) to an open binary file in
     batches, never the whole graph in memory. Each line is the terms' own N-Triples form
@@ -788,9 +792,7 @@ class BufferedWriter:
         self.fh, self.triples, self.lines, self.count = fh, triples, [], 0
 
     def graph(self, name: ox.NamedNode | ox.DefaultGraph) -> LineGraph:
-        # a quad in the default graph (none of kg's) has no fourth term
-        end = " .\n" if self.triples or name.__class__ is not ox.NamedNode else f" {name} .\n"
-        return LineGraph(self, end)
+        return LineGraph(self, (" ." if self.triples else line_end(name)) + "\n")
 
     def __call__(self, g: ox.NamedNode, s: Term, p: Term, o: Term) -> None:
         self.graph(g)[(s, p, o)] = None
