@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import itertools
 import json
 import os
 from array import array
@@ -167,7 +168,7 @@ class NameMerge:
     store add re-decides what its new names can change, not every name the store holds, and
     gets the merge a whole build would. Kept in the store's index between adds (`dumps`)."""
 
-    FORMAT = 1  # of what dumps writes; a merge kept in another is decided again from the entities
+    FORMAT = 2  # of what dumps writes; a merge kept in another is decided again from the entities
     NEAR = SPELLING_MIN - 1  # a point's margin: a name further than this changes no choice
     AFRESH = 25  # put and settle fewer new names than 1/AFRESH of those kept: 40,000 kept names decide
     # afresh in 5.5-7 s, and each new name costs ~3.3 ms put and settled (made-up names, bench/synth.py)
@@ -183,32 +184,43 @@ class NameMerge:
         self.target: dict[str, str] = {}  # minted ids -> the one each joined, or itself
 
     def dumps(self) -> bytes:
-        """The merge as the index keeps it: JSON, then each pool's arrays as bytes (no pickle:
-        a store's files are read back, and must not be able to run code)."""
-        pools = sorted(self.pools.items())
-        arrays = [pool.arrays() for _, pool in pools]
+        """The merge as the index keeps it: a small JSON head, then sections of bytes, each
+        pool's (NamePool.dump) and the targets (no pickle: a store's files are read back, and
+        must not be able to run code). Lists of names are joined by NUL, not written as JSON:
+        a store add reads and writes the whole merge, and at 40,000 names JSON took 0.2-0.25 s
+        of an add (see docs/performance.md, "Kept between store adds")."""
+        pools, sections = [], []
+        for kind, pool in sorted(self.pools.items()):
+            state, parts = pool.dump()
+            pools.append([kind, state])
+            sections += parts
+        sections += [packed(list(self.target)), packed(list(self.target.values()))]
         head = {
             "format": self.FORMAT,
-            "pools": [[kind, pool.state(), len(data)] for (kind, pool), data in zip(pools, arrays, strict=True)],
+            "pools": pools,
             "entries": list(self.entries.items()),
-            "target": self.target,
+            "sizes": [len(part) for part in sections],
         }
         text = json.dumps(head, ensure_ascii=False, separators=(",", ":")).encode()
-        return len(text).to_bytes(8, "little") + text + b"".join(arrays)
+        return len(text).to_bytes(8, "little") + text + b"".join(sections)
 
     @classmethod
     def loads(cls, data: bytes, inside: Callable) -> NameMerge:
+        """What dumps wrote; ValueError, KeyError or TypeError if it is not that."""
         size = int.from_bytes(data[:8], "little")
-        head, arrays = json.loads(data[8 : 8 + size]), memoryview(data)[8 + size :]
+        head, body = json.loads(data[8 : 8 + size]), memoryview(data)[8 + size :]
         if not isinstance(head, dict) or head.get("format") != cls.FORMAT:
             raise ValueError("a name merge kept in another format")
-        merge, at = cls(inside), 0
-        for kind, state, length in head["pools"]:
-            merge.pools[kind] = pool = NamePool.from_state(state, arrays[at : at + length])
-            at += length
-            merge.where.update((eid, (kind, i)) for i, eid in enumerate(pool.ids) if i not in pool.gone)
+        ends = list(itertools.accumulate(head["sizes"]))
+        if len(ends) != NamePool.SECTIONS * len(head["pools"]) + 2 or ends[-1:] != [len(body)]:
+            raise ValueError("a name merge's sections do not add up")
+        sections = [body[start:end] for start, end in itertools.pairwise([0, *ends])]
+        merge, width = cls(inside), NamePool.SECTIONS
+        for n, (kind, state) in enumerate(head["pools"]):
+            merge.pools[kind] = pool = NamePool.load(state, sections[n * width : (n + 1) * width])
+            merge.where.update(pool.live(kind))
+        merge.target = dict(zip(unpacked(sections[-2]), unpacked(sections[-1]), strict=True))
         merge.entries = {eid: tupled(order) for eid, order in head["entries"]}
-        merge.target = head["target"]
         return merge
 
     def decide_all(self, names: Iterable[tuple[str, str, str, object]]) -> None:
@@ -372,6 +384,8 @@ class NamePool:
         self.bigrams: dict[str, array] = {}  # bigram_keys -> the places of the names that have it
         self.lengths = array("i")  # len() of each spelled name
         self.letters = bytearray()  # each name's count of each letter of ALPHABET, 255 at most
+        self._columns = None  # the letters by letter (numpy, 26 rows), for close_to: see _letter_columns
+        self._in_columns = 0  # how many names _columns holds
 
     def add(self, eid: str, label: str) -> int:
         place, spelled = len(self.ids), letters(label)
@@ -389,49 +403,67 @@ class NamePool:
         self.labels.append(label)
         return place
 
-    def state(self) -> dict:
-        """What NameMerge.dumps keeps, less the places of each key (kept as bytes after it)."""
-        skeletons = [""] * len(self.ids)  # a list: 40,000 small lists of places take 0.1 s to read back
+    SECTIONS = 7  # of bytes, after NameMerge.dumps's head: see dump
+
+    def dump(self) -> tuple[dict, list[bytes]]:
+        """What NameMerge.dumps keeps of the pool: a little JSON (the places gone, the initials'
+        and bigrams' keys, and how many places each has), and SECTIONS of bytes: the ids,
+        labels, spellings and skeletons (packed), the places of each initials' block and of each
+        bigram (int32), the letter counts. Each skeleton's places are not kept: 40,000 small
+        lists take 0.1 s to read back, and the skeleton of each place is one packed list."""
+        skeletons = [""] * len(self.ids)
         for key, places in self.by_skeleton.items():
             for place in places:
                 skeletons[place] = key
-        return {
-            "ids": self.ids,
-            "labels": self.labels,
-            "spelled": self.spelled,
+        blocks = [(key, places) for key, (_, places) in self.by_initials.items()]
+        state = {
             "gone": sorted(self.gone),
-            "skeletons": skeletons,
-            "initials": [[list(key), places] for key, (_, places) in self.by_initials.items()],
+            "initials": [[list(key), len(places)] for key, places in blocks],
             "keys": list(self.bigrams),
             "counts": [len(a) for a in self.bigrams.values()],
         }
-
-    def arrays(self) -> bytes:
-        """The places of each bigram (in the order of state's keys), then the letter counts."""
-        return b"".join(a.tobytes() for a in self.bigrams.values()) + bytes(self.letters)
+        sections = [packed(self.ids), packed(self.labels), packed(self.spelled), packed(skeletons)]
+        sections.append(array("i", itertools.chain.from_iterable(places for _, places in blocks)).tobytes())
+        sections.append(b"".join(a.tobytes() for a in self.bigrams.values()))
+        return state, [*sections, bytes(self.letters)]
 
     @classmethod
-    def from_state(cls, state: dict, arrays: memoryview) -> NamePool:
+    def load(cls, state: dict, sections: list[memoryview]) -> NamePool:
         pool = cls()
-        pool.ids, pool.labels, pool.spelled, pool.gone = (
-            state["ids"],
-            state["labels"],
-            state["spelled"],
-            set(state["gone"]),
-        )
-        for place, key in enumerate(state["skeletons"]):
+        ids, labels, spelled, skeletons, initials_at, bigrams_at, letter_counts = sections
+        pool.ids, pool.labels, pool.spelled = unpacked(ids), unpacked(labels), unpacked(spelled)
+        skeleton_of = unpacked(skeletons)
+        if not len(pool.ids) == len(pool.labels) == len(pool.spelled) == len(skeleton_of):
+            raise ValueError("a name pool's lists differ in length")
+        pool.gone = set(state["gone"])
+        for place, key in enumerate(skeleton_of):
             pool.by_skeleton.setdefault(key, []).append(place)
-        pool.by_initials = {
-            tuple(key): ([pool.spelled[i] for i in places], places) for key, places in state["initials"]
-        }
-        at = 0
+        places = array("i")
+        places.frombytes(initials_at)
+        every, at = places.tolist(), 0
+        for key, count in state["initials"]:
+            block = every[at : at + count]
+            pool.by_initials[tuple(key)] = ([pool.spelled[i] for i in block], block)
+            at += count
+        at_initials, at = at, 0
         for key, count in zip(state["keys"], state["counts"], strict=True):
             pool.bigrams[key] = array("i")
-            pool.bigrams[key].frombytes(arrays[at : at + 4 * count])
+            pool.bigrams[key].frombytes(bigrams_at[at : at + 4 * count])
             at += 4 * count
-        pool.letters = bytearray(arrays[at:])
+        pool.letters = bytearray(letter_counts)
+        if (len(every), at, len(pool.letters)) != (at_initials, len(bigrams_at), len(cls.ALPHABET) * len(pool.ids)):
+            raise ValueError("a name pool's places or letters do not add up")
         pool.lengths = array("i", map(len, pool.spelled))
         return pool
+
+    def live(self, kind: str) -> dict[str, tuple[str, int]]:
+        """Each id's place in the pool (`kind`), less the places gone: a name relabelled has its
+        new place after its old one, and one whose type changed is live in the other pool."""
+        places = dict(zip(self.ids, zip(itertools.repeat(kind), range(len(self.ids))), strict=True))
+        for i in self.gone:
+            if places.get(self.ids[i]) == (kind, i):
+                del places[self.ids[i]]
+        return places
 
     def closest_same_name(self, label: str, inside: Callable, among: Callable[[int], bool]) -> float | None:
         """The spelling ratio of the closest name here (`among` those) that is the same name as
@@ -468,9 +500,12 @@ class NamePool:
 
         if not self.ids:
             return []
-        lengths = np.array(self.lengths, dtype=np.intp)
+        lengths = np.array(self.lengths, dtype=np.int32)
         both = len(spelled) + lengths
-        indels = np.floor((101 - cutoff) * both / 100)  # a point's margin: never too few
+        if float(cutoff).is_integer():  # in integers: the same floor, 2-3x quicker over 40,000 names
+            indels = (101 - int(cutoff)) * both // 100  # a point's margin: never too few
+        else:
+            indels = np.floor((101 - cutoff) * both / 100)
         enough = self._shared(bigram_keys(spelled)) >= np.maximum(len(spelled), lengths) - 1 - 2 * indels
         if np.count_nonzero(enough) > self.FEW:  # counting letters costs as much as comparing a few hundred
             enough &= self._letters_shared(spelled) * 200 >= (cutoff - 1) * both
@@ -497,10 +532,52 @@ class NamePool:
         wanted = [(column, n) for column, n in enumerate(map(spelled.count, self.ALPHABET)) if 0 < n < 256]
         if not wanted:
             return np.full(len(self.ids), len(spelled), dtype=np.intp)
-        columns, counts = zip(*wanted, strict=True)
-        table = np.frombuffer(bytes(self.letters), dtype=np.uint8).reshape(len(self.ids), len(self.ALPHABET))
-        shared = np.minimum(table[:, columns], np.array(counts, dtype=np.uint8)).sum(axis=1, dtype=np.intp)
-        return shared + (len(spelled) - sum(counts))  # the letters not counted, as shared
+        table = self._letter_columns()
+        uncounted = len(spelled) - sum(n for _, n in wanted)  # the letters not counted, as shared
+        shared = np.full(len(self.ids), uncounted, dtype=np.int32)
+        for column, n in wanted:
+            shared += np.minimum(table[column], n)
+        return shared
+
+    def _letter_columns(self):
+        """The letter counts as 26 rows of one byte a name: a letter's counts for the whole pool
+        are then contiguous, and counting a spelling's letters takes half the time it took to
+        pick its columns out of the names' rows. Kept between searches and filled in with the
+        names added since (a store add searches after each name it puts)."""
+        import numpy as np
+
+        n, width = len(self.ids), len(self.ALPHABET)
+        if self._columns is None or self._columns.shape[1] < n:
+            grown = np.empty((width, max(n, 2 * self._in_columns, 64)), dtype=np.uint8)
+            if self._columns is not None:
+                grown[:, : self._in_columns] = self._columns[:, : self._in_columns]
+            self._columns = grown
+        if self._in_columns < n:  # a copy: the bytearray is let go of before it can grow again
+            rows = np.frombuffer(self.letters, dtype=np.uint8, offset=self._in_columns * width)
+            self._columns[:, self._in_columns : n] = rows.reshape(-1, width).T
+            del rows
+            self._in_columns = n
+        return self._columns[:, :n]
+
+
+def packed(strings: list[str]) -> bytes:
+    """Strings joined by NUL, marked by a NUL first: read back ~5x quicker than JSON. JSON when
+    one of them holds a NUL itself (a label is text from a document)."""
+    text = "\0".join(strings)
+    if strings and text.count("\0") == len(strings) - 1:
+        return b"\0" + text.encode()
+    return json.dumps(strings, ensure_ascii=False).encode()
+
+
+def unpacked(data: bytes | memoryview) -> list[str]:
+    """What packed wrote."""
+    data = bytes(data)
+    if data[:1] == b"\0":
+        return data[1:].decode().split("\0")
+    strings = json.loads(data)
+    if not isinstance(strings, list) or not all(isinstance(s, str) for s in strings):
+        raise ValueError("not a list of strings")
+    return strings
 
 
 def tupled(value: object) -> object:
