@@ -463,11 +463,14 @@ class GraphWriter:
         for source in self.evidence_of(entity.evidence[:3]):
             f[(node, DERIVED, source)] = None
 
-    def add_place_hierarchy(self) -> None:
-        """district → province → country from the gazetteer, cited to its entry."""
-        todo = [e for e in self.corpus.entities if e in self.rules.entries]
+    def add_place_hierarchy(self, entries: Iterable[str] | None = None) -> None:
+        """district → province → country from the gazetteer, cited to its entry. `entries`:
+        the dictionary entries among the corpus's entities, where the caller knows them
+        without looking at every entity (a store add: kg.index.StoredEntities.entries)."""
+        entities = self.corpus.entities
+        todo = [e for e in (entities if entries is None else entries) if e in self.rules.entries]
         seen, f = set(), self.facts
-        labelled = {eid for eid in self.corpus.entities}
+        labelled: set[str] = set()  # parents labelled here, not entities of the corpus
         while todo:
             eid = todo.pop()
             if eid in seen:
@@ -477,7 +480,7 @@ class GraphWriter:
             if not entry.parent:
                 continue
             child, parent = kgr(eid), kgr(entry.parent)
-            if entry.parent not in labelled:
+            if entry.parent not in entities and entry.parent not in labelled:
                 labelled.add(entry.parent)
                 p = self.rules.entries[entry.parent]
                 f[(parent, A, kgo(p.type))] = None

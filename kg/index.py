@@ -33,6 +33,7 @@ crash between the two is finished on the next open (kg.store.open_index).
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import itertools
 import json
@@ -91,7 +92,15 @@ CREATE TABLE IF NOT EXISTS owners (owner TEXT PRIMARY KEY, quads BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS refcount (quad BLOB PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 """
 CHUNK = 500  # ids per IN (...) query: under SQLite's variable limit
+MERGE_FILE = ".names-"  # index.sqlite.names-SHA256: the kept merge of minted names (Index.save_name_merge)
 DOCS_PER_CHUNK = 500  # records of documents written again held at once (a rename can rewrite thousands)
+
+
+def remove_index(path: Path) -> None:
+    """Delete the index at `path` and its merge files (Index.save_name_merge), if there."""
+    path.unlink(missing_ok=True)
+    for merge in path.parent.glob(f"{glob.escape(path.name)}{MERGE_FILE}*"):
+        merge.unlink(missing_ok=True)
 
 
 def chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
@@ -121,16 +130,28 @@ class Index:
 
     def move(self, path: Path) -> None:
         """Rename the (committed) database to `path` and open it there: SQLite names its
-        journal after the path, so a connection must not go on under the old name."""
+        journal after the path, so a connection must not go on under the old name. Its merge
+        file is renamed first: a crash between the two leaves the index at its old name with
+        its own merge file, or at the new one with none (decided again)."""
+        digest = self._merge_digest()
+        if digest is not None and self._merge_path(digest).exists():
+            os.replace(self._merge_path(digest), self._merge_path(digest, path))
         self.db.close()
         os.replace(self.path, path)
         self.path, self.db = path, sqlite3.connect(path, isolation_level=None)
+        self._prune_merges()
+
+    def remove(self) -> None:
+        """Close and delete the index, and its merge files."""
+        self.db.close()
+        remove_index(self.path)
 
     def begin(self) -> None:
         self.db.execute("BEGIN")
 
     def commit(self) -> None:
         self.db.execute("COMMIT")
+        self._prune_merges()
 
     def rollback(self) -> None:
         if self.db.in_transaction:
@@ -259,14 +280,53 @@ class Index:
     def name_merge(self, inside: Callable) -> NameMerge | None:
         """The kept merge of minted names; None if there is none, or none this kg reads (the
         update then decides every name again from the kept entities: slower, the same)."""
-        row = self.db.execute("SELECT state FROM name_merge").fetchone()
+        digest = self._merge_digest()
+        if digest is None:  # an index from before the merge was kept in a file of its own
+            row = self.db.execute("SELECT state FROM name_merge").fetchone()
+            data = row[0] if row else None
+        else:
+            try:
+                data = self._merge_path(digest).read_bytes()
+            except OSError:
+                data = None
+            if data is not None and hashlib.sha256(data).hexdigest() != digest:
+                data = None  # cut short (it is written without fsync) or changed: not this index's
         try:
-            return NameMerge.loads(row[0], inside) if row else None
-        except (ValueError, KeyError, TypeError):
+            return NameMerge.loads(data, inside) if data else None
+        except (ValueError, KeyError, TypeError, IndexError):
             return None
 
     def save_name_merge(self, merge: NameMerge) -> None:
-        self.db.execute("INSERT OR REPLACE INTO name_merge VALUES (1, ?)", (merge.dumps(),))
+        """The merge into a file beside the index, named in the index by its sha256 (committed
+        with the rest of the update). Not a row of the index: SQLite journalled and wrote back
+        the whole blob on every add, 0.1-0.25 s at 40,000 names, where a file takes ~15 ms.
+        A file lost or cut short by a crash does not match its digest, and is decided again."""
+        data = merge.dumps()
+        digest = hashlib.sha256(data).hexdigest()
+        path = self._merge_path(digest)
+        tmp = path.with_name(f"{path.name}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('name_merge', ?)", (digest,))
+        self.db.execute("DELETE FROM name_merge")
+
+    def _merge_digest(self) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'name_merge'").fetchone()
+        return row[0] if row else None
+
+    def _merge_path(self, digest: str, path: Path | None = None) -> Path:
+        """The merge's file: named after the index's own file, so a new index beside the
+        store's (index.sqlite.tmp) keeps its files apart from it."""
+        path = path or self.path
+        return path.with_name(f"{path.name}{MERGE_FILE}{digest}")
+
+    def _prune_merges(self) -> None:
+        """Remove this index's merge files but the one it names (older ones, and any an update
+        rolled back or a crash left)."""
+        keep = self._merge_digest()
+        for path in self.path.parent.glob(f"{glob.escape(self.path.name)}{MERGE_FILE}*"):
+            if keep is None or path != self._merge_path(keep):
+                path.unlink(missing_ok=True)
 
     def view(self, raws: Iterable[str]) -> dict[str, tuple]:
         rows = self._in("SELECT raw, target, label, type FROM resolved WHERE raw IN ({})", raws)
@@ -478,7 +538,7 @@ def update(ix: Index, fresh: Sequence[DocResult], rules: RuleSet, first: bool = 
     parts |= {f"event:{gid}": [] for gid in set(reports.old_gid.values()) - events.keys()}
     for gid in changed:
         parts[f"event:{gid}"] = writer.collect(lambda e=events[gid]: _write_event(writer, e))
-    parts["hierarchy"] = writer.collect(writer.add_place_hierarchy)
+    parts["hierarchy"] = writer.collect(lambda: writer.add_place_hierarchy(entities.entries()))
     if first:
         parts["ontology"] = writer.collect(writer.add_ontology)
 
@@ -543,8 +603,16 @@ class StoredEntities(Mapping):
         label, kind = self.names.label(eid)
         return Entity(eid, label, kind)
 
+    def __contains__(self, eid: object) -> bool:
+        return eid in self.whole or (eid in self.names.where and self.names.target.get(eid, eid) == eid)
+
     def __iter__(self) -> Iterator[str]:
         return (eid for eid in self.names.where if self.names.target.get(eid, eid) == eid)
+
+    def entries(self) -> list[str]:
+        """The dictionary entries among them (the merge keeps them apart), without going
+        through every entity the store holds."""
+        return [eid for eid in self.names.entries if eid in self]
 
     def __len__(self) -> int:
         return sum(1 for _ in self)

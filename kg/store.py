@@ -10,6 +10,8 @@ Layout of a store directory::
                                        so that adding a document does not extract the others
                                        again, and the graph in parts, so that it writes only
                                        what changes; it names the generation it describes
+    DIR/index.sqlite.names-SHA256      the index's kept merge of minted names (kg.index), named
+                                       in the index by its digest
     DIR/gen-000002/manifest.json       only in a generation bulk-loaded from shards
 
 Why generations and not Store transactions: one load changes many named graphs, in
@@ -45,7 +47,7 @@ from rdflib import BNode, Dataset, Literal, URIRef
 from rdflib.term import Node
 
 from kg.graph import FORMATS, OX_FORMATS, Quads, from_ox, to_ox
-from kg.index import Index, chunks
+from kg.index import Index, chunks, remove_index
 from kg.ingest import Document, IngestError
 from kg.model import Claim, DocResult, Entity, Event, Evidence, Fact
 from kg.parallel import fewer_collections
@@ -268,7 +270,7 @@ def open_index(root: Path) -> Index | None:
         return index
     index.close()
     if gen is not None and name and name < gen.name:
-        path.unlink()  # a shard load replaced the generation it describes
+        remove_index(path)  # a shard load replaced the generation it describes
         return None
     raise StoreError(f"{path}: describes generation {name!r}, which is not there; rebuild the store")
 
@@ -406,7 +408,7 @@ def _new_records(
 def _new_index(root: Path) -> Index:
     """An empty index beside the store, renamed over its index when its generation is made."""
     tmp = root / f"{INDEX}.tmp"
-    tmp.unlink(missing_ok=True)
+    remove_index(tmp)
     return Index(tmp)
 
 
@@ -484,16 +486,14 @@ def _load(
             index.rollback()
             shutil.rmtree(target, ignore_errors=True)
             if new:
-                index.close()
-                index.path.unlink(missing_ok=True)
+                index.remove()
             report.generation = gen.name if gen else ""
             return
         _commit(root, index, target, prints)
     except BaseException:
         index.rollback()
         if index.path.name != INDEX:  # a new index, never committed: nothing of it is kept
-            index.close()
-            index.path.unlink(missing_ok=True)
+            index.remove()
         raise
     report.full = report.full or new
     report.rewritten = sorted(written - fed)
@@ -670,7 +670,7 @@ def load_shards(root: str | os.PathLike, shard_dir: str | os.PathLike) -> LoadRe
     manifest = {"documents": {}, "shards": origin}
     (target / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     _swap_current(root, target)
-    (root / INDEX).unlink(missing_ok=True)  # it described the records of the generation replaced
+    remove_index(root / INDEX)  # it described the records of the generation replaced
     _prune(root, {target.resolve()} | ({gen} if gen else set()))
     report = LoadReport(generation=target.name, quads_added=sum(s.quads for _, s in shards), full=True)
     report.seconds["bulk load"] = time.perf_counter() - clock

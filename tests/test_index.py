@@ -250,21 +250,60 @@ def test_a_name_relabelled_by_an_earlier_article_relabels_the_names_joined_to_it
 
 
 def test_an_index_without_a_name_merge_it_reads_decides_all_names_once(tmp_path):
-    """An index made before the merge of minted names was kept has none, and one kept in a
-    format this kg does not read is none: the next add puts every name the store holds, and
-    the store still holds what a fresh build makes."""
-    files = _people_articles(tmp_path, seed=5, count=12)
+    """The merge of minted names is kept in a file beside the index, named by its sha256. An
+    index made before that has it in a table, in a format this kg does not read; a file lost,
+    or cut short by a crash (it is written without fsync), does not match its digest. Each
+    time the next add puts every name the store holds, and the store still holds what a fresh
+    build makes; the merge files left are the one the index names."""
+    files = _people_articles(tmp_path, seed=5, count=16)
     root = tmp_path / "store"
+
+    def merge_files() -> list[Path]:
+        return sorted(root.glob("index.sqlite.names-*"))
+
     add_documents(root, [str(p) for p in files[:8]])
-    with sqlite3.connect(root / "index.sqlite") as db:
-        db.execute("DROP TABLE name_merge")
+    with sqlite3.connect(root / "index.sqlite") as db:  # as an older kg kept it
+        db.execute("DELETE FROM meta WHERE key = 'name_merge'")
+        db.execute("INSERT INTO name_merge VALUES (1, ?)", (b"\x05\0\0\0\0\0\0\0[1,2]",))
+    merge_files()[0].unlink()
     add_documents(root, [str(p) for p in files[8:10]])
-    with sqlite3.connect(root / "index.sqlite") as db:  # one kept by another kg, in another format
-        db.execute("UPDATE name_merge SET state = ?", (b"\x05\0\0\0\0\0\0\0[1,2]",))
-    add_documents(root, [str(p) for p in files[10:]])
+    merge_files()[0].unlink()  # lost
+    add_documents(root, [str(p) for p in files[10:12]])
+    (kept,) = merge_files()
+    kept.write_bytes(kept.read_bytes()[:-100])  # cut short
+    add_documents(root, [str(p) for p in files[12:14]])
+    (kept,) = merge_files()
+    data = kept.read_bytes()
+    at = data.index(b"\0", len(data) // 4) + 1  # a name in a pool's lists, its first letter changed
+    kept.write_bytes(data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :])
+    add_documents(root, [str(p) for p in files[14:]])
     add_documents(tmp_path / "whole", [str(p) for p in files])
     assert stored(root) == fresh(files)
     assert _resolved(root) == _resolved(tmp_path / "whole")
+    with sqlite3.connect(root / "index.sqlite") as db:
+        (digest,) = db.execute("SELECT value FROM meta WHERE key = 'name_merge'").fetchone()
+        assert db.execute("SELECT count(*) FROM name_merge").fetchone() == (0,)
+    assert [p.name for p in merge_files()] == [f"index.sqlite.names-{digest}"]
+
+
+def test_a_store_add_reads_the_merge_the_last_add_kept(tmp_path, monkeypatch):
+    """Each add reads back the merge the one before kept (none only for the first), also after
+    a removal rebuilt the index under another name and moved it over the store's (its merge
+    file moves with it); the store is what a fresh build makes, with one merge file left."""
+    from kg.store import remove_documents
+
+    files = _people_articles(tmp_path, seed=6, count=11)
+    root, read = tmp_path / "store", []
+    kept = Index.name_merge
+    monkeypatch.setattr(Index, "name_merge", lambda self, inside: read.append(kept(self, inside)) or read[-1])
+    for batch in (files[:6], files[6:9], files[9:10]):
+        add_documents(root, [str(p) for p in batch])
+    assert read[0] is None and all(m is not None and len(m.where) > 20 for m in read[1:])
+    remove_documents(root, [str(files[0])])
+    add_documents(root, [str(files[10])])
+    assert read[-1] is not None and len(read[-1].where) > 20
+    assert stored(root) == fresh(files[1:])
+    assert len(list(root.glob("index.sqlite*.names-*"))) == 1
 
 
 def _resolved(root: Path) -> set[tuple]:
