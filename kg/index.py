@@ -26,9 +26,11 @@ What an update recomputes, and why that is enough (each step is tested against a
   report) or when their location statement now falls to, or escapes, the most specific place
   rule.
 
-The index is one SQLite file beside the store's generations (DIR/index.sqlite); it names the
-generation it belongs to, and it is committed before the generation is switched in, so a
-crash between the two is finished on the next open (kg.store.open_index).
+The index is one SQLite file beside the store's generations (DIR/index.sqlite), with the
+kept merge of minted names in a file beside it that the index names by its digest
+(DIR/index.sqlite.names-SHA256: Index.save_name_merge); it names the generation it belongs to,
+and it is committed before the generation is switched in, so a crash between the two is
+finished on the next open (kg.store.open_index).
 """
 
 from __future__ import annotations
