@@ -124,9 +124,10 @@ def case_scan(mb: float, repeats: int) -> dict:
 def case_extract(mb: float, repeats: int, workers: int = 1) -> dict:
     """read -> sentences -> matching -> rules -> resolution -> RDF (N-Quads written): the
     steps of kg.pipeline.build, timed one by one so the table says what dominates."""
+    from kg.gcpolicy import fewer_collections
     from kg.graph import GraphWriter, write
     from kg.ingest import read_corpus
-    from kg.parallel import extract_all, fewer_collections
+    from kg.parallel import extract_all
     from kg.resolve import EntityFold, resolve
     from kg.rules import load_rules
 
@@ -203,8 +204,9 @@ def case_build(mb: float, repeats: int, workers: int = 1, out_name: str = "shard
 
 def case_extract_only(mb: float, repeats: int, workers: int = 1) -> dict:
     """Only the per-document extraction (what --workers parallelises)."""
+    from kg.gcpolicy import fewer_collections
     from kg.ingest import read_corpus
-    from kg.parallel import extract_all, fewer_collections
+    from kg.parallel import extract_all
     from kg.resolve import EntityFold
     from kg.rules import load_rules
 
@@ -365,8 +367,8 @@ def case_names(count: int, repeats: int) -> dict:
 
     from synth import minted_people
 
+    from kg.gcpolicy import fewer_collections
     from kg.model import Entity
-    from kg.parallel import fewer_collections
     from kg.resolve import merge_entities
     from kg.rules import load_rules
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import networkx as nx
 from rdflib import Graph, URIRef
 
+from kg.gcpolicy import fewer_collections
 from kg.vocab import ENTITY_RELATIONS, PARENT_CLASS, PREFIXES
 
 KGO_NS = "https://w3id.org/kgae/ontology#"
@@ -295,9 +296,8 @@ def _edge_attrs(data: EdgeData, f: Filters) -> dict | None:
 def entity_graph(graph: Graph | StoreGraph, filters: Filters | None = None) -> nx.MultiDiGraph:
     """Actors, places, facilities and events as nodes; one edge per (subject, object,
     relation), keyed by relation, carrying its evidence. Isolated entities are kept. Made
-    with fewer cyclic collections (kg.parallel.fewer_collections): ~10% of projecting the
+    with fewer cyclic collections (kg.gcpolicy.fewer_collections): ~10% of projecting the
     10 MB corpus's graph was the collector rescanning the nodes' and edges' dicts."""
-    from kg.parallel import fewer_collections
 
     f = filters or Filters()
     with fewer_collections():
@@ -592,9 +592,8 @@ def centrality(G: nx.Graph, seed: int = 0, workers: int = 1) -> Ranking:
     eigenvector power iteration in scipy (see `betweenness` and `eigenvector_power`);
     `workers` processes share betweenness's sources.
 
-    Run with fewer cyclic collections (kg.parallel.fewer_collections): the graph's many small
+    Run with fewer cyclic collections (kg.gcpolicy.fewer_collections): the graph's many small
     dicts were rescanned by every full collection, 4 s of 47 s at 100k nodes / 500k edges."""
-    from kg.parallel import fewer_collections
 
     with fewer_collections():
         U = undirected(G)

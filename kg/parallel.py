@@ -15,11 +15,11 @@ import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import replace
 from typing import TypeVar
 
 from kg.extract import extract
+from kg.gcpolicy import GC_THRESHOLDS
 from kg.ingest import NO_METADATA, Document, IngestError, corpus_order
 from kg.model import DocResult
 from kg.resolve import EntityFold
@@ -66,28 +66,6 @@ def _warm_worker() -> None:
     load_rules()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
-
-
-# Extraction makes many small objects, and a build keeps every document's records: with
-# CPython's default thresholds (700, 10, 10) the cyclic collector rescans them over and over
-# (18 full passes for the 10 MB corpus). With these, one pass; the build is ~8% faster and its
-# peak memory the same (115 MB and 116 MB).
-GC_THRESHOLDS = (20_000, 20, 20)
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Rules (loaded by then) frozen out of the collector's scans and GC_THRESHOLDS, for the
-    length of a build; the process's own settings come back after (a notebook keeps its own)."""
-    before, frozen = gc.get_threshold(), gc.get_freeze_count()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        if not frozen:  # what someone else froze stays frozen
-            gc.unfreeze()
 
 
 def can_fork() -> bool:

@@ -9,9 +9,10 @@ from functools import cached_property
 
 from rdflib import Dataset
 
+from kg.gcpolicy import fewer_collections
 from kg.graph import GraphWriter, Quads, Sink, stream, write
 from kg.ingest import IngestError, corpus_order, iter_documents
-from kg.parallel import Progress, can_fork, extract_all, fewer_collections
+from kg.parallel import Progress, can_fork, extract_all
 from kg.parts import write_parts
 from kg.resolve import Corpus, EntityFold, resolve
 from kg.rules import RuleSet, load_rules

@@ -46,11 +46,11 @@ import pyoxigraph as ox
 from rdflib import BNode, Dataset, Literal, URIRef
 from rdflib.term import Node
 
+from kg.gcpolicy import fewer_collections
 from kg.graph import FORMATS, OX_FORMATS, Quads, from_ox, to_ox
 from kg.index import Index, chunks, remove_index
 from kg.ingest import Document, IngestError
 from kg.model import Claim, DocResult, Entity, Event, Evidence, Fact
-from kg.parallel import fewer_collections
 from kg.rules import RuleSet, fingerprint, load_rules
 from kg.vocab import ONTOLOGY_DIR
 

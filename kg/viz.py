@@ -23,6 +23,7 @@ from pathlib import Path
 import networkx as nx
 
 from kg.analysis import _igraph, best_supported, induced, pagerank, touching
+from kg.gcpolicy import fewer_collections
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 VIS_JS = TEMPLATES / "vis-network-9.1.2.min.js"
@@ -262,10 +263,9 @@ def render(E: nx.MultiDiGraph, title: str, max_nodes: int = 250, note: str = "")
 def write_html(E: nx.MultiDiGraph, path: str | Path, title: str, max_nodes: int = 250, note: str = "") -> Selection:
     """Write the page (through a temporary file: a page that fails half way leaves the one
     before); returns what was selected so the caller can report it. Made with fewer cyclic
-    collections (kg.parallel.fewer_collections): the page's many small dicts cost a 5,000-node
+    collections (kg.gcpolicy.fewer_collections): the page's many small dicts cost a 5,000-node
     page 0.15-0.3 s of rescanning."""
     from kg.graph import atomic_output
-    from kg.parallel import fewer_collections
 
     with fewer_collections():
         page, sel = render(E, title, max_nodes, note)

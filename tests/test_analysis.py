@@ -553,6 +553,25 @@ def test_kg_build_does_not_load_the_analysis_stack(tmp_path):
     assert out.split("\n")[:2] == ["False", "True True"]
 
 
+def test_ranking_a_graph_loads_no_extraction_module():
+    """A notebook's ranking runs with fewer cyclic collections (kg.gcpolicy) and does not load
+    the extraction modules for it (0.16-0.23 s, when the setting lived in kg.parallel)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "import networkx as nx\n"
+        "from kg.analysis import centrality\n"
+        "G = nx.MultiDiGraph()\n"
+        "G.add_edge('a', 'b', key='leads'); G.add_edge('b', 'c', key='leads')\n"
+        "print(centrality(G).scores['b']['betweenness'])\n"
+        "print(sorted(m for m in ('kg.extract', 'kg.parallel', 'kg.rules') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[:2] == ["1.0", "[]"]
+
+
 def test_a_subgraph_keeps_the_graphs_own_order_of_nodes_and_edges(seeds_graph):
     """networkx's subgraph walks a small node set in hash order (another in each process);
     `induced`, as ego uses it, keeps the graph's order and its edges' keys and data."""

@@ -139,12 +139,12 @@ def test_mask_takes_only_the_sentence_mentions() -> None:
 
 
 def test_a_build_leaves_the_collector_as_it_found_it():
-    """kg.pipeline.build runs with fewer cyclic collections (kg.parallel.fewer_collections),
+    """kg.pipeline.build runs with fewer cyclic collections (kg.gcpolicy.fewer_collections),
     and a notebook that calls it gets its own thresholds back, and nothing left frozen, even
     when the build fails."""
     import gc
 
-    from kg.parallel import GC_THRESHOLDS, fewer_collections
+    from kg.gcpolicy import GC_THRESHOLDS, fewer_collections
 
     before = gc.get_threshold()
     assert gc.get_freeze_count() == 0

@@ -73,12 +73,12 @@ def test_steps_equal_a_fresh_build(corpus_dir, tmp_path):
 
 def test_a_store_load_runs_with_fewer_collections_and_gives_them_back(corpus_dir, tmp_path):
     """A load keeps a batch's records and graph parts alive: it runs with the build's
-    thresholds (kg.parallel.fewer_collections; 1,590 collections and 1.8 s of the 10 MB
+    thresholds (kg.gcpolicy.fewer_collections; 1,590 collections and 1.8 s of the 10 MB
     corpus's first load became 115 and 0.35 s), and the caller (a notebook) gets its own
     back after."""
     import gc
 
-    from kg.parallel import GC_THRESHOLDS
+    from kg.gcpolicy import GC_THRESHOLDS
 
     copy_docs(corpus_dir, SEED_FILES[:1])
     before, during = gc.get_threshold(), []
