@@ -37,6 +37,17 @@ def fresh(paths) -> set[str]:
 
 
 def stored(root) -> set[str]:
+    """The store's quads; and, as every test that compares them checks it, the index's copy of
+    each report's event, date and names beside its blocking keys is the one its events row has."""
+    index = Path(root) / "index.sqlite"
+    if index.exists():
+        with sqlite3.connect(index) as db:
+            stale = db.execute(
+                "SELECT count(*) FROM event_keys k JOIN events e ON e.local = k.local WHERE k.gid IS NOT e.gid"
+                " OR k.date IS NOT json_extract(e.stub, '$.date') OR k.names IS NOT json_extract(e.stub, '$.names')"
+            ).fetchone()[0]
+            orphans = db.execute("SELECT count(*) FROM event_keys WHERE local NOT IN (SELECT local FROM events)")
+            assert (stale, orphans.fetchone()[0]) == (0, 0)
     return {str(q) for q in open_store(root)}
 
 
@@ -86,6 +97,24 @@ def test_generated_corpus_in_random_steps_equals_a_fresh_build(generated, tmp_pa
     root = tmp_path / "store"
     for start, end in zip([0, *cuts], [*cuts, len(files)], strict=True):
         add_documents(root, [str(p) for p in files[start:end]])
+    assert stored(root) == fresh(files)
+
+
+def test_an_index_from_before_its_keys_held_their_events_fills_them_in(generated, tmp_path):
+    """event_keys once held a report's keys alone (an add joined every report of a key to its
+    events row). Opened by this kg, such an index has the reports' events, dates and names
+    filled in from its events, and goes on to the graph a fresh build makes."""
+    files = list(generated)
+    root = tmp_path / "store"
+    add_documents(root, [str(p) for p in files[:-5]])
+    with sqlite3.connect(root / "index.sqlite") as db:
+        db.execute("DROP INDEX event_keys_group")
+        db.execute("CREATE TABLE old_keys (key TEXT, local TEXT, PRIMARY KEY (key, local)) WITHOUT ROWID")
+        db.execute("INSERT INTO old_keys SELECT key, local FROM event_keys")
+        db.execute("DROP TABLE event_keys")
+        db.execute("ALTER TABLE old_keys RENAME TO event_keys")
+        assert db.execute("SELECT count(*) FROM event_keys").fetchone()[0] > 100
+    add_documents(root, [str(p) for p in files[-5:]])
     assert stored(root) == fresh(files)
 
 
@@ -304,6 +333,24 @@ def test_a_store_add_reads_the_merge_the_last_add_kept(tmp_path, monkeypatch):
     assert read[-1] is not None and len(read[-1].where) > 20
     assert stored(root) == fresh(files[1:])
     assert len(list(root.glob("index.sqlite*.names-*"))) == 1
+
+
+def test_removing_an_index_takes_a_journal_a_crash_left_and_its_merge_files(tmp_path):
+    """A load that died leaves its new index (index.sqlite.tmp), perhaps with a hot rollback
+    journal beside it, which SQLite would play back into the next index made at that path;
+    removing the index takes the journal and its merge files, and nothing of the store's."""
+    from kg.index import remove_index
+
+    files = _people_articles(tmp_path, seed=7, count=3)
+    root = tmp_path / "store"
+    add_documents(root, [str(p) for p in files])
+    kept = sorted(p.name for p in root.iterdir())
+    tmp = root / "index.sqlite.tmp"
+    for end in ("", "-journal", ".names-0f", ".names-0f.tmp"):
+        Path(f"{tmp}{end}").write_bytes(b"left by a crash")
+    remove_index(tmp)
+    assert sorted(p.name for p in root.iterdir()) == kept
+    assert stored(root) == fresh(files)
 
 
 def _resolved(root: Path) -> set[tuple]:
