@@ -87,7 +87,8 @@ CREATE INDEX IF NOT EXISTS events_doc ON events(doc);
 CREATE TABLE IF NOT EXISTS event_keys (key TEXT, local TEXT, gid TEXT, date TEXT, names TEXT, PRIMARY KEY (key, local))
     WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS event_keys_local ON event_keys(local);
-CREATE TABLE IF NOT EXISTS answers (target TEXT, local TEXT, PRIMARY KEY (target, local)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS answers (target TEXT, local TEXT, target_gid TEXT, gid TEXT, date TEXT, names TEXT,
+    PRIMARY KEY (target, local)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS locations (subject TEXT, place TEXT, doc TEXT, PRIMARY KEY (subject, place, doc))
     WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS locations_doc ON locations(doc);
@@ -133,6 +134,10 @@ class Index:
         if "gid" not in {row[1] for row in self.db.execute("PRAGMA table_info(event_keys)")}:
             self._key_columns()
         self.db.execute("CREATE INDEX IF NOT EXISTS event_keys_group ON event_keys(key, gid, date, names, local)")
+        if "gid" not in {row[1] for row in self.db.execute("PRAGMA table_info(answers)")}:
+            self._answer_columns()
+        self.db.execute("CREATE INDEX IF NOT EXISTS answers_group ON answers(target_gid, gid, date, names, local)")
+        self.db.execute("CREATE INDEX IF NOT EXISTS answers_local ON answers(local)")
 
     def _key_columns(self) -> None:
         """An index from before event_keys held each report's event, date and names: they are
@@ -143,6 +148,18 @@ class Index:
             self.db.execute(
                 "UPDATE event_keys SET (gid, date, names) = (SELECT gid, json_extract(stub, '$.date'),"
                 " json_extract(stub, '$.names') FROM events WHERE events.local = event_keys.local)"
+            )
+
+    def _answer_columns(self) -> None:
+        """An index from before answers held the event answered and the answering report's
+        event, date and names: they are filled in from its events, once (0.4 s at 100 MB)."""
+        with self.db:
+            for column in ("target_gid", "gid", "date", "names"):
+                self.db.execute(f"ALTER TABLE answers ADD COLUMN {column} TEXT")
+            self.db.execute(
+                "UPDATE answers SET target_gid = (SELECT gid FROM events WHERE events.local = answers.target),"
+                " (gid, date, names) = (SELECT gid, json_extract(stub, '$.date'), json_extract(stub, '$.names')"
+                " FROM events WHERE events.local = answers.local)"
             )
 
     def close(self) -> None:
@@ -383,12 +400,11 @@ class Index:
 
     def answering_events(self, gids: Iterable[str]) -> set[str]:
         """Reports that answer a report of one of these events: one per event, date and names
-        of theirs (operations answering one event are compared by their dates alone)."""
-        sql = (
-            "SELECT MIN(a.local) FROM answers a JOIN events e ON e.local = a.target"
-            " JOIN events o ON o.local = a.local WHERE e.gid IN ({})"
-            " GROUP BY o.gid, json_extract(o.stub, '$.date'), json_extract(o.stub, '$.names')"
-        )
+        of theirs (operations answering one event are compared by their dates alone). Read
+        from answers alone, which holds the event answered and the answering report's event,
+        date and names (put_events keeps them): joining every report of the events to find
+        what answers them took 71 ms for the 100 MB corpus's ten biggest events, now 5 ms."""
+        sql = "SELECT MIN(local) FROM answers WHERE target_gid IN ({}) GROUP BY gid, date, names"
         return {r[0] for r in self._in(sql, gids)}
 
     def members_of(self, gids: Iterable[str]) -> list[tuple[str, str, str]]:
@@ -438,8 +454,15 @@ class Index:
         self.db.executemany(
             "UPDATE event_keys SET gid = ? WHERE local = ?", ((gid, local) for gid, _, local in regrouped)
         )
-        answers = ((target, local) for local, _, _, _, e, _ in rows for target in e.responds_to)
-        self.db.executemany("INSERT OR IGNORE INTO answers VALUES (?, ?)", answers)
+        answers = ((target, target, local) for local, _, _, _, e, _ in rows for target in e.responds_to)
+        self.db.executemany(  # with the event answered and the answering report's, as events now has them
+            "INSERT OR IGNORE INTO answers SELECT ?, local, (SELECT gid FROM events WHERE local = ?), gid,"
+            " json_extract(stub, '$.date'), json_extract(stub, '$.names') FROM events WHERE local = ?",
+            answers,
+        )
+        now = [(gid, local) for local, _, gid, *_ in rows] + [(gid, local) for gid, _, local in regrouped]
+        self.db.executemany("UPDATE answers SET target_gid = ? WHERE target = ?", now)
+        self.db.executemany("UPDATE answers SET gid = ? WHERE local = ?", ((gid, local) for gid, _, local in regrouped))
 
     # -------------------------------------------------------------- place sets
     def location_subjects(self, docs: Iterable[str]) -> set[str]:

@@ -38,7 +38,8 @@ def fresh(paths) -> set[str]:
 
 def stored(root) -> set[str]:
     """The store's quads; and, as every test that compares them checks it, the index's copy of
-    each report's event, date and names beside its blocking keys is the one its events row has."""
+    each report's event, date and names beside its blocking keys, and beside what it answers
+    (with the event answered), is the one its events row has."""
     index = Path(root) / "index.sqlite"
     if index.exists():
         with sqlite3.connect(index) as db:
@@ -47,7 +48,12 @@ def stored(root) -> set[str]:
                 " OR k.date IS NOT json_extract(e.stub, '$.date') OR k.names IS NOT json_extract(e.stub, '$.names')"
             ).fetchone()[0]
             orphans = db.execute("SELECT count(*) FROM event_keys WHERE local NOT IN (SELECT local FROM events)")
-            assert (stale, orphans.fetchone()[0]) == (0, 0)
+            answers = db.execute(
+                "SELECT count(*) FROM answers a JOIN events o ON o.local = a.local LEFT JOIN events t"
+                " ON t.local = a.target WHERE a.target_gid IS NOT t.gid OR a.gid IS NOT o.gid"
+                " OR a.date IS NOT json_extract(o.stub, '$.date') OR a.names IS NOT json_extract(o.stub, '$.names')"
+            )
+            assert (stale, orphans.fetchone()[0], answers.fetchone()[0]) == (0, 0, 0)
     return {str(q) for q in open_store(root)}
 
 
@@ -100,10 +106,11 @@ def test_generated_corpus_in_random_steps_equals_a_fresh_build(generated, tmp_pa
     assert stored(root) == fresh(files)
 
 
-def test_an_index_from_before_its_keys_held_their_events_fills_them_in(generated, tmp_path):
-    """event_keys once held a report's keys alone (an add joined every report of a key to its
-    events row). Opened by this kg, such an index has the reports' events, dates and names
-    filled in from its events, and goes on to the graph a fresh build makes."""
+def test_an_index_from_before_its_keys_and_answers_held_their_events_fills_them_in(generated, tmp_path):
+    """event_keys and answers once held a report's keys and what it answers alone (an add
+    joined every report of a key, or of an event answered, to its events row). Opened by this
+    kg, such an index has the reports' events, dates and names filled in from its events, and
+    goes on to the graph a fresh build makes."""
     files = list(generated)
     root = tmp_path / "store"
     add_documents(root, [str(p) for p in files[:-5]])
@@ -114,6 +121,13 @@ def test_an_index_from_before_its_keys_held_their_events_fills_them_in(generated
         db.execute("DROP TABLE event_keys")
         db.execute("ALTER TABLE old_keys RENAME TO event_keys")
         assert db.execute("SELECT count(*) FROM event_keys").fetchone()[0] > 100
+        db.execute("DROP INDEX answers_group")
+        db.execute("DROP INDEX answers_local")
+        db.execute("CREATE TABLE old_answers (target TEXT, local TEXT, PRIMARY KEY (target, local)) WITHOUT ROWID")
+        db.execute("INSERT INTO old_answers SELECT target, local FROM answers")
+        db.execute("DROP TABLE answers")
+        db.execute("ALTER TABLE old_answers RENAME TO answers")
+        assert db.execute("SELECT count(*) FROM answers").fetchone()[0] > 5
     add_documents(root, [str(p) for p in files[-5:]])
     assert stored(root) == fresh(files)
 
