@@ -96,6 +96,19 @@ CREATE TABLE IF NOT EXISTS owners (owner TEXT PRIMARY KEY, quads BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS refcount (quad BLOB PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 """
 CHUNK = 500  # ids per IN (...) query: under SQLite's variable limit
+REPORT_COLUMNS = {  # a report's event, date and names beside its keys and answers, as put_events keeps them
+    "event_keys": (
+        ("gid", "date", "names"),
+        "UPDATE event_keys SET (gid, date, names) = (SELECT gid, json_extract(stub, '$.date'),"
+        " json_extract(stub, '$.names') FROM events WHERE events.local = event_keys.local)",
+    ),
+    "answers": (
+        ("target_gid", "gid", "date", "names"),
+        "UPDATE answers SET target_gid = (SELECT gid FROM events WHERE events.local = answers.target),"
+        " (gid, date, names) = (SELECT gid, json_extract(stub, '$.date'), json_extract(stub, '$.names')"
+        " FROM events WHERE events.local = answers.local)",
+    ),
+}
 MERGE_FILE = ".names-"  # index.sqlite.names-SHA256: the kept merge of minted names (Index.save_name_merge)
 DOCS_PER_CHUNK = 500  # records of documents written again held at once (a rename can rewrite thousands)
 
@@ -131,36 +144,21 @@ class Index:
             self.db.execute("ALTER TABLE events ADD COLUMN rel INTEGER NOT NULL DEFAULT 1")
         self.db.execute("CREATE INDEX IF NOT EXISTS events_rel ON events(gid, rel, local)")
         self.db.execute("DROP INDEX IF EXISTS events_gid")  # events_rel serves lookups by gid (indexes made before it)
-        if "gid" not in {row[1] for row in self.db.execute("PRAGMA table_info(event_keys)")}:
-            self._key_columns()
+        for table, (columns, fill) in REPORT_COLUMNS.items():
+            if columns[0] not in {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}:
+                self._fill_in(table, columns, fill)
         self.db.execute("CREATE INDEX IF NOT EXISTS event_keys_group ON event_keys(key, gid, date, names, local)")
-        if "gid" not in {row[1] for row in self.db.execute("PRAGMA table_info(answers)")}:
-            self._answer_columns()
         self.db.execute("CREATE INDEX IF NOT EXISTS answers_group ON answers(target_gid, gid, date, names, local)")
         self.db.execute("CREATE INDEX IF NOT EXISTS answers_local ON answers(local)")
 
-    def _key_columns(self) -> None:
-        """An index from before event_keys held each report's event, date and names: they are
-        filled in from its events, once (1.2 s for the 100 MB corpus's 43,564 keys)."""
+    def _fill_in(self, table: str, columns: tuple[str, ...], fill: str) -> None:
+        """An index from before `table` held its reports' events, dates and names: the columns
+        are added and filled in from its events, once (event_keys 1.2 s and answers 0.4 s for
+        the 100 MB corpus's store)."""
         with self.db:
-            for column in ("gid", "date", "names"):
-                self.db.execute(f"ALTER TABLE event_keys ADD COLUMN {column} TEXT")
-            self.db.execute(
-                "UPDATE event_keys SET (gid, date, names) = (SELECT gid, json_extract(stub, '$.date'),"
-                " json_extract(stub, '$.names') FROM events WHERE events.local = event_keys.local)"
-            )
-
-    def _answer_columns(self) -> None:
-        """An index from before answers held the event answered and the answering report's
-        event, date and names: they are filled in from its events, once (0.4 s at 100 MB)."""
-        with self.db:
-            for column in ("target_gid", "gid", "date", "names"):
-                self.db.execute(f"ALTER TABLE answers ADD COLUMN {column} TEXT")
-            self.db.execute(
-                "UPDATE answers SET target_gid = (SELECT gid FROM events WHERE events.local = answers.target),"
-                " (gid, date, names) = (SELECT gid, json_extract(stub, '$.date'), json_extract(stub, '$.names')"
-                " FROM events WHERE events.local = answers.local)"
-            )
+            for column in columns:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+            self.db.execute(fill)
 
     def close(self) -> None:
         self.db.close()
@@ -336,7 +334,8 @@ class Index:
     def save_name_merge(self, merge: NameMerge) -> None:
         """The merge into a file beside the index, named in the index by its sha256 (committed
         with the rest of the update). Not a row of the index: SQLite journalled and wrote back
-        the whole blob on every add, 0.1-0.25 s at 40,000 names, where a file takes ~15 ms.
+        the whole blob (6.6 MB at 40,000 names) on every add, an INSERT of 80-90 ms and ~30 ms
+        more in its commit, where a file takes 10-15 ms.
         A file lost or cut short by a crash does not match its digest, and is decided again."""
         data = merge.dumps()
         digest = hashlib.sha256(data).hexdigest()

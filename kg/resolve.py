@@ -187,8 +187,8 @@ class NameMerge:
         """The merge as the index keeps it: a small JSON head, then sections of bytes, each
         pool's (NamePool.dump) and the targets (no pickle: a store's files are read back, and
         must not be able to run code). Lists of names are joined by NUL, not written as JSON:
-        a store add reads and writes the whole merge, and at 40,000 names JSON took 0.2-0.25 s
-        of an add (see docs/performance.md, "Kept between store adds")."""
+        a store add reads and writes the whole merge, and at 40,000 names that took 0.16-0.19 s
+        as JSON, 0.10-0.15 s now (see docs/performance.md, "Kept between store adds")."""
         pools, sections = [], []
         for kind, pool in sorted(self.pools.items()):
             state, parts = pool.dump()
