@@ -298,7 +298,6 @@ def entity_graph(graph: Graph | StoreGraph, filters: Filters | None = None) -> n
     relation), keyed by relation, carrying its evidence. Isolated entities are kept. Made
     with fewer cyclic collections (kg.gcpolicy.fewer_collections): ~10% of projecting the
     10 MB corpus's graph was the collector rescanning the nodes' and edges' dicts."""
-
     f = filters or Filters()
     with fewer_collections():
         ancestors = class_ancestors(graph)
@@ -594,7 +593,6 @@ def centrality(G: nx.Graph, seed: int = 0, workers: int = 1) -> Ranking:
 
     Run with fewer cyclic collections (kg.gcpolicy.fewer_collections): the graph's many small
     dicts were rescanned by every full collection, 4 s of 47 s at 100k nodes / 500k edges."""
-
     with fewer_collections():
         U = undirected(G)
         if U.number_of_nodes() == 0:

@@ -80,6 +80,7 @@ CREATE TABLE IF NOT EXISTS refs (raw TEXT, doc TEXT, PRIMARY KEY (raw, doc)) WIT
 CREATE TABLE IF NOT EXISTS entities (id TEXT PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS resolved (raw TEXT PRIMARY KEY, target TEXT, label TEXT, type TEXT);
 CREATE INDEX IF NOT EXISTS resolved_target ON resolved(target);
+-- where an older kg kept the merge of minted names (in a format not read now): emptied by save_name_merge
 CREATE TABLE IF NOT EXISTS name_merge (id INTEGER PRIMARY KEY CHECK (id = 1), state BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS events (local TEXT PRIMARY KEY, doc TEXT NOT NULL, gid TEXT NOT NULL, ord TEXT NOT NULL,
     data TEXT NOT NULL, stub TEXT NOT NULL, rel INTEGER NOT NULL DEFAULT 1);
@@ -119,8 +120,13 @@ def remove_index(path: Path) -> None:
     (Index.save_name_merge), if there."""
     path.unlink(missing_ok=True)
     path.with_name(f"{path.name}-journal").unlink(missing_ok=True)
-    for merge in path.parent.glob(f"{glob.escape(path.name)}{MERGE_FILE}*"):
+    for merge in merge_files(path):
         merge.unlink(missing_ok=True)
+
+
+def merge_files(path: Path) -> list[Path]:
+    """The merge files beside the index at `path` (index.sqlite.names-*, and any .tmp)."""
+    return list(path.parent.glob(f"{glob.escape(path.name)}{MERGE_FILE}*"))
 
 
 def chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
@@ -316,18 +322,16 @@ class Index:
         """The kept merge of minted names; None if there is none, or none this kg reads (the
         update then decides every name again from the kept entities: slower, the same)."""
         digest = self._merge_digest()
-        if digest is None:  # an index from before the merge was kept in a file of its own
-            row = self.db.execute("SELECT state FROM name_merge").fetchone()
-            data = row[0] if row else None
-        else:
-            try:
-                data = self._merge_path(digest).read_bytes()
-            except OSError:
-                data = None
-            if data is not None and hashlib.sha256(data).hexdigest() != digest:
-                data = None  # cut short (it is written without fsync) or changed: not this index's
+        if digest is None:  # none, or one an older kg kept in the table name_merge, in a format not read
+            return None
         try:
-            return NameMerge.loads(data, inside) if data else None
+            data = self._merge_path(digest).read_bytes()
+        except OSError:
+            return None
+        if hashlib.sha256(data).hexdigest() != digest:
+            return None  # cut short (it is written without fsync) or changed: not this index's
+        try:
+            return NameMerge.loads(data, inside)
         except (ValueError, KeyError, TypeError, IndexError):
             return None
 
@@ -360,7 +364,7 @@ class Index:
         """Remove this index's merge files but the one it names (older ones, and any an update
         rolled back or a crash left)."""
         keep = self._merge_digest()
-        for path in self.path.parent.glob(f"{glob.escape(self.path.name)}{MERGE_FILE}*"):
+        for path in merge_files(self.path):
             if keep is None or path != self._merge_path(keep):
                 path.unlink(missing_ok=True)
 
@@ -450,18 +454,17 @@ class Index:
             " json_extract(stub, '$.names') FROM events WHERE local = ?",
             keys,
         )
-        self.db.executemany(
-            "UPDATE event_keys SET gid = ? WHERE local = ?", ((gid, local) for gid, _, local in regrouped)
-        )
+        moved = [(gid, local) for gid, _, local in regrouped]
+        self.db.executemany("UPDATE event_keys SET gid = ? WHERE local = ?", moved)
         answers = ((target, target, local) for local, _, _, _, e, _ in rows for target in e.responds_to)
         self.db.executemany(  # with the event answered and the answering report's, as events now has them
             "INSERT OR IGNORE INTO answers SELECT ?, local, (SELECT gid FROM events WHERE local = ?), gid,"
             " json_extract(stub, '$.date'), json_extract(stub, '$.names') FROM events WHERE local = ?",
             answers,
         )
-        now = [(gid, local) for local, _, gid, *_ in rows] + [(gid, local) for gid, _, local in regrouped]
+        now = [(gid, local) for local, _, gid, *_ in rows] + moved
         self.db.executemany("UPDATE answers SET target_gid = ? WHERE target = ?", now)
-        self.db.executemany("UPDATE answers SET gid = ? WHERE local = ?", ((gid, local) for gid, _, local in regrouped))
+        self.db.executemany("UPDATE answers SET gid = ? WHERE local = ?", moved)
 
     # -------------------------------------------------------------- place sets
     def location_subjects(self, docs: Iterable[str]) -> set[str]:
