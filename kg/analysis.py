@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -446,11 +447,26 @@ class Ranking:
 
 
 def _igraph():
-    """The igraph module, or None when it is not installed (NetworkX is then used)."""
+    """The igraph module, or None when it is not installed (NetworkX is then used).
+
+    igraph's package imports matplotlib.pyplot, for its own plotting, whenever matplotlib is
+    installed (igraph/python-igraph#762, open): 0.9-1.2 s of every `kg rank` and `kg viz`,
+    which draw nothing with igraph. So where matplotlib is not loaded yet, igraph is imported
+    with it hidden, and matplotlib stays importable as before. In such a process igraph's own
+    matplotlib drawing is off ("You need to install matplotlib"); a notebook that wants it
+    imports matplotlib.pyplot before kg first ranks or draws."""
+    if "igraph" in sys.modules:
+        return sys.modules["igraph"]
+    hide = "matplotlib" not in sys.modules
+    if hide:
+        sys.modules["matplotlib"] = None  # type: ignore[assignment]  # import matplotlib: ImportError
     try:
         import igraph
     except ImportError:
         return None
+    finally:
+        if hide and "matplotlib" in sys.modules and sys.modules["matplotlib"] is None:
+            del sys.modules["matplotlib"]
     return igraph
 
 

@@ -572,6 +572,30 @@ def test_ranking_a_graph_loads_no_extraction_module():
     assert out.split("\n")[:2] == ["1.0", "[]"]
 
 
+def test_ranking_imports_igraph_without_matplotlib_and_leaves_matplotlib_importable():
+    """igraph's package loads matplotlib.pyplot for its own drawing (~1 s); kg hides it while
+    it imports igraph, unless matplotlib is loaded already: then igraph draws with it."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "import networkx as nx\n"
+        "from kg.analysis import centrality\n"
+        "G = nx.MultiDiGraph()\n"
+        "G.add_edge('a', 'b', key='leads'); G.add_edge('b', 'c', key='leads')\n"
+        "print(centrality(G).scores['b']['betweenness'], 'igraph' in sys.modules, 'matplotlib' in sys.modules)\n"
+        "import matplotlib.pyplot as plt\n"
+        "print(plt.figure is not None)\n"
+    )
+    run = lambda code: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)  # noqa: E731
+    assert run(script).stdout.split("\n")[:2] == ["1.0 True False", "True"]
+    drawn = "import matplotlib.pyplot\nimport kg.analysis as an\nig = an._igraph()\n" + (
+        "from igraph.drawing.matplotlib import graph\nprint(graph.mpl is sys.modules['matplotlib'])\n"
+    )
+    assert run("import sys\n" + drawn).stdout.strip() == "True"
+
+
 def test_a_subgraph_keeps_the_graphs_own_order_of_nodes_and_edges(seeds_graph):
     """networkx's subgraph walks a small node set in hash order (another in each process);
     `induced`, as ego uses it, keeps the graph's order and its edges' keys and data."""
