@@ -44,7 +44,7 @@ import sqlite3
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cache
 from pathlib import Path
 
@@ -112,6 +112,7 @@ REPORT_COLUMNS = {  # a report's event, date and names beside its keys and answe
 }
 MERGE_FILE = ".names-"  # index.sqlite.names-SHA256: the kept merge of minted names (Index.save_name_merge)
 DOCS_PER_CHUNK = 500  # records of documents written again held at once (a rename can rewrite thousands)
+EVIDENCE_FIELDS = tuple(f.name for f in fields(Evidence))  # as asdict gives them, without its deep copy
 
 
 def remove_index(path: Path) -> None:
@@ -311,7 +312,7 @@ class Index:
                     "entry": e.entry,
                     "aliases": sorted(e.aliases),
                     "mentions": e.mentions,
-                    "evidence": [[k, asdict(ev)] for k, ev in fold.evidence[eid]],
+                    "evidence": [[k, {f: getattr(ev, f) for f in EVIDENCE_FIELDS}] for k, ev in fold.evidence[eid]],
                 },
                 ensure_ascii=False,
             )
