@@ -437,70 +437,95 @@ def _load(
     the graph of the documents fed so far, so a crash or Ctrl-C in a long first load loses at
     most that stretch, the documents committed stay, and running the same command again adds
     the rest. Readers that open the store (kg query) see it grow."""
-    from kg.index import update
-
-    target = _fresh_generation(root, gen)
-    if not new:
-        _backup(gen, target)
-    rules, written, fed, first, start = load_rules(), set(), set(), new, gen
-    prints = made_with(rules)  # once: a rule file edited during the load is not what extracted it
-    clock, since = Clock(report.seconds), time.monotonic()
-
-    def step(results: list[DocResult]) -> None:
-        nonlocal first
-        clock.lap("records")  # reading and extracting documents, or reading stored records
-        change = update(index, results, rules, first=first)
-        clock.lap("resolve+graph")
-        _apply(target, change, crash_after, bulk=first or len(change.appear) >= BULK_MIN_QUADS)
-        clock.lap("store")
-        first = False
-        fed.update(r.doc.id for r in results)
-        written.update(change.documents)
-        report.quads_added += len(change.appear)
-        report.quads_removed += len(change.vanish)
-
-    def checkpoint() -> None:
-        nonlocal gen, target, since
-        clock.lap("records")  # the next batch's, read before it
-        _commit(root, index, target, prints)
-        _switch(root, target, {gen, start})
-        gen, target = target, _fresh_generation(root, target)
-        _backup(gen, target)
-        index.begin()
-        report.checkpoints += 1
-        clock.lap("checkpoints")
-        since = time.monotonic()
-
+    load = Loading(root, gen, index, report, new, crash_after)
     try:
         index.begin()
         batches = iter(batches)
         results = next(batches, None)
         while results is not None:
-            step(results)
+            load.step(results)
             results = next(batches, None)  # the last batch is committed by what follows, not here
-            if results is not None and may_checkpoint and time.monotonic() - since >= CHECKPOINT_S and may_checkpoint():
-                checkpoint()
-        if not fed and always:
-            step([])  # every document removed: the ontology and nothing else
-        if not fed and not always:
-            index.rollback()
-            shutil.rmtree(target, ignore_errors=True)
-            if new:
-                index.remove()
-            report.generation = gen.name if gen else ""
+            if results is not None and may_checkpoint and load.due() and may_checkpoint():
+                load.checkpoint()
+        if not load.fed and always:
+            load.step([])  # every document removed: the ontology and nothing else
+        if not load.fed and not always:
+            load.abandon(new)
             return
-        _commit(root, index, target, prints)
+        _commit(root, index, load.target, load.prints)
     except BaseException:
         index.rollback()
         if index.path.name != INDEX:  # a new index, never committed: nothing of it is kept
             index.remove()
         raise
-    report.full = report.full or new
-    report.rewritten = sorted(written - fed)
-    if crash_after:
-        crash_after("written")
-    _switch(root, target, {start})
-    report.generation = target.name
+    load.finish(new)
+
+
+class Loading:
+    """What one load (_load) has made so far: the generation it writes (`target`), the one
+    current when it began (`start`) and the one it committed last (`gen`), the documents fed
+    and written again, and the seconds of each step."""
+
+    def __init__(self, root: Path, gen: Path | None, index: Index, report: LoadReport, new: bool, crash_after) -> None:
+        self.root, self.index, self.report, self.crash_after = root, index, report, crash_after
+        self.start = self.gen = gen
+        self.target = _fresh_generation(root, gen)
+        if not new:
+            _backup(gen, self.target)
+        self.rules = load_rules()
+        self.prints = made_with(self.rules)  # once: a rule file edited during the load is not what extracted it
+        self.first = new  # the index is new: its first update writes the whole graph
+        self.fed: set[str] = set()
+        self.written: set[str] = set()
+        self.clock, self.since = Clock(report.seconds), time.monotonic()
+
+    def step(self, results: list[DocResult]) -> None:
+        """One batch of records into the index, and the change into the generation."""
+        from kg.index import update
+
+        self.clock.lap("records")  # reading and extracting documents, or reading stored records
+        change = update(self.index, results, self.rules, first=self.first)
+        self.clock.lap("resolve+graph")
+        _apply(self.target, change, self.crash_after, bulk=self.first or len(change.appear) >= BULK_MIN_QUADS)
+        self.clock.lap("store")
+        self.first = False
+        self.fed.update(r.doc.id for r in results)
+        self.written.update(change.documents)
+        self.report.quads_added += len(change.appear)
+        self.report.quads_removed += len(change.vanish)
+
+    def due(self) -> bool:
+        """Whether CHECKPOINT_S have passed since the load began or last committed."""
+        return time.monotonic() - self.since >= CHECKPOINT_S
+
+    def checkpoint(self) -> None:
+        """Commit what is loaded, switch it in, and go on in a copy of it."""
+        self.clock.lap("records")  # the next batch's, read before it
+        _commit(self.root, self.index, self.target, self.prints)
+        _switch(self.root, self.target, {self.gen, self.start})
+        self.gen, self.target = self.target, _fresh_generation(self.root, self.target)
+        _backup(self.gen, self.target)
+        self.index.begin()
+        self.report.checkpoints += 1
+        self.clock.lap("checkpoints")
+        self.since = time.monotonic()
+
+    def abandon(self, new: bool) -> None:
+        """Nothing was fed: the generation and a new index go, the store stays as it was."""
+        self.index.rollback()
+        shutil.rmtree(self.target, ignore_errors=True)
+        if new:
+            self.index.remove()
+        self.report.generation = self.gen.name if self.gen else ""
+
+    def finish(self, new: bool) -> None:
+        """The committed generation switched in, and the report completed."""
+        self.report.full = self.report.full or new
+        self.report.rewritten = sorted(self.written - self.fed)
+        if self.crash_after:
+            self.crash_after("written")
+        _switch(self.root, self.target, {self.start})
+        self.report.generation = self.target.name
 
 
 def _backup(gen: Path, target: Path) -> None:
