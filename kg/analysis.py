@@ -452,21 +452,27 @@ def _igraph():
     igraph's package imports matplotlib.pyplot, for its own plotting, whenever matplotlib is
     installed (igraph/python-igraph#762, open): 0.9-1.2 s of every `kg rank` and `kg viz`,
     which draw nothing with igraph. So where matplotlib is not loaded yet, igraph is imported
-    with it hidden, and matplotlib stays importable as before. In such a process igraph's own
-    matplotlib drawing is off ("You need to install matplotlib"); a notebook that wants it
-    imports matplotlib.pyplot before kg first ranks or draws."""
+    with it hidden, and matplotlib stays importable as before; an igraph that cannot be
+    imported without it is imported with it. In such a process igraph's own matplotlib
+    drawing is off ("You need to install matplotlib"); a notebook that wants it imports
+    matplotlib.pyplot before kg first ranks or draws."""
     if "igraph" in sys.modules:
         return sys.modules["igraph"]
-    hide = "matplotlib" not in sys.modules
-    if hide:
+    if "matplotlib" not in sys.modules:
         sys.modules["matplotlib"] = None  # type: ignore[assignment]  # import matplotlib: ImportError
+        try:
+            import igraph
+
+            return igraph
+        except ImportError:
+            pass  # not installed, or it needs matplotlib after all: tried again below
+        finally:
+            if sys.modules.get("matplotlib", False) is None:
+                del sys.modules["matplotlib"]
     try:
         import igraph
     except ImportError:
         return None
-    finally:
-        if hide and "matplotlib" in sys.modules and sys.modules["matplotlib"] is None:
-            del sys.modules["matplotlib"]
     return igraph
 
 

@@ -596,6 +596,25 @@ def test_ranking_imports_igraph_without_matplotlib_and_leaves_matplotlib_importa
     assert run("import sys\n" + drawn).stdout.strip() == "True"
 
 
+def test_an_igraph_that_needs_matplotlib_is_imported_with_it(tmp_path):
+    """Hiding matplotlib must not cost the fast path: an igraph whose import fails without
+    matplotlib (a stand-in package here, first on the path) is imported again with it."""
+    import subprocess
+    import sys
+
+    (tmp_path / "igraph").mkdir()
+    (tmp_path / "igraph" / "__init__.py").write_text("import matplotlib\nSTAND_IN = True\n", encoding="utf-8")
+    script = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "import kg.analysis as an\n"
+        "ig = an._igraph()\n"
+        "print(getattr(ig, 'STAND_IN', False), 'matplotlib' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True True"
+
+
 def test_a_subgraph_keeps_the_graphs_own_order_of_nodes_and_edges(seeds_graph):
     """networkx's subgraph walks a small node set in hash order (another in each process);
     `induced`, as ego uses it, keeps the graph's order and its edges' keys and data."""
