@@ -484,6 +484,28 @@ def test_a_plain_triple_without_a_statement_is_an_asserted_edge_in_both(small, t
     assert _as_data(E) == _as_data(an.entity_graph(small))
 
 
+def test_the_projection_reads_odd_terms_through_oxigraph_as_through_rdflib(small, tmp_path):
+    """Through Oxigraph the projection reads its answers' terms as text, not as rdflib terms:
+    a language-tagged label, an empty title (the document's name is used), no title at all,
+    and a quote with quotes, a backslash, a line break and characters beyond ASCII come out
+    as they do from rdflib's str()."""
+    doc3, doc4 = KGR["doc-c"], KGR["doc-d"]
+    small.add((doc3, DCTERMS.title, Literal("")))
+    small.add((doc4, RDF.type, KGO.Document))
+    cell = entity(small, "cell", "ArmedGroup", "placeholder")
+    small.set((cell, RDFS.label, Literal("Célula «Norte»", lang="es")))
+    quote = 'Dijo "no" \\ y\nse fue: «ya».'
+    statement(small, cell, "memberOf", KGR["bla"], docs=(doc3, doc4), quote=quote)
+    path = tmp_path / "odd.nt"
+    small.serialize(path, format="nt")
+    E = an.entity_graph(an.load_graph(str(path)))
+    assert _as_data(E) == _as_data(an.entity_graph(small))
+    data = E[str(cell)][str(KGR["bla"])]["memberOf"]
+    assert E.nodes[str(cell)]["label"] == "Célula «Norte»"
+    assert {ev["document"] for ev in data["evidence"]} == {"doc-c", "doc-d"}
+    assert {ev["quote"] for ev in data["evidence"]} == {quote}
+
+
 def test_rank_reads_a_store_directory(seeds_ttl, tmp_path):
     store = tmp_path / "store"
     built = CliRunner().invoke(main, ["build", str(SEEDS), "--store", str(store)])
