@@ -553,13 +553,27 @@ def test_a_graph_that_cannot_be_read_gets_one_line_naming_it(tmp_path, command):
         assert result.output.startswith(f"Error: {source}") and "Traceback" not in result.output, result.output
 
 
+def in_fresh_python(code: str) -> str:
+    """What `code` prints when run in a new interpreter: what a module imports shows only there."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+
+
+RANK_THREE = (  # a ranking of three nodes, as a notebook would ask for one
+    "import sys\n"
+    "import networkx as nx\n"
+    "from kg.analysis import centrality\n"
+    "G = nx.MultiDiGraph()\n"
+    "G.add_edge('a', 'b', key='leads'); G.add_edge('b', 'c', key='leads')\n"
+)
+
+
 def test_kg_build_does_not_load_the_analysis_stack(tmp_path):
     """Every command is registered at start-up, but NetworkX loads only for the commands
     that use it (kg.cli_analysis.lazy): a build, or a script of many small ones, does not
     pay for it; an analysis command run after in the same process still has it."""
-    import subprocess
-    import sys
-
     script = (
         "import sys\n"
         "from click.testing import CliRunner\n"
@@ -571,59 +585,38 @@ def test_kg_build_does_not_load_the_analysis_stack(tmp_path):
         "assert ranked.exit_code == 0, ranked.output\n"
         "print('networkx' in sys.modules, 'Balochistan' in ranked.output)\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
-    assert out.split("\n")[:2] == ["False", "True True"]
+    assert in_fresh_python(script).split("\n")[:2] == ["False", "True True"]
 
 
 def test_ranking_a_graph_loads_no_extraction_module():
     """A notebook's ranking runs with fewer cyclic collections (kg.gcpolicy) and does not load
     the extraction modules for it (0.16-0.23 s, when the setting lived in kg.parallel)."""
-    import subprocess
-    import sys
-
-    script = (
-        "import sys\n"
-        "import networkx as nx\n"
-        "from kg.analysis import centrality\n"
-        "G = nx.MultiDiGraph()\n"
-        "G.add_edge('a', 'b', key='leads'); G.add_edge('b', 'c', key='leads')\n"
+    script = RANK_THREE + (
         "print(centrality(G).scores['b']['betweenness'])\n"
         "print(sorted(m for m in ('kg.extract', 'kg.parallel', 'kg.rules') if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
-    assert out.split("\n")[:2] == ["1.0", "[]"]
+    assert in_fresh_python(script).split("\n")[:2] == ["1.0", "[]"]
 
 
 def test_ranking_imports_igraph_without_matplotlib_and_leaves_matplotlib_importable():
     """igraph's package loads matplotlib.pyplot for its own drawing (~1 s); kg hides it while
     it imports igraph, unless matplotlib is loaded already: then igraph draws with it."""
-    import subprocess
-    import sys
-
-    script = (
-        "import sys\n"
-        "import networkx as nx\n"
-        "from kg.analysis import centrality\n"
-        "G = nx.MultiDiGraph()\n"
-        "G.add_edge('a', 'b', key='leads'); G.add_edge('b', 'c', key='leads')\n"
+    script = RANK_THREE + (
         "print(centrality(G).scores['b']['betweenness'], 'igraph' in sys.modules, 'matplotlib' in sys.modules)\n"
         "import matplotlib.pyplot as plt\n"
         "print(plt.figure is not None)\n"
     )
-    run = lambda code: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)  # noqa: E731
-    assert run(script).stdout.split("\n")[:2] == ["1.0 True False", "True"]
-    drawn = "import matplotlib.pyplot\nimport kg.analysis as an\nig = an._igraph()\n" + (
+    assert in_fresh_python(script).split("\n")[:2] == ["1.0 True False", "True"]
+    drawn = (
+        "import sys\nimport matplotlib.pyplot\nimport kg.analysis as an\nig = an._igraph()\n"
         "from igraph.drawing.matplotlib import graph\nprint(graph.mpl is sys.modules['matplotlib'])\n"
     )
-    assert run("import sys\n" + drawn).stdout.strip() == "True"
+    assert in_fresh_python(drawn).strip() == "True"
 
 
 def test_an_igraph_that_needs_matplotlib_is_imported_with_it(tmp_path):
     """Hiding matplotlib must not cost the fast path: an igraph whose import fails without
     matplotlib (a stand-in package here, first on the path) is imported again with it."""
-    import subprocess
-    import sys
-
     (tmp_path / "igraph").mkdir()
     (tmp_path / "igraph" / "__init__.py").write_text("import matplotlib\nSTAND_IN = True\n", encoding="utf-8")
     script = (
@@ -633,8 +626,7 @@ def test_an_igraph_that_needs_matplotlib_is_imported_with_it(tmp_path):
         "ig = an._igraph()\n"
         "print(getattr(ig, 'STAND_IN', False), 'matplotlib' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "True True"
+    assert in_fresh_python(script).strip() == "True True"
 
 
 def test_a_subgraph_keeps_the_graphs_own_order_of_nodes_and_edges(seeds_graph):
