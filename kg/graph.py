@@ -176,6 +176,23 @@ def rdflib_graph(triples: Iterable[ox.Triple | ox.Quad]) -> Graph:
 XSD_STRING = str(XSD.string)
 
 
+def ox_store(graph: Graph) -> ox.Store:
+    """An rdflib Graph's triples in an in-memory Oxigraph store (the reverse of rdflib_graph),
+    each term converted once: what kg.api projects a notebook's graph through (the 10 MB
+    corpus's graph: 2.8 s to copy, 0.8 s to project, where rdflib's SPARQL took 23 s).
+    ValueError for a term Oxigraph refuses (an IRI with a space, which rdflib keeps)."""
+    store, known = ox.Store(), {}
+
+    def term(t):
+        found = known.get(t)
+        if found is None:
+            found = known[t] = to_ox(t)
+        return found
+
+    store.extend(ox.Quad(term(s), term(p), term(o)) for s, p, o in graph)
+    return store
+
+
 def to_ox(term: object):
     """An rdflib term as pyoxigraph's (the reverse of from_ox)."""
     if isinstance(term, URIRef):
