@@ -614,6 +614,11 @@ def _eigenvector(U: nx.Graph) -> dict[str, float]:
         return nx.eigenvector_centrality_numpy(U)
 
 
+def pivots_for(nodes: int) -> int | None:
+    """How many pivots betweenness is estimated from on a graph of `nodes` (None: exact)."""
+    return min(SAMPLE_K, nodes) if nodes > SAMPLE_ABOVE else None
+
+
 def centrality(G: nx.Graph, seed: int = 0, workers: int = 1) -> Ranking:
     """Degree, betweenness, PageRank and eigenvector centrality of every node, on the
     undirected simple graph; above SAMPLE_ABOVE nodes betweenness is sampled (k pivots).
@@ -627,7 +632,7 @@ def centrality(G: nx.Graph, seed: int = 0, workers: int = 1) -> Ranking:
         U = undirected(G)
         if U.number_of_nodes() == 0:
             return Ranking({})
-        k = min(SAMPLE_K, len(U)) if len(U) > SAMPLE_ABOVE else None
+        k = pivots_for(len(U))
         measures = {
             "degree": nx.degree_centrality(U),
             "betweenness": betweenness(U, k=k, seed=seed, workers=workers),

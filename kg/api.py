@@ -420,7 +420,7 @@ def _betweenness(simple: Any) -> tuple[dict, int | None]:
     analysis = _optional("kg.analysis")
     if analysis is None or not len(simple):
         return nx.betweenness_centrality(simple), None
-    k = min(analysis.SAMPLE_K, len(simple)) if len(simple) > analysis.SAMPLE_ABOVE else None
+    k = analysis.pivots_for(len(simple))
     return analysis.betweenness(simple, k=k), k
 
 

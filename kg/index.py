@@ -97,17 +97,18 @@ CREATE TABLE IF NOT EXISTS owners (owner TEXT PRIMARY KEY, quads BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS refcount (quad BLOB PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 """
 CHUNK = 500  # ids per IN (...) query: under SQLite's variable limit
-REPORT_COLUMNS = {  # a report's event, date and names beside its keys and answers, as put_events keeps them
+REPORT = "gid, json_extract(stub, '$.date'), json_extract(stub, '$.names')"  # a row of events' report: its
+# event, date and names, which event_keys and answers keep beside each key and answer (put_events)
+REPORT_COLUMNS = {  # what an index from before is given of them, and how they are filled in
     "event_keys": (
         ("gid", "date", "names"),
-        "UPDATE event_keys SET (gid, date, names) = (SELECT gid, json_extract(stub, '$.date'),"
-        " json_extract(stub, '$.names') FROM events WHERE events.local = event_keys.local)",
+        f"UPDATE event_keys SET (gid, date, names) = (SELECT {REPORT} FROM events"
+        " WHERE events.local = event_keys.local)",
     ),
     "answers": (
         ("target_gid", "gid", "date", "names"),
         "UPDATE answers SET target_gid = (SELECT gid FROM events WHERE events.local = answers.target),"
-        " (gid, date, names) = (SELECT gid, json_extract(stub, '$.date'), json_extract(stub, '$.names')"
-        " FROM events WHERE events.local = answers.local)",
+        f" (gid, date, names) = (SELECT {REPORT} FROM events WHERE events.local = answers.local)",
     ),
 }
 MERGE_FILE = ".names-"  # index.sqlite.names-SHA256: the kept merge of minted names (Index.save_name_merge)
@@ -451,16 +452,15 @@ class Index:
         )
         self.db.executemany("UPDATE events SET gid = ?, rel = ? WHERE local = ?", regrouped)
         self.db.executemany(  # each key with its report's event, date and names, as events now has them
-            "INSERT OR IGNORE INTO event_keys SELECT ?, local, gid, json_extract(stub, '$.date'),"
-            " json_extract(stub, '$.names') FROM events WHERE local = ?",
+            f"INSERT OR IGNORE INTO event_keys SELECT ?, local, {REPORT} FROM events WHERE local = ?",
             keys,
         )
         moved = [(gid, local) for gid, _, local in regrouped]
         self.db.executemany("UPDATE event_keys SET gid = ? WHERE local = ?", moved)
         answers = ((target, target, local) for local, _, _, _, e, _ in rows for target in e.responds_to)
         self.db.executemany(  # with the event answered and the answering report's, as events now has them
-            "INSERT OR IGNORE INTO answers SELECT ?, local, (SELECT gid FROM events WHERE local = ?), gid,"
-            " json_extract(stub, '$.date'), json_extract(stub, '$.names') FROM events WHERE local = ?",
+            "INSERT OR IGNORE INTO answers SELECT ?, local, (SELECT gid FROM events WHERE local = ?),"
+            f" {REPORT} FROM events WHERE local = ?",
             answers,
         )
         now = [(gid, local) for local, _, gid, *_ in rows] + moved
