@@ -174,3 +174,35 @@ def test_each_document_contribution_is_counted_from_its_own_spans(seeds_ttl, see
     rows = answers(seeds_ttl, "document-contributions", {})
     assert {r["title"]: (r["spans"], r["statements"], r["figures"]) for r in rows} == expected
     assert all(int(spans) > 0 and int(statements) > 0 for spans, statements, _ in expected.values())
+
+
+ALLEGATION = """
+@prefix kgo: <https://w3id.org/kgae/ontology#> . @prefix kgr: <https://w3id.org/kgae/id/> .
+@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> . @prefix prov: <http://www.w3.org/ns/prov#> .
+kgr:minister rdfs:label "Minister A" . kgr:state rdfs:label "State B" . kgr:front rdfs:label "Front C" .
+kgr:raid rdfs:label "Raid on D" .
+kgr:st1 a rdf:Statement ; rdf:subject kgr:state ; rdf:predicate kgo:sponsors ; rdf:object kgr:front ;
+    kgo:claimant kgr:minister ; kgo:modality kgo:Alleged ; kgo:deniedBy kgr:state ;
+    prov:wasDerivedFrom kgr:ev1, kgr:ev2 .
+kgr:st2 a rdf:Statement ; rdf:subject kgr:front ; rdf:predicate kgo:claimedResponsibilityFor ;
+    rdf:object kgr:raid ; kgo:claimant kgr:front ; prov:wasDerivedFrom kgr:ev3 .
+kgr:claim1 a kgo:CasualtyClaim ; kgo:claimant kgr:minister ; kgo:event kgr:raid ;
+    prov:wasDerivedFrom kgr:ev3 .
+kgr:ev1 kgo:quote "A said B funds C." . kgr:ev2 kgo:quote "B is behind C, A repeated." .
+kgr:ev3 kgo:quote "C claimed the raid; A said four died." .
+"""
+
+
+def test_allegations_are_the_claimants_statements_each_with_its_quotes(tmp_path):
+    """allegations-and-denials finds a claimant's statements by their rdf:predicate (whose
+    domain is rdf:Statement) and joins each quote of their evidence: one row per quote,
+    with the denier; a casualty figure's claimant and a claim of responsibility are not
+    allegations."""
+    path = tmp_path / "allegation.ttl"
+    path.write_text(ALLEGATION, encoding="utf-8")
+    rows = answers(path, "allegations-and-denials", {})
+    assert sorted(tuple(r.values()) for r in rows) == [
+        ("Minister A", "State B", "sponsors", "Front C", "State B", "A said B funds C."),
+        ("Minister A", "State B", "sponsors", "Front C", "State B", "B is behind C, A repeated."),
+    ]
