@@ -187,8 +187,8 @@ kgr:st1 a rdf:Statement ; rdf:subject kgr:state ; rdf:predicate kgo:sponsors ; r
     prov:wasDerivedFrom kgr:ev1, kgr:ev2 .
 kgr:st2 a rdf:Statement ; rdf:subject kgr:front ; rdf:predicate kgo:claimedResponsibilityFor ;
     rdf:object kgr:raid ; kgo:claimant kgr:front ; prov:wasDerivedFrom kgr:ev3 .
-kgr:claim1 a kgo:CasualtyClaim ; kgo:claimant kgr:minister ; kgo:event kgr:raid ;
-    prov:wasDerivedFrom kgr:ev3 .
+kgr:claim1 a kgo:CasualtyClaim ; kgo:claimant kgr:minister ; kgo:aboutEvent kgr:raid ;
+    rdfs:label "Minister A: 4 killed" ; kgo:verified false ; prov:wasDerivedFrom kgr:ev3 .
 kgr:ev1 kgo:quote "A said B funds C." . kgr:ev2 kgo:quote "B is behind C, A repeated." .
 kgr:ev3 kgo:quote "C claimed the raid; A said four died." .
 """
@@ -206,3 +206,13 @@ def test_allegations_are_the_claimants_statements_each_with_its_quotes(tmp_path)
         ("Minister A", "State B", "sponsors", "Front C", "State B", "A said B funds C."),
         ("Minister A", "State B", "sponsors", "Front C", "State B", "B is behind C, A repeated."),
     ]
+
+
+def test_a_sides_figures_are_its_casualty_claims_not_its_allegations(tmp_path):
+    """figures-by-claimant finds a side's figures by kgo:aboutEvent (whose domain is
+    kgo:CasualtyClaim): the same side's allegation, a statement with the same kgo:claimant,
+    is not one of them."""
+    path = tmp_path / "allegation.ttl"
+    path.write_text(ALLEGATION, encoding="utf-8")
+    rows = answers(path, "figures-by-claimant", {"claimant": "minister a"})
+    assert [tuple(r.values()) for r in rows] == [("Raid on D", "Minister A: 4 killed", "False")]
