@@ -472,10 +472,22 @@ class Index:
         return {r[0] for r in self._in("SELECT subject FROM locations WHERE doc IN ({})", docs)}
 
     def places(self, subjects: Iterable[str]) -> dict[str, frozenset[str]]:
-        found: dict[str, set[str]] = {}
-        for subject, place in self._in("SELECT DISTINCT subject, place FROM locations WHERE subject IN ({})", subjects):
-            found.setdefault(subject, set()).add(place)
-        return {s: frozenset(p) for s, p in found.items()}
+        """Each subject's distinct places, read by skipping through the primary key from one
+        place to the next: a big named operation's subject has a row for every document
+        that locates it (275,758 at 100,001 documents), and SELECT DISTINCT read them all
+        (0.26 s of an add there), where a few places take a lookup each."""
+        first = "SELECT MIN(place) FROM locations WHERE subject = ?"
+        after = "SELECT MIN(place) FROM locations WHERE subject = ? AND place > ?"
+        found: dict[str, frozenset[str]] = {}
+        for subject in subjects:
+            places = []
+            place = self.db.execute(first, (subject,)).fetchone()[0]
+            while place is not None:
+                places.append(place)
+                place = self.db.execute(after, (subject, place)).fetchone()[0]
+            if places:
+                found[subject] = frozenset(places)
+        return found
 
     def put_locations(self, docs: Iterable[str], rows: set[tuple[str, str, str]]) -> None:
         for batch in chunks(docs):
