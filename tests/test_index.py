@@ -102,8 +102,10 @@ def test_generated_corpus_in_random_steps_equals_a_fresh_build(generated, tmp_pa
     cuts = sorted(random.Random(order).sample(range(1, len(files)), 5))
     root = tmp_path / "store"
     for start, end in zip([0, *cuts], [*cuts, len(files)], strict=True):
-        add_documents(root, [str(p) for p in files[start:end]])
+        counted = add_documents(root, [str(p) for p in files[start:end]]).summary
     assert stored(root) == fresh(files)
+    whole = build([str(p) for p in files]).summary  # what an add says the store holds is what a build counts
+    assert counted == {what: whole[what] for what in ("documents", "entities", "events")}
 
 
 def test_an_index_from_before_its_keys_and_answers_held_their_events_fills_them_in(generated, tmp_path):
