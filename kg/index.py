@@ -478,7 +478,7 @@ class Index:
         """Each subject's distinct places, read by skipping through the primary key from one
         place to the next: a big named operation's subject has a row for every document
         that locates it (275,758 at 100,001 documents), and SELECT DISTINCT read them all
-        (0.26 s of an add there), where a few places take a lookup each."""
+        (0.26-0.31 s of an add there), where a few places take a lookup each."""
         first = "SELECT MIN(place) FROM locations WHERE subject = ?"
         after = "SELECT MIN(place) FROM locations WHERE subject = ? AND place > ?"
         found: dict[str, frozenset[str]] = {}
