@@ -724,8 +724,7 @@ def centrality(G: nx.Graph, seed: int = 0, workers: int = 1) -> Ranking:
         if n == 0:
             return Ranking({})
         k = pivots_for(n)
-        scale = 1.0 / (n - 1.0) if n > 1 else 0.0
-        degree = (adjacency.degrees() * scale).tolist() if n > 1 else [1.0]  # nx.degree_centrality
+        degree = (adjacency.degrees() * (1.0 / (n - 1.0))).tolist() if n > 1 else [1.0]  # nx.degree_centrality
         if _igraph() is None:
             found = nx.betweenness_centrality(undirected(G), k=k, seed=seed)
             between = [found[v] for v in adjacency.nodes]
