@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 
 EVENT_EVIDENCE = 5  # evidence spans an event's node cites (the store's index reads no more: kg.index)
 EVENT_SETS = ("targets", "locations", "perpetrators", "participants", "responds_to")
 NOTHING: frozenset[str] = frozenset()  # the empty set events share where they have none (never added to)
 
 
+def pickled_by_fields(cls: type) -> type:
+    """Pickle a frozen slotted dataclass as its constructor and its fields' values.
+
+    Workers send their records back pickled (kg.parallel). The state functions dataclasses
+    give a frozen slotted class call `fields()` for every object pickled and read back: a
+    third of the pickling's time (10 MB of text: 9,366 spans, 5,365 statements and 1,040
+    figures a sixth of it), in the parent on a core the workers need."""
+    values = attrgetter(*(f.name for f in fields(cls)))
+    cls.__reduce__ = lambda self: (cls, values(self))  # type: ignore[method-assign]
+    return cls
+
+
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """One span of one document that supports a statement, and the rule that read it."""
@@ -34,6 +48,7 @@ class Entity:
     mentions: int = 0
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Fact:
     """subject predicate object, with how it is put and where it is said."""
@@ -67,6 +82,7 @@ class Event:
     responds_to: set[str] = field(default_factory=set)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Claim:
     """One side's figure for one outcome of one event."""

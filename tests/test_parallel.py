@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 from dataclasses import replace
 from pathlib import Path
 
@@ -77,6 +78,27 @@ def test_a_stream_is_read_a_window_at_a_time(workers: int) -> None:
     assert any(d.metadata for d in many) and not any(r.doc.metadata for r in results)  # what it was read with, let go
     kept = [(r.doc.title, r.doc.date) for r in results]  # what the graph says of it stays
     assert kept == [(d.title, d.date) for d in many]
+
+
+def test_records_come_back_from_a_worker_as_they_went() -> None:
+    """Workers pickle their records back (kg.model.pickled_by_fields): every field of every
+    statement, figure, span and event survives, claimants, denials and verdicts included."""
+    docs, _ = read_corpus([SEEDS])
+    results, _ = extract_all(docs)
+    records = [(r.facts, r.claims, r.events, r.entities) for r in results]
+    facts = [f for r in results for f in r.facts]
+    assert {f.modality for f in facts} >= {"Asserted", "Alleged"} and any(f.denied_by for f in facts)
+    assert any(c.claimant for r in results for c in r.claims)
+    back = pickle.loads(pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def fields_of(event: object) -> list:  # Event compares by identity
+        return [getattr(event, name) for name in event.__slots__]
+
+    assert [(f, c, [fields_of(e) for e in ev], ent) for f, c, ev, ent in back] == [
+        (f, c, [fields_of(e) for e in ev], ent) for f, c, ev, ent in records
+    ]
+    span = facts[0].evidence
+    assert pickle.loads(pickle.dumps(span)) == span and type(span).__reduce__(span)[0] is type(span)
 
 
 def test_batches_cover_every_document_once() -> None:
