@@ -88,21 +88,29 @@ def build(
     *,
     rules: RuleSet | str | os.PathLike | None = None,
     out: str | os.PathLike | None = None,
+    workers: int = 1,
 ) -> Graph:
     """Run the pipeline over documents (files or folders) and return the graph.
 
     `rules` is a rules directory (a copy of ``kg/rules`` you are trying changes in) or a
     loaded :class:`~kg.rules.RuleSet`; by default the installed rules. `out` also writes
     the graph there, in the format its extension names. Unreadable files are warned about,
-    not fatal, as on the command line.
+    not fatal, as on the command line. `workers` extracts the documents in that many
+    processes (0: one per core this process may use), as ``kg build --workers``: the same
+    graph, with the installed rules (worker processes load those, not a notebook's copy).
     """
     from kg.graph import to_graph
 
     paths = [str(p) for p in paths]
+    if workers < 0:
+        raise ValueError(f"workers must be 0 (one per core) or more, not {workers}")
     if rules is None:
+        from kg.parallel import available_cores
         from kg.pipeline import build as run_build
 
-        result = run_build(paths)
+        result = run_build(paths, workers=workers or available_cores())
+    elif workers != 1:
+        raise ValueError("workers: other rules are tried in this process; build with workers=1")
     else:
         result = _build_with(paths, rules if isinstance(rules, RuleSet) else load_rules(Path(rules)))
     for error in result.errors:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+from pathlib import Path
 
 import matplotlib
 import pyoxigraph as ox
@@ -87,6 +88,25 @@ def test_build_with_a_copy_of_the_rules(tmp_path):
         zip(new.subject, new.predicate, new.object, strict=True)
     )
     assert api.current() is taught
+
+
+def test_build_in_worker_processes_gives_the_same_graph(g, monkeypatch):
+    """As `kg build --workers 2`: the documents extracted in two processes, one graph."""
+    from kg import pipeline
+    from kg.parallel import available_cores
+    from kg.rules import RULES_DIR
+
+    asked, run = [], pipeline.build
+    monkeypatch.setattr(pipeline, "build", lambda paths, **kw: asked.append(kw["workers"]) or run(paths, **kw))
+    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    two = api.build([seeds], workers=2)
+    assert len(g) > 1000 and set(two) == set(g)
+    api.build([seeds], workers=0)
+    assert asked == [2, available_cores()]
+    with pytest.raises(ValueError, match="workers=1"):
+        api.build([seeds], rules=RULES_DIR, workers=2)
+    with pytest.raises(ValueError, match="one per core"):
+        api.build([seeds], workers=-1)
 
 
 def test_statements_carry_rule_and_quote(g):
