@@ -71,6 +71,14 @@ def test_steps_equal_a_fresh_build(corpus_dir, tmp_path):
     assert store_quads(root) == quads(fresh.dataset)
 
 
+def test_a_store_loaded_by_worker_processes_equals_a_fresh_build(seeds_build, tmp_path):
+    """`kg build --store DIR --workers 2`: each document's records, entities and all, come
+    back pickled from a worker (kg.model.pickled_by_fields) into the same store."""
+    made = add_documents(tmp_path / "store", [str(SEEDS)], workers=2)
+    assert len(made.report.added) == len(SEED_FILES)
+    assert store_quads(tmp_path / "store") == quads(seeds_build.dataset)
+
+
 def test_a_store_load_runs_with_fewer_collections_and_gives_them_back(corpus_dir, tmp_path):
     """A load keeps a batch's records and graph parts alive: it runs with the build's
     thresholds (kg.gcpolicy.fewer_collections; 1,590 collections and 1.8 s of the 10 MB
