@@ -264,22 +264,13 @@ class Index:
         return {i: decode_result(json.loads(zlib.decompress(blob))) for i, blob in rows}
 
     def put_results(self, results: Sequence[DocResult]) -> None:
-        from kg.store import dump_result
-
-        self.db.executemany(
-            "INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                (
-                    r.doc.id,
-                    r.doc.source,
-                    r.doc.sha256,
-                    r.doc.title,
-                    r.doc.date,
-                    zlib.compress(dump_result(r).encode(), 1),
-                )
-                for r in results
-            ),
-        )
+        """Each document's records (index_record: the worker that extracted it made it, if
+        one did), let go of once written."""
+        rows = []
+        for r in results:
+            rows.append((r.doc.id, r.doc.source, r.doc.sha256, r.doc.title, r.doc.date, r.indexed or index_record(r)))
+            r.indexed = None
+        self.db.executemany("INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?)", rows)
         self.db.executemany(
             "INSERT OR IGNORE INTO refs VALUES (?, ?)", ((raw, r.doc.id) for r in results for raw in names_in(r))
         )
@@ -538,6 +529,15 @@ class Index:
         self.db.executemany("INSERT OR REPLACE INTO refcount VALUES (?, ?)", writes)
         self.db.executemany("DELETE FROM refcount WHERE quad = ?", deletes)
         return appear, vanish
+
+
+def index_record(r: DocResult) -> bytes:
+    """A document's records as the index keeps them: kg.store.dump_result's JSON, compressed.
+    A store load with workers has them made there (kg.parallel, `index_record`): the load's
+    own process is what it waits on, and these took it 0.56 s of each 1,186 documents."""
+    from kg.store import dump_result
+
+    return zlib.compress(dump_result(r).encode(), 1)
 
 
 def stub(event: Event) -> dict:

@@ -110,3 +110,4 @@ class DocResult:
     fired: dict[str, int] = field(default_factory=dict)
     packed: bytes | None = None  # facts and claims packed by a worker for a build's spill (kg.spill)
     packed_reports: bytes | None = None  # and its event reports (kg.reports.report_row)
+    indexed: bytes | None = None  # its records as a store's index keeps them, made by a worker (kg.index.index_record)

@@ -29,6 +29,7 @@ from kg.spill import Spill, take_records
 Outcome = DocResult | IngestError
 T, R = TypeVar("T"), TypeVar("R")
 Progress = Callable[[int, int | None], None]  # done, total (None: a stream)
+Record = Callable[[DocResult], bytes]  # a result's record for a store's index (kg.index.index_record)
 
 
 def extract_one(doc: Document) -> Outcome:
@@ -40,18 +41,23 @@ def extract_one(doc: Document) -> Outcome:
 
 
 def extract_batch(
-    docs: Sequence[Document], fold: bool = False, pack: bool = False
+    docs: Sequence[Document], fold: bool = False, pack: bool = False, record: Record | None = None
 ) -> tuple[list[Outcome], EntityFold | None]:
     """A batch per task: pickling and scheduling cost per task, not per document.
 
     The documents are not sent back (the parent has them): that halves what is pickled. With
     `fold`, the batch's entities come back folded (one object per actor, not per actor per
     document): the parent unpickles a fraction of them, on cores the workers need. With
-    `pack`, statements and claims come back packed for the build's spill (kg.spill)."""
+    `pack`, statements and claims come back packed for the build's spill (kg.spill). With
+    `record` (a store's load: kg.index.index_record), each result comes back with its record
+    for the store's index (`indexed`), made of its document as the load holds it (`held`)."""
     outcomes = [extract_one(doc) for doc in docs]
     folded = EntityFold() if fold else None
     for doc, outcome in zip(docs, outcomes, strict=True):
         if isinstance(outcome, DocResult):
+            if record is not None:
+                outcome.doc = held(doc)
+                outcome.indexed = record(outcome)
             if folded is not None:
                 folded.add(outcome, corpus_order(doc))
                 outcome.entities = {}
@@ -138,23 +144,27 @@ def _in_order(submit: Callable, docs: Iterable[Document], workers: int, ahead: i
     yield from in_order(submit, stream_batches(docs, workers), window)
 
 
-def _local(docs: Iterable[Document], workers: int, fold: bool, pack: bool, ahead: int = 0) -> Iterator[Chunk]:
-    if workers <= 1:
+def _local(
+    docs: Iterable[Document], workers: int, fold: bool, pack: bool, ahead: int = 0, record: Record | None = None
+) -> Iterator[Chunk]:
+    if workers <= 1:  # (no `record`: the load makes it, in this same process)
         for doc in docs:
             yield [doc], ([extract_one(doc)], None)
         return
     with ProcessPoolExecutor(max_workers=workers, initializer=_warm_worker) as pool:
-        yield from _in_order(lambda batch: pool.submit(extract_batch, batch, fold, pack), docs, workers, ahead)
+        yield from _in_order(lambda batch: pool.submit(extract_batch, batch, fold, pack, record), docs, workers, ahead)
 
 
-def _dask(docs: Iterable[Document], scheduler: object, fold: bool, pack: bool, ahead: int = 0) -> Iterator[Chunk]:
+def _dask(
+    docs: Iterable[Document], scheduler: object, fold: bool, pack: bool, ahead: int = 0, record: Record | None = None
+) -> Iterator[Chunk]:
     """`scheduler` is an address ("tcp://host:8786") or a dask.distributed Client."""
     from dask.distributed import Client
 
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     try:
         nworkers = max(1, len(client.scheduler_info().get("workers", {})))
-        submit = lambda batch: client.submit(extract_batch, batch, fold, pack, pure=False)  # noqa: E731
+        submit = lambda batch: client.submit(extract_batch, batch, fold, pack, record, pure=False)  # noqa: E731
         yield from _in_order(submit, docs, nworkers, ahead)
     finally:
         if client is not scheduler:
@@ -205,14 +215,21 @@ def iter_extract(
     fold: EntityFold | None = None,
     spill: Spill | None = None,
     ahead: int = 0,
+    record: Record | None = None,
 ) -> Iterator[DocResult | IngestError]:
     """extract_all as a stream, in the order given: a store load takes the records a batch at
     a time, so that what it holds is a batch's records, not the corpus's. With workers (or a
     cluster), up to `ahead` documents are extracted before they are asked for: a store load
     asks for a batch of 1,000 only after it has put the last one in its index, and the
-    workers would wait all that time."""
+    workers would wait all that time; and they make each result's `record` for its index
+    (with neither text, fold nor spill: the result as the load holds it)."""
+    if record is not None and (keep_text or fold is not None or spill is not None):
+        raise ValueError("record: for results kept without their text, unfolded and unspilled (a store's load)")
     wanted, pack = fold is not None, spill is not None
-    chunks = _dask(docs, dask, wanted, pack, ahead) if dask else _local(docs, workers, wanted, pack, ahead)
+    if dask:
+        chunks = _dask(docs, dask, wanted, pack, ahead, record)
+    else:
+        chunks = _local(docs, workers, wanted, pack, ahead, record)
     total = len(docs) if isinstance(docs, Sized) else None
     done = 0
     for batch, (outcomes, folded) in chunks:

@@ -48,7 +48,7 @@ from rdflib.term import Node
 
 from kg.gcpolicy import fewer_collections
 from kg.graph import FORMATS, OX_FORMATS, Quads, each_once, from_ox, to_ox
-from kg.index import Index, chunks, remove_index
+from kg.index import Index, chunks, index_record, remove_index
 from kg.ingest import Document, IngestError
 from kg.model import Claim, DocResult, Entity, Event, Evidence, Fact
 from kg.rules import RuleSet, fingerprint, load_rules
@@ -395,7 +395,11 @@ def _new_records(
     workers, dask, progress = how
 
     def extracted() -> Iterator[DocResult]:
-        for outcome in iter_extract(unknown(), workers, dask, progress, keep_text=False, ahead=STORE_BATCH):
+        # the workers, if any, make each document's record for the index: this process is what a load waits on
+        outcomes = iter_extract(
+            unknown(), workers, dask, progress, keep_text=False, ahead=STORE_BATCH, record=index_record
+        )
+        for outcome in outcomes:
             if isinstance(outcome, IngestError):
                 errors.append(outcome)
             else:

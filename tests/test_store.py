@@ -73,10 +73,24 @@ def test_steps_equal_a_fresh_build(corpus_dir, tmp_path):
 
 def test_a_store_loaded_by_worker_processes_equals_a_fresh_build(seeds_build, tmp_path):
     """`kg build --store DIR --workers 2`: each document's records, entities and all, come
-    back pickled from a worker (kg.model.pickled_by_fields) into the same store."""
-    made = add_documents(tmp_path / "store", [str(SEEDS)], workers=2)
+    back pickled from a worker (kg.model.pickled_by_fields) into the same store, with the
+    records its index keeps made there (kg.index.index_record), byte for byte the ones the
+    load makes itself with one worker."""
+    import sqlite3
+    import zlib
+
+    from kg.store import INDEX
+
+    made = add_documents(tmp_path / "two", [str(SEEDS)], workers=2)
+    add_documents(tmp_path / "one", [str(SEEDS)])
     assert len(made.report.added) == len(SEED_FILES)
-    assert store_quads(tmp_path / "store") == quads(seeds_build.dataset)
+    assert store_quads(tmp_path / "two") == quads(seeds_build.dataset)
+
+    def kept(root) -> dict[str, bytes]:
+        with sqlite3.connect(root / INDEX) as db:
+            return {i: zlib.decompress(blob) for i, blob in db.execute("SELECT id, result FROM docs")}
+
+    assert kept(tmp_path / "two") == kept(tmp_path / "one") and len(kept(tmp_path / "one")) == len(SEED_FILES)
 
 
 def test_a_store_load_runs_with_fewer_collections_and_gives_them_back(corpus_dir, tmp_path):
