@@ -533,8 +533,8 @@ class Index:
 
 def index_record(r: DocResult) -> bytes:
     """A document's records as the index keeps them: kg.store.dump_result's JSON, compressed.
-    A store load with workers has them made there (kg.parallel, `index_record`): the load's
-    own process is what it waits on, and these took it 0.56 s of each 1,186 documents."""
+    A store load with workers has them made there (kg.parallel.iter_extract's `record`): the
+    load's own process is what it waits on, and these took it 0.56 s of each 1,186 documents."""
     from kg.store import dump_result
 
     return zlib.compress(dump_result(r).encode(), 1)

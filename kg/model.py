@@ -15,8 +15,8 @@ def pickled_by_fields(cls: type) -> type:
 
     Workers send their records back pickled (kg.parallel). The state functions dataclasses
     give a frozen slotted class call `fields()` for every object pickled and read back: a
-    third of the pickling's time (10 MB of text: 9,366 spans, 5,365 statements and 1,040
-    figures a sixth of it), in the parent on a core the workers need."""
+    third of the pickling's time, half of it in the parent on a core the workers need (the
+    10 MB corpus's records: dumped in 0.20 s and read in 0.18 s that way, 0.11 and 0.12 s so)."""
     values = attrgetter(*(f.name for f in fields(cls)))
     cls.__reduce__ = lambda self: (cls, values(self))  # type: ignore[method-assign]
     return cls
