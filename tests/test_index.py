@@ -400,6 +400,42 @@ def test_operations_answering_two_events_that_become_one_become_one(tmp_path):
     assert stored(root) == fresh([a, b, c])
 
 
+def test_an_operation_joins_the_operations_answering_its_event_not_another_events(tmp_path):
+    """Six clearance operations in Kech on one day are one operation, though five answer
+    offensives called Storm and one an offensive called Thunder. A later article's
+    operation answers Thunder: it joins them, as a fresh build joins it. The update read one
+    operation per event, date and names among those answering any event it looked at, the
+    first by id, which here answers Storm (b.txt's text is chosen so that its id sorts after
+    an a*.txt's), and the one answering Thunder, deciding nothing of the operation, was not
+    read: the new operation stood alone (seen at 10 MB of generated text). It reads one per
+    event answered too."""
+    import json
+
+    body = (
+        "The BLA launched Operation {} on March 1, 2025, hitting {}. "
+        "Security forces began clearance operations in Kech on March 2, 2025."
+    )
+    towns = ["Quetta", "Mastung", "Kalat", "Nushki", "Panjgur"]
+    first = [article(tmp_path, f"a{n}.txt", f"Strike {n}", body.format("Storm", town)) for n, town in enumerate(towns)]
+    first.append(article(tmp_path, "b.txt", "Attacks across the province", body.format("Thunder", "Gwadar")))
+    later = article(
+        tmp_path,
+        "c.txt",
+        "Insurgents widen offensive",
+        "The BLA launched Operation Storm on February 20, 2025. The BLA launched Operation Thunder on"
+        " March 1, 2025, hitting Gwadar. Security forces began clearance operations on March 2, 2025.",
+    )
+    published = {p.name: {"published": f"2025-03-{n + 3:02d}"} for n, p in enumerate([*first, later])}
+    (tmp_path / "metadata.json").write_text(json.dumps(published), encoding="utf-8")
+    operations = "SELECT DISTINCT ?o WHERE { GRAPH ?g { ?o a <https://w3id.org/kgae/ontology#SecurityOperation> } }"
+    root = tmp_path / "store"
+    add_documents(root, [str(p) for p in first])
+    assert len(list(open_store(root).query(operations))) == 1
+    add_documents(root, [str(later)])
+    assert len(list(open_store(root).query(operations))) == 1
+    assert stored(root) == fresh([*first, later])
+
+
 def test_crash_after_the_index_commits_is_finished_on_next_open(tmp_path):
     files = sorted(SEEDS.glob("*.txt"))
     root = tmp_path / "store"
