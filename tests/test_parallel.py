@@ -101,6 +101,19 @@ def test_records_come_back_from_a_worker_as_they_went() -> None:
     assert pickle.loads(pickle.dumps(span)) == span and type(span).__reduce__(span)[0] is type(span)
 
 
+def test_records_for_an_index_are_made_only_of_results_held_as_a_store_load_holds_them() -> None:
+    """`record` is made of the result without its text, unfolded and unspilled: asked with
+    any of those kept, iter_extract says so rather than making records the load would not."""
+    from kg.parallel import iter_extract
+    from kg.resolve import EntityFold
+
+    docs, _ = read_corpus([SEEDS])
+    with pytest.raises(ValueError, match="a store's load"):
+        next(iter_extract(docs, record=len))
+    with pytest.raises(ValueError, match="a store's load"):
+        next(iter_extract(docs, keep_text=False, fold=EntityFold(), record=len))
+
+
 def test_batches_cover_every_document_once() -> None:
     docs = list(range(103))
     chunks = batches(docs, 2)

@@ -76,21 +76,36 @@ def test_a_store_loaded_by_worker_processes_equals_a_fresh_build(seeds_build, tm
     back pickled from a worker (kg.model.pickled_by_fields) into the same store, with the
     records its index keeps made there (kg.index.index_record), byte for byte the ones the
     load makes itself with one worker."""
+    made = add_documents(tmp_path / "two", [str(SEEDS)], workers=2)
+    add_documents(tmp_path / "one", [str(SEEDS)])
+    assert len(made.report.added) == len(SEED_FILES)
+    assert store_quads(tmp_path / "two") == quads(seeds_build.dataset)
+    assert index_records(tmp_path / "two") == index_records(tmp_path / "one")
+    assert len(index_records(tmp_path / "one")) == len(SEED_FILES)
+
+
+def index_records(root) -> dict[str, bytes]:
+    """Each document's records as the store's index keeps them (kg.index.index_record)."""
     import sqlite3
     import zlib
 
     from kg.store import INDEX
 
-    made = add_documents(tmp_path / "two", [str(SEEDS)], workers=2)
+    with sqlite3.connect(root / INDEX) as db:
+        return {i: zlib.decompress(blob) for i, blob in db.execute("SELECT id, result FROM docs")}
+
+
+def test_a_store_loaded_on_a_dask_cluster_equals_a_fresh_build(seeds_build, tmp_path):
+    """`kg build --store DIR --dask ADDRESS`: the cluster's workers extract and make the
+    records the index keeps, as forked workers do."""
+    from dask.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, processes=False, dashboard_address=None) as cluster, Client(cluster) as client:
+        made = add_documents(tmp_path / "store", [str(SEEDS)], dask=client)
     add_documents(tmp_path / "one", [str(SEEDS)])
     assert len(made.report.added) == len(SEED_FILES)
-    assert store_quads(tmp_path / "two") == quads(seeds_build.dataset)
-
-    def kept(root) -> dict[str, bytes]:
-        with sqlite3.connect(root / INDEX) as db:
-            return {i: zlib.decompress(blob) for i, blob in db.execute("SELECT id, result FROM docs")}
-
-    assert kept(tmp_path / "two") == kept(tmp_path / "one") and len(kept(tmp_path / "one")) == len(SEED_FILES)
+    assert store_quads(tmp_path / "store") == quads(seeds_build.dataset)
+    assert index_records(tmp_path / "store") == index_records(tmp_path / "one")
 
 
 def test_a_store_load_runs_with_fewer_collections_and_gives_them_back(corpus_dir, tmp_path):
