@@ -105,10 +105,10 @@ def build(
     if workers < 0:
         raise ValueError(f"workers must be 0 (one per core) or more, not {workers}")
     if rules is None:
-        from kg.parallel import available_cores
+        from kg.parallel import workers_for
         from kg.pipeline import build as run_build
 
-        result = run_build(paths, workers=workers or available_cores())
+        result = run_build(paths, workers=workers_for(workers))
     elif workers != 1:
         raise ValueError("workers: other rules are tried in this process; build with workers=1")
     else:

@@ -96,10 +96,10 @@ def run_build_command(
     shard_docs: int,
 ) -> tuple[object, str]:
     """`kg build`'s work: the build (or store load) and its outputs; the result and its counts."""
-    from kg.parallel import available_cores, stderr_progress
+    from kg.parallel import stderr_progress, workers_for
     from kg.pipeline import build as run_build
 
-    workers = workers or available_cores()
+    workers = workers_for(workers)
 
     with ExitStack() as cleanup:
         if store:

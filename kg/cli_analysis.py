@@ -172,12 +172,10 @@ def rank(graph: str, top: int, by: str, actors: bool, fmt: str, workers: int, fi
     types = filters.pop("types")
     E = project(graph, **filters)
     G = an.actor_graph(E) if actors else E
-    if workers == 0:
-        from kg.parallel import available_cores
+    from kg.parallel import workers_for
 
-        workers = available_cores()
     try:
-        ranking = an.centrality(G, workers=workers)
+        ranking = an.centrality(G, workers=workers_for(workers))
     except BrokenExecutor as exc:  # a worker killed (out of memory?) or crashed
         raise click.ClickException(f"a worker process died ({exc}); fewer --workers need less memory") from exc
     rows = an.rank_rows(G, ranking, types=types, top=top, by=by)

@@ -94,6 +94,11 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
+def workers_for(asked: int) -> int:
+    """A `--workers N` (or `workers=N`) as asked: 0 is one per core this process may use."""
+    return asked or available_cores()
+
+
 def batches(docs: Sequence[Document], workers: int) -> list[Sequence[Document]]:
     """About eight batches per worker: small enough to balance, large enough to amortise."""
     size = max(1, min(64, len(docs) // (workers * 8) or 1))
