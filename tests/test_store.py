@@ -318,3 +318,10 @@ def test_cli_build_store_and_query(tmp_path):
     info = runner.invoke(main, ["store", "info", str(root)]).output
     assert "graph-facts" in info and "gen-000001" in info
     assert runner.invoke(main, ["build", str(SEEDS)]).exit_code != 0  # neither --out nor --store
+
+
+def test_fuzz_the_ways_of_building_for_a_bounded_time():
+    """At least one drawn corpus in CI; KG_FUZZ_SECONDS=600 for a long run (tests/fuzz_store.py)."""
+    from tests.fuzz_store import budget, run
+
+    assert run(budget()) >= 1
