@@ -6,22 +6,24 @@ articles of 1-4 KB (bench/gen.py) with, at random, the seed articles and article
 made-up people (bench/synth.py), split into folders, and builds it:
 
 - into a store in random steps: a few folders an add, in batches of 5 to 1,000 records, in
-  one process or two; then one file edited, so that its new document replaces the old; then
+  one process, two, or on a Dask cluster when the run has one; then one file edited, so that its new document replaces the old; then
   one folder's documents removed, and added again. The store is compared after each step;
 - with `kg build` to N-Quads and to TriG, and to shards of 1 to 1,000 documents, in one
-  process or two, the folders given in random order.
+  process, two, or on the cluster, the folders given in random order.
 
 Why: a store grows in steps no fresh build takes, and a build with workers writes parts
 another process made. A store that drifted from a fresh build was found by hand once, at
 100 MB (docs/performance.md, "Incremental builds"); the tests fix some orders, this draws them.
 A difference raises with the seed and the case, and the case's files are kept for replay.
 
-    .venv/bin/python -m tests.fuzz_store [SECONDS] [SEED]     # on demand, e.g. 1800
+    .venv/bin/python -m tests.fuzz_store [SECONDS] [SEED]     # on demand, e.g. 1800; with a
+                                                               # local Dask cluster if kg[scale]
     KG_FUZZ_SECONDS=600 .venv/bin/pytest tests/test_store.py -k fuzz
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import shutil
@@ -48,6 +50,15 @@ from synth import people_corpus  # noqa: E402
 
 class Finding(AssertionError):
     """A way of building that did not give a fresh build's quads."""
+
+
+def draw_extraction(rng: random.Random, dask: str | None) -> dict:
+    """One process, two, or the Dask cluster at `dask` (two processes in a run without one,
+    so that a case draws the same from its seed either way): add_documents' keywords."""
+    how = rng.choice(["one", "two", "dask"])
+    if how == "dask" and dask:
+        return {"dask": dask}
+    return {"workers": 1 if how == "one" else 2}
 
 
 SMALL_MB, LARGE_MB = (0.1, 0.2, 0.4), (0.4, 1.0, 2.0)  # of generated articles in a case
@@ -93,7 +104,7 @@ def compare(what: str, made: set[str], want: set[str]) -> None:
         raise Finding(f"{what}: {len(made - want)} quads only there, {len(want - made)} only in a fresh build")
 
 
-def store_in_steps(rng: random.Random, folders: list[Path], root: Path) -> set[str]:
+def store_in_steps(rng: random.Random, folders: list[Path], root: Path, dask: str | None) -> set[str]:
     """Add the folders a few at a time, edit a file, remove a folder and add it back; returns
     a fresh build's quads of the folders as they end."""
     batch = kg.store.STORE_BATCH
@@ -102,7 +113,7 @@ def store_in_steps(rng: random.Random, folders: list[Path], root: Path) -> set[s
         start = 0
         while start < len(folders):
             step = folders[start : start + rng.randint(1, 3)]
-            add_documents(root, [str(f) for f in step], workers=rng.choice([1, 2]))
+            add_documents(root, [str(f) for f in step], **draw_extraction(rng, dask))
             start += len(step)
         compare(f"a store added in steps (batches of {kg.store.STORE_BATCH})", stored(root), fresh(folders))
         edited, donor = rng.sample(sorted(p for f in folders for p in f.glob("*.txt")), 2)
@@ -122,16 +133,16 @@ def store_in_steps(rng: random.Random, folders: list[Path], root: Path) -> set[s
         kg.store.STORE_BATCH = batch
 
 
-def builds(rng: random.Random, folders: list[Path], out: Path, want: set[str]) -> None:
+def builds(rng: random.Random, folders: list[Path], out: Path, want: set[str], dask: str | None) -> None:
     """`kg build` to N-Quads, TriG and shards, the folders in random order; `want`: a fresh
     build's quads of them."""
     order = rng.sample(folders, len(folders))
 
     def build(*args: object) -> None:
-        workers = rng.choice([1, 2])
-        result = CliRunner().invoke(main, ["build", *map(str, order), *map(str, args), "--workers", str(workers)])
+        how = [f"--{k}={v}" for k, v in draw_extraction(rng, dask).items()]
+        result = CliRunner().invoke(main, ["build", *map(str, order), *map(str, args), *how])
         if result.exit_code != 0:
-            raise Finding(f"kg build {' '.join(map(str, args))} --workers {workers}: {result.output[-500:]}")
+            raise Finding(f"kg build {' '.join(map(str, [*args, *how]))}: {result.output[-500:]}")
 
     for name, fmt in (("graph.nq", ox.RdfFormat.N_QUADS), ("graph.trig", ox.RdfFormat.TRIG)):
         build("--out", out / name)
@@ -148,15 +159,18 @@ def quads_of(paths: list[Path], fmt: ox.RdfFormat = ox.RdfFormat.N_QUADS) -> set
     return {str(q) for q in store}
 
 
-def case(seed: int, folder: Path, sizes: tuple[float, ...] = SMALL_MB) -> None:
-    """One drawn corpus, built every way; raises a Finding on the first difference."""
+def case(seed: int, folder: Path, sizes: tuple[float, ...] = SMALL_MB, dask: str | None = None) -> None:
+    """One drawn corpus, built every way (`dask`: a scheduler's address, for the cluster's
+    turns); raises a Finding on the first difference."""
     rng = random.Random(seed)
     folders = draw_corpus(rng, seed, folder, sizes)
-    want = store_in_steps(rng, folders, folder / "store")
-    builds(rng, folders, folder / "out", want)
+    want = store_in_steps(rng, folders, folder / "store", dask)
+    builds(rng, folders, folder / "out", want, dask)
 
 
-def run(seconds: float, seed: int | None = None, report: Callable[[str], None] = lambda _: None) -> int:
+def run(
+    seconds: float, seed: int | None = None, report: Callable[[str], None] = lambda _: None, dask: str | None = None
+) -> int:
     """Cases for `seconds` (at least one); returns how many. The first is small, so that a short
     run (the suite's) takes seconds; the rest alternate small and large corpora, where rarer
     drifts show: the store's of the fifteenth session, put back, was found by one in three
@@ -168,7 +182,7 @@ def run(seconds: float, seed: int | None = None, report: Callable[[str], None] =
         this, sizes = seed + cases, LARGE_MB if cases % 2 else SMALL_MB
         folder = Path(tempfile.mkdtemp(prefix=f"kg-fuzz-store-{this}-"))
         try:
-            case(this, folder, sizes)
+            case(this, folder, sizes, dask)
         except Exception as exc:
             raise Finding(f"seed {this}, sizes {sizes}: {exc}; its files are kept in {folder}") from exc
         shutil.rmtree(folder)
@@ -177,7 +191,18 @@ def run(seconds: float, seed: int | None = None, report: Callable[[str], None] =
     return cases
 
 
+def local_cluster() -> contextlib.AbstractContextManager:
+    """Two Dask worker processes on this machine, or nothing without kg[scale]."""
+    try:
+        from dask.distributed import LocalCluster
+    except ImportError:
+        return contextlib.nullcontext()
+    return LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
+
+
 if __name__ == "__main__":
     secs = float(sys.argv[1]) if len(sys.argv) > 1 else budget()
-    done = run(secs, int(sys.argv[2]) if len(sys.argv) > 2 else None, report=print)
-    print(f"{done} corpora built every way, no findings in {secs:.0f} s")
+    with local_cluster() as cluster:
+        address = cluster.scheduler_address if cluster else None
+        done = run(secs, int(sys.argv[2]) if len(sys.argv) > 2 else None, report=print, dask=address)
+    print(f"{done} corpora built every way{' (and on a Dask cluster)' if address else ''}, no findings in {secs:.0f} s")
