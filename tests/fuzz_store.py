@@ -1,13 +1,14 @@
 """A time-bounded differential fuzzer for the ways kg builds a graph.
 
 A fresh build in memory is the reference; every other way of building the same documents
-must give its quads exactly (as Oxigraph holds them). Each case draws a corpus, generated
-articles of 1-4 KB (bench/gen.py) with, at random, the seed articles and articles naming
-made-up people (bench/synth.py), split into folders, and builds it:
+must give its quads exactly (as Oxigraph holds them). Each case draws a corpus, 0.1-2 MB of
+generated articles of 1-8 KB (bench/gen.py) with, at random, the seed articles and articles
+naming made-up people (bench/synth.py), split into folders, and builds it:
 
 - into a store in random steps: a few folders an add, in batches of 5 to 1,000 records, in
-  one process, two, or on a Dask cluster when the run has one; then one file edited, so that its new document replaces the old; then
-  one folder's documents removed, and added again. The store is compared after each step;
+  one process, two, or on a Dask cluster when the run has one; then one file edited, so that
+  its new document replaces the old; then one folder's documents removed, and added again.
+  The store is compared after each step;
 - with `kg build` to N-Quads and to TriG, and to shards of 1 to 1,000 documents, in one
   process, two, or on the cluster, the folders given in random order.
 
