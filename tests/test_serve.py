@@ -280,3 +280,16 @@ def test_push_retries_then_reports(seeds_store):
     [result] = push(seeds_store, f"http://127.0.0.1:{port}/store", retries=2, timeout=2, sleep=waits.append)
     assert result.status is None and result.attempts == 3 and waits == [0.5, 1.0]
     assert result.error
+
+
+def test_the_proxy_sends_at_most_its_limit_of_queries_in_a_window():
+    """oxigraph keeps a thread for --timeout-s after each query: past the kernel's limit on
+    memory maps it exits (kg.store.QueryPace). The next query over the limit waits for the
+    window of the oldest to pass; those under it do not wait."""
+    from kg.store import QueryPace
+
+    pace, starts = QueryPace(window=0.5, limit=3), []
+    for _ in range(4):
+        pace.wait()
+        starts.append(time.monotonic())
+    assert starts[2] - starts[0] < 0.25 and starts[3] - starts[0] >= 0.45
