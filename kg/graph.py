@@ -774,6 +774,12 @@ def write(built: Quads, path: str | os.PathLike) -> None:
     if fmt is None:
         raise ValueError(f"{path}: unknown extension; use one of {', '.join(FORMATS)}")
     with atomic_output(path) as fh:
+        if fmt == "nquads":  # each line rendered (BufferedWriter): no Quad made per quad, as for a streamed build
+            lines = BufferedWriter(fh)
+            for name, triples in built.graphs.items():
+                lines.graph(name).update(triples)
+            lines.flush()
+            return
         source = built.quads() if fmt in QUAD_FORMATS else built.triples()
         ox.serialize(source, fh, OX_FORMATS[fmt], prefixes=PREFIXES)
 
@@ -844,6 +850,14 @@ class LineGraph:
         self.lines.append(f"{s} {p} {o}{self.end}")
         if len(self.lines) >= FLUSH_EVERY:
             self.writer.flush()
+
+    def update(self, triples: Iterable[Triple]) -> None:
+        """The lines of many triples (a graph held whole, kg.graph.write), in their order."""
+        lines, end = self.lines, self.end
+        for s, p, o in triples:
+            lines.append(f"{s} {p} {o}{end}")
+            if len(lines) >= FLUSH_EVERY:
+                self.writer.flush()  # (it empties `lines` in place)
 
 
 def stream(emit: Callable[[Sink], object], path: str | os.PathLike) -> int:

@@ -209,6 +209,25 @@ def test_written_graph_has_the_usual_file_mode(seeds_build, tmp_path):
         os.umask(mask)
 
 
+def test_a_graph_held_whole_is_written_as_pyoxigraphs_n_quads(seeds_build, tmp_path):
+    """kg.graph.write renders a held graph's N-Quads lines itself (as a streamed build does,
+    without a Quad made per quad): byte for byte, in the same order, what pyoxigraph's
+    serialiser writes of the same quads; and a second graph written over it replaces it."""
+    import pyoxigraph as ox
+
+    from kg.graph import PREFIXES, Quads
+
+    theirs = tmp_path / "theirs.nq"
+    with open(theirs, "wb") as fh:
+        ox.serialize(seeds_build.quads.quads(), fh, ox.RdfFormat.N_QUADS, prefixes=PREFIXES)
+    ours = tmp_path / "ours.nq"
+    write(seeds_build.quads, ours)
+    assert ours.read_bytes() == theirs.read_bytes()
+    assert len(seeds_build.quads) > 2_000  # more lines than one flush holds (FLUSH_EVERY)
+    write(Quads(), ours)
+    assert ours.read_bytes() == b""
+
+
 @pytest.mark.parametrize("triples", [False, True], ids=["n-quads", "n-triples"])
 def test_the_streamed_writer_writes_the_bytes_of_pyoxigraphs_serialiser(triples):
     """Text from documents reaches literals as it is: quotes, backslashes, line breaks,
