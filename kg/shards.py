@@ -61,9 +61,9 @@ def write_shards(
         sink = _Router(writers, {g: n for n, members in enumerate(graphs) for g in members})
         with ExitStack() as files:
             writers.extend(BufferedWriter(files.enter_context(open(tmp / name, "wb"))) for name in names)
-            if isinstance(source, Quads):
-                for q in source.quads():
-                    sink(q.graph_name, q.subject, q.predicate, q.object)
+            if isinstance(source, Quads):  # each graph's lines to its file, no Quad made per quad
+                for name, triples in source.graphs.items():
+                    sink.graph(name).update(triples)
             else:
                 source(sink)
             for writer in writers:
