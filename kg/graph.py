@@ -130,6 +130,13 @@ class Quads:
             for s, p, o in self.graphs.get(g, ()):
                 yield ox.Quad(s, p, o, g)
 
+    def into(self, sink: LineSink) -> None:
+        """Each graph's triples into a sink that renders lines (a BufferedWriter, the shards'
+        router), a graph at a time: no Quad is made per quad (0.27 s -> 0.17 s to write the
+        10 MB corpus's 202,673 as N-Quads, the bytes pyoxigraph's serialiser writes)."""
+        for name, triples in self.graphs.items():
+            sink.graph(name).update(triples)
+
     def triples(self) -> Iterator[ox.Triple]:
         """The union of the named graphs, each triple once, grouped by subject for readable Turtle."""
         union: dict[Triple, None] = {}
@@ -222,6 +229,12 @@ def from_ox(term: object):
 
 
 Sink = Callable[[ox.NamedNode, Term, Term, Term], None]
+
+
+class LineSink(Protocol):
+    """A sink that renders each graph's lines (BufferedWriter, kg.shards' router)."""
+
+    def graph(self, name: ox.NamedNode) -> LineGraph: ...
 
 
 class Deferred(Protocol):
@@ -773,13 +786,10 @@ def write(built: Quads, path: str | os.PathLike) -> None:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"{path}: unknown extension; use one of {', '.join(FORMATS)}")
+    if fmt == "nquads":  # its lines rendered as a streamed build renders them
+        stream(built.into, path)
+        return
     with atomic_output(path) as fh:
-        if fmt == "nquads":  # each line rendered (BufferedWriter): no Quad made per quad, as for a streamed build
-            lines = BufferedWriter(fh)
-            for name, triples in built.graphs.items():
-                lines.graph(name).update(triples)
-            lines.flush()
-            return
         source = built.quads() if fmt in QUAD_FORMATS else built.triples()
         ox.serialize(source, fh, OX_FORMATS[fmt], prefixes=PREFIXES)
 
@@ -860,7 +870,7 @@ class LineGraph:
                 self.writer.flush()  # (it empties `lines` in place)
 
 
-def stream(emit: Callable[[Sink], object], path: str | os.PathLike) -> int:
+def stream(emit: Callable[[BufferedWriter], object], path: str | os.PathLike) -> int:
     """Write a graph to a file as it is made (temporary file, then rename): `emit` writes it
     into the sink it is given (a GraphWriter's build). Returns the number of lines made.
     N-Quads and N-Triples go straight to the file; Turtle, TriG and JSON-LD group a

@@ -61,11 +61,7 @@ def write_shards(
         sink = _Router(writers, {g: n for n, members in enumerate(graphs) for g in members})
         with ExitStack() as files:
             writers.extend(BufferedWriter(files.enter_context(open(tmp / name, "wb"))) for name in names)
-            if isinstance(source, Quads):  # each graph's lines to its file, no Quad made per quad
-                for name, triples in source.graphs.items():
-                    sink.graph(name).update(triples)
-            else:
-                source(sink)
+            (source.into if isinstance(source, Quads) else source)(sink)
             for writer in writers:
                 writer.flush()
         shards = [
